@@ -1,0 +1,277 @@
+// Benchmark of the scalar chain (1000 × x = sin(x)·x + 0.5): primal, hand-written reverse, adnn, tracegrad cold/steady, in ns per primitive op.
+//
+// Usage: node bench/chain.mjs [--json]
+//   The table goes to stdout; progress and notes go to stderr, so with --json stdout is JSON only.
+//   tracegrad is loaded from ../esm/index.mjs when it has been built (`npm run bench` builds first); otherwise
+//   its two contenders are skipped with a message.
+
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import Benchmark from 'benchmark';
+import ad from 'adnn/ad/index.js'; // adnn has no "exports" map; ESM cannot resolve the bare directory 'adnn/ad'
+
+const STEPS = 1000;
+const OPS = 3 * STEPS; // sin, mul, add per step
+const X0 = 0.3;
+const MAX_TIME = 2.5; // seconds of benchmark.js sampling per contender
+const COLD_COPIES = 5; // fresh traced(chain) copies timed on their first call
+const COLD_BUDGET_MS = 10_000; // stop adding cold copies once this much has been spent
+const TOL = 1e-6; // relative error allowed in every gradient check
+
+// The check points: away from the fixed point the chain converges to, and on both sides of zero.
+const CHECK_POINTS = [0.3, 1.7, -2.1, 5];
+// Finite differences only work on a short chain: the 1000-step chain contracts onto its fixed point x* ≈ 2.2504
+// (|f'(x*)| ≈ 0.635), so d(x_final)/d(x0) ≈ 1e-196 and x_final does not change in the last bit for any usable step.
+const SHORT_STEPS = 10;
+
+const JSON_OUT = process.argv.includes('--json');
+const note = (...a) => console.error(...a);
+let sink = 0; // every timed call feeds its result here so nothing is dead code
+
+// ---- 1. primal: the plain loop, value only -------------------------------------------------------------------------
+function primal(x, n) {
+  for (let i = 0; i < n; i++) x = Math.sin(x) * x + 0.5;
+  return x;
+}
+
+// ---- 2. hand-written reverse: forward saves x and sin(x), backward multiplies the step derivatives -----------------
+const xStack = new Float64Array(STEPS);
+const sinStack = new Float64Array(STEPS);
+function handReverse(x0, n, out) {
+  let x = x0;
+  for (let i = 0; i < n; i++) {
+    const s = Math.sin(x);
+    xStack[i] = x;
+    sinStack[i] = s;
+    x = s * x + 0.5;
+  }
+  let dx = 1; // d(x_final)/d(x_final)
+  for (let i = n - 1; i >= 0; i--) {
+    const xi = xStack[i];
+    dx = dx * (Math.cos(xi) * xi + sinStack[i]); // d(sin(x)·x + 0.5)/dx = cos(x)·x + sin(x)
+  }
+  out[0] = x;
+  out[1] = dx;
+  return out;
+}
+
+// ---- 3. adnn: one graph node per op, then backprop ------------------------------------------------------------------
+function adnnGrad(x0, n, out) {
+  const input = ad.lift(x0);
+  let x = input;
+  for (let i = 0; i < n; i++) x = ad.scalar.add(ad.scalar.mul(ad.scalar.sin(x), x), 0.5);
+  x.backprop();
+  out[0] = ad.value(x);
+  out[1] = ad.derivative(input);
+  return out;
+}
+
+// ---- 4. tracegrad: the user's plain function, traced ---------------------------------------------------------------
+function chain(x) { for (let i = 0; i < 1000; i++) x = Math.sin(x) * x + 0.5; return x }
+function chainShort(x) { for (let i = 0; i < 10; i++) x = Math.sin(x) * x + 0.5; return x }
+// A new function object with the same source each call, so every cold copy is traced from scratch.
+const freshChain = () => function chain(x) { for (let i = 0; i < 1000; i++) x = Math.sin(x) * x + 0.5; return x };
+
+async function loadTracegrad() {
+  const url = new URL('../esm/index.mjs', import.meta.url);
+  if (!existsSync(fileURLToPath(url))) return { skip: 'esm/index.mjs not built (`npm run bench` builds it first)' };
+  try {
+    const m = await import(url.href);
+    if (typeof m.gradient !== 'function' || typeof m.traced !== 'function') {
+      return { skip: 'esm/index.mjs does not export gradient and traced yet' };
+    }
+    return { tg: m };
+  } catch (e) {
+    note(e);
+    return { skip: `esm/index.mjs failed to load: ${e.message}` };
+  }
+}
+
+// ---- gradient checks -----------------------------------------------------------------------------------------------
+function fail(msg) {
+  console.error(`chain.mjs: gradient check FAILED: ${msg}\nNo timings reported.`);
+  process.exit(1);
+}
+const relErr = (a, b) => Math.abs(a - b) / Math.abs(b);
+// Fourth-order central difference (5-point stencil): error ~1e-10 relative on the short chain at h = 1e-4.
+function centralDiff(f, x, h = 1e-4) {
+  return (-f(x + 2 * h) + 8 * f(x + h) - 8 * f(x - h) + f(x - 2 * h)) / (12 * h);
+}
+// Reads the single partial out of tracegrad's `[dx]`, refusing anything else (a Promise, an object, a bare number).
+function tgPartial(tg, fn, x) {
+  let g;
+  try {
+    g = tg.gradient(fn, x);
+  } catch (e) {
+    console.error(e);
+    fail(`tracegrad gradient(f, ${x}) threw: ${e.message}`);
+  }
+  if (g == null || typeof g[0] !== 'number') {
+    fail(`tracegrad gradient(f, ${x}) returned ${Object.prototype.toString.call(g)}, expected [dx]`);
+  }
+  return g[0];
+}
+function expectClose(who, what, got, want) {
+  const e = relErr(got, want);
+  if (!(e < TOL)) fail(`${who}: ${what}: got ${got}, expected ${want} (relative error ${e.toExponential(2)} ≥ ${TOL})`);
+  return e;
+}
+
+// contenders: [{ name, grad(x0, n) -> dx, value?(x0, n) -> x_final }]
+function checkGradients(contenders) {
+  const out = new Float64Array(2);
+  let worst = 0;
+  for (const x0 of CHECK_POINTS) {
+    // Short chain: every contender against the finite difference of the primal and against the hand-written gradient.
+    const fd = centralDiff((x) => primal(x, SHORT_STEPS), x0);
+    const handShort = handReverse(x0, SHORT_STEPS, out)[1];
+    // Long chain: every contender against the hand-written gradient, values against the primal.
+    const handLong = handReverse(x0, STEPS, out)[1];
+    const primalLong = primal(x0, STEPS);
+    for (const c of contenders) {
+      const shortName = `d x_${SHORT_STEPS}/d x0 at x0 = ${x0}`;
+      const longName = `d x_${STEPS}/d x0 at x0 = ${x0}`;
+      const gs = c.grad(x0, SHORT_STEPS);
+      worst = Math.max(worst, expectClose(c.name, `${shortName} vs central difference`, gs, fd));
+      expectClose(c.name, `${shortName} vs hand-written`, gs, handShort);
+      worst = Math.max(worst, expectClose(c.name, `${longName} vs hand-written`, c.grad(x0, STEPS), handLong));
+      if (c.value) expectClose(c.name, `x_${STEPS} at x0 = ${x0} vs primal`, c.value(x0, STEPS), primalLong);
+    }
+  }
+  return worst;
+}
+
+// ---- measurement ---------------------------------------------------------------------------------------------------
+const nowNs = () => process.hrtime.bigint();
+
+function measureCold(tg) {
+  const copies = [];
+  const start = nowNs();
+  for (let k = 0; k < COLD_COPIES; k++) {
+    const fn = freshChain();
+    const t0 = nowNs();
+    const tf = tg.traced(fn);
+    const t1 = nowNs();
+    const dx = tgPartial(tg, tf, X0);
+    const t2 = nowNs();
+    copies.push({ tracedNs: Number(t1 - t0), firstCallNs: Number(t2 - t1), dx });
+    if (Number(t2 - start) / 1e6 > COLD_BUDGET_MS) break;
+  }
+  return copies;
+}
+
+function runSuite(cases) {
+  const suite = new Benchmark.Suite('scalar chain');
+  // With no setup/teardown benchmark.js calls each fn as it is (no decompilation), so closures over this module work.
+  for (const [name, fn] of cases) suite.add(name, fn, { maxTime: MAX_TIME });
+  suite.on('cycle', (ev) => note(`  ${String(ev.target)}`));
+  suite.on('error', (ev) => fail(`benchmark ${ev.target.name} threw: ${ev.target.error}`));
+  suite.run({ async: false });
+  return suite.map((b) => ({
+    name: b.name,
+    nsPerEval: 1e9 / b.hz,
+    rmePercent: b.stats.rme,
+    samples: b.stats.sample.length,
+  }));
+}
+
+// ---- main ----------------------------------------------------------------------------------------------------------
+const { tg, skip: tgSkip } = await loadTracegrad();
+if (tgSkip) note(`tracegrad contenders skipped: ${tgSkip}`);
+
+// Cold first, so that copy 0 is the first gradient call of the whole process (library code not yet warm either).
+// Its results are checked against the hand-written gradient before anything is reported.
+let cold = null;
+if (tg) {
+  note(`measuring tracegrad cold: first gradient call of up to ${COLD_COPIES} fresh traced(chain) copies`);
+  cold = measureCold(tg);
+  const want = handReverse(X0, STEPS, new Float64Array(2))[1];
+  cold.forEach((c, k) => expectClose('tracegrad cold', `copy ${k}: d x_${STEPS}/d x0 at x0 = ${X0} vs hand-written`, c.dx, want));
+}
+
+const scratch = new Float64Array(2);
+const chainT = tg ? tg.traced(chain) : null;
+const chainShortT = tg ? tg.traced(chainShort) : null;
+const contenders = [
+  { name: 'hand-written reverse', grad: (x, n) => handReverse(x, n, scratch)[1], value: (x, n) => handReverse(x, n, scratch)[0] },
+  { name: 'adnn', grad: (x, n) => adnnGrad(x, n, scratch)[1], value: (x, n) => adnnGrad(x, n, scratch)[0] },
+];
+if (tg) {
+  contenders.push({
+    name: 'tracegrad',
+    grad: (x, n) => {
+      if (n === STEPS) return tgPartial(tg, chainT, x);
+      if (n === SHORT_STEPS) return tgPartial(tg, chainShortT, x);
+      throw new Error(`no traced chain of ${n} steps`);
+    },
+  });
+}
+const worst = checkGradients(contenders);
+const fdLong = centralDiff((x) => primal(x, STEPS), X0);
+note(`gradient checks passed (${contenders.map((c) => c.name).join(', ')}): ${SHORT_STEPS}-step chain vs central ` +
+  `difference and hand-written, ${STEPS}-step chain vs hand-written, at x0 = ${CHECK_POINTS.join(', ')}; ` +
+  `worst relative error ${worst.toExponential(2)}`);
+note(`  (d x_${STEPS}/d x0 at ${X0} = ${handReverse(X0, STEPS, scratch)[1].toExponential(4)}; the finite difference of ` +
+  `the ${STEPS}-step primal is ${fdLong}, hence the ${SHORT_STEPS}-step chain for that check)`);
+
+const cases = [
+  ['primal', () => { sink += primal(X0, STEPS); }],
+  ['hand-written reverse', () => { sink += handReverse(X0, STEPS, scratch)[1]; }],
+  ['adnn', () => { sink += adnnGrad(X0, STEPS, scratch)[1]; }],
+];
+if (tg) cases.push(['tracegrad steady', () => { sink += tg.gradient(chainT, X0)[0]; }]);
+note(`running benchmark.js (maxTime ${MAX_TIME} s per contender)`);
+const timed = runSuite(cases);
+
+// ---- report --------------------------------------------------------------------------------------------------------
+const rows = timed.map((r) => ({ ...r, nsPerOp: r.nsPerEval / OPS, method: 'benchmark.js' }));
+if (cold) {
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const firstCall = mean(cold.map((c) => c.firstCallNs));
+  const steadyAt = rows.findIndex((r) => r.name === 'tracegrad steady');
+  rows.splice(steadyAt, 0, {
+    name: 'tracegrad cold',
+    nsPerEval: firstCall,
+    nsPerOp: firstCall / OPS,
+    method: `first gradient call of a fresh traced(chain), mean of ${cold.length} copies`,
+    copies: cold.length,
+    firstInProcessNsPerOp: cold[0].firstCallNs / OPS,
+    tracedCallNs: mean(cold.map((c) => c.tracedNs)),
+  });
+}
+const primalNs = rows.find((r) => r.name === 'primal').nsPerOp;
+const handNs = rows.find((r) => r.name === 'hand-written reverse').nsPerOp;
+for (const r of rows) r.ratios = { primal: r.nsPerOp / primalNs, handWritten: r.nsPerOp / handNs };
+const skipped = tgSkip ? ['tracegrad cold', 'tracegrad steady'].map((name) => ({ name, reason: tgSkip })) : [];
+
+if (JSON_OUT) {
+  const results = rows.map(({ name, nsPerOp, ratios, ...rest }) => ({ name, nsPerOp, ratios, ...rest }));
+  console.log(JSON.stringify({
+    benchmark: 'scalar chain: x = Math.sin(x) * x + 0.5, value + d(x_final)/d(x0) (primal: value only)',
+    steps: STEPS, opsPerEval: OPS, x0: X0,
+    node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length,
+    results, skipped,
+  }, null, 2));
+} else {
+  const fmt = (x, d) => x.toFixed(d);
+  const table = [['contender', 'ns/op', '±%', '÷ primal', '÷ hand-written']];
+  for (const r of rows) {
+    table.push([r.name, fmt(r.nsPerOp, r.nsPerOp < 100 ? 2 : 0), r.rmePercent === undefined ? '-' : fmt(r.rmePercent, 1),
+      fmt(r.ratios.primal, 2), fmt(r.ratios.handWritten, 2)]);
+  }
+  for (const s of skipped) table.push([s.name, 'skipped', '', '', '']);
+  const widths = table[0].map((_, j) => Math.max(...table.map((row) => row[j].length)));
+  const line = (row) => row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  ').trimEnd();
+  console.log(`scalar chain: ${STEPS} × x = sin(x)·x + 0.5 (${OPS} primitive ops per evaluation), x0 = ${X0}; ` +
+    `${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}`);
+  console.log('primal is value only; the others are value + gradient. ns/op = time per evaluation / 3000.');
+  console.log(table.map(line).join('\n'));
+  const c = rows.find((r) => r.name === 'tracegrad cold');
+  if (c) {
+    console.log(`tracegrad cold = ${c.method}; first call in the process ${fmt(c.firstInProcessNsPerOp, 0)} ns/op; ` +
+      `traced() itself ${fmt(c.tracedCallNs / 1e3, 1)} µs`);
+  }
+  if (tgSkip) console.log(`tracegrad skipped: ${tgSkip}`);
+}
+if (Number.isNaN(sink)) note('(sink is NaN)'); // keeps the sink observable

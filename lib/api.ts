@@ -1,0 +1,179 @@
+// The public differentiation API, built from small pieces: pullback records and sweeps; gradient seeds it with 1.
+import { Tracked, primal } from './trace/tracked';
+import { pushTape, popTape } from './trace/context';
+import { enterArgs, gatherGradient, cleanUp, stripValue, isContainer, isTypedFloat } from './trace/containers';
+import { sweep } from './reverse';
+import { adjointFor, inner } from './rules/custom';
+import { ensureTraced } from './rewrite/traced';
+import { TracegradError } from './errors';
+import type { Tape } from './trace/tape';
+
+/** Call f on fresh inputs under a new tape; return the raw output, the tape and where each argument's inputs are. */
+function record(f: Function, args: any[]) {
+  const fn = ensureTraced(f);
+  const call = adjointFor(fn) ?? fn;
+  const tape = pushTape();
+  let out: any;
+  let nodes: any[] = [];
+  try {
+    const entered = enterArgs(tape, args);
+    nodes = entered.nodes;
+    out = call(...entered.values);
+  } finally {
+    popTape(tape);
+  }
+  return { out, tape, nodes };
+}
+
+/** The tracked leaves of an output (a number, or a container of numbers) with their paths. */
+function outputLeaves(out: any, tape: Tape): { idx: number[]; paths: string[] } {
+  const idx: number[] = [];
+  const paths: string[] = [];
+  const seen = new Set<any>();
+  const walk = (x: any, path: string) => {
+    if (x instanceof Tracked) {
+      if (x.t === tape) {
+        idx.push(x.i);
+        paths.push(path);
+      }
+    } else if (isTypedFloat(x) || (isContainer(x) && !seen.has(x))) {
+      seen.add(x);
+      if (x instanceof Map) for (const [k, v] of x) walk(v, `${path}.get(${String(k)})`);
+      else for (const k of Object.keys(x)) walk(x[k], `${path}[${k}]`);
+    }
+  };
+  walk(out, '');
+  return { idx, paths };
+}
+
+function checkSeed(seed: any, where: string): void {
+  const p = primal(seed);
+  if (typeof p !== 'number' || !Number.isFinite(p))
+    throw new TracegradError(`tracegrad: ${where} got the seed ${String(p)}; a seed must be a finite number (the cotangent of the output).`);
+}
+
+/** Build the per-argument cotangents of `f` at `args` for output seeds. */
+function backFrom(tape: Tape, nodes: any[], outIdx: number[], seeds: any[]): any[] {
+  if (outIdx.length === 0) return nodes.map(() => null);
+  const { adj, touched } = sweepMany(tape, outIdx, seeds);
+  return nodes.map((n) => gatherGradient(n, adj, touched));
+}
+
+/** Several outputs: sweep once from a synthetic sum, by seeding each output slot. */
+function sweepMany(tape: Tape, outIdx: number[], seeds: any[]) {
+  if (outIdx.length === 1) return sweep(tape, outIdx[0], seeds[0]);
+  // a linear combination of the outputs: one extra Nary entry whose partials are the seeds
+  const sum = tape.nary(0, outIdx, seeds, 0);
+  return sweep(tape, sum.i, 1);
+}
+
+/**
+ * `pullback(f, ...args)` returns `[y, back]`: y is f's output (plain numbers), and `back(seed = 1)` returns one
+ * cotangent per argument (see README for their shapes). back may be called many times. For a container output,
+ * seed is a container of the same shape.
+ */
+export function pullback(f: (...args: any[]) => any, ...args: any[]): [any, (seed?: any) => any[]] {
+  const { out, tape, nodes } = record(f, args);
+  const leaves = outputLeaves(out, tape);
+  const scalar = out instanceof Tracked || typeof out === 'number';
+  const y = stripValue(out, tape);
+  cleanUp(tape, args);
+  const back = (seed: any = 1): any[] => {
+    if (scalar) {
+      checkSeed(seed, 'back(seed)');
+      return backFrom(tape, nodes, leaves.idx, [seed]);
+    }
+    const seeds = leaves.paths.map((p) => {
+      const s = readPath(seed, p);
+      checkSeed(s, `back(seed) at output${p}`);
+      return s;
+    });
+    return backFrom(tape, nodes, leaves.idx, seeds);
+  };
+  return [y, back];
+}
+
+function readPath(x: any, path: string): any {
+  const re = /\[([^\]]*)\]|\.get\(([^)]*)\)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(path)) !== null) {
+    if (x === null || x === undefined) return undefined;
+    if (m[1] !== undefined) x = x[m[1]];
+    else x = [...(x as Map<any, any>).keys()].find((k) => String(k) === m![2]) !== undefined
+      ? (x as Map<any, any>).get([...(x as Map<any, any>).keys()].find((k) => String(k) === m![2]))
+      : undefined;
+  }
+  return x;
+}
+
+function scalarOutputError(out: any, fname: string): TracegradError {
+  const what = Array.isArray(out) || isTypedFloat(out) ? `an array of length ${(out as any).length}`
+    : out === null ? 'null' : typeof out === 'object' ? 'an object' : `a ${typeof out}`;
+  return new TracegradError(
+    `tracegrad: ${fname} needs f to return a single number (the loss), but it returned ${what}. ` +
+      `For the derivatives of every output use jacobian(f, ...args); to return extra values beside the loss use ` +
+      `withGradient(f, ...args) with [loss, ...extra] or { loss, ...extra }; or seed the output yourself with pullback.`,
+  );
+}
+
+/** `gradient(f, ...args)`: one gradient per argument of the number f returns. An untraced f is traced automatically. */
+export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
+  const { out, tape, nodes } = record(f, args);
+  try {
+    if (!(out instanceof Tracked) && typeof out !== 'number') throw scalarOutputError(primalCopy(out, tape), 'gradient');
+    if (!(out instanceof Tracked) || out.t !== tape) return nodes.map(() => null);
+    return backFrom(tape, nodes, [out.i], [1]);
+  } finally {
+    stripValue(out, tape);
+    cleanUp(tape, args);
+  }
+}
+
+function primalCopy(x: any, tape: Tape): any {
+  return stripValue(x, tape);
+}
+
+/**
+ * `withGradient(f, ...args)` returns `{ value, grad }`. If f returns an array, element 0 is the loss and the rest is
+ * auxiliary output; if it returns a plain object, its first key is the loss. value is f's whole output.
+ */
+export function withGradient(f: (...args: any[]) => any, ...args: any[]): { value: any; grad: any[] } {
+  const { out, tape, nodes } = record(f, args);
+  try {
+    let loss: any = out;
+    if (Array.isArray(out)) loss = out[0];
+    else if (out !== null && typeof out === 'object' && !(out instanceof Tracked) && isContainer(out) && !(out instanceof Map))
+      loss = out[Object.keys(out)[0]];
+    if (!(loss instanceof Tracked) && typeof loss !== 'number') throw scalarOutputError(loss, 'withGradient (its loss)');
+    const grad = loss instanceof Tracked && loss.t === tape ? backFrom(tape, nodes, [loss.i], [1]) : nodes.map(() => null);
+    return { value: stripValue(out, tape), grad };
+  } finally {
+    cleanUp(tape, args);
+  }
+}
+
+/**
+ * `jacobian(f, ...args)` in reverse mode, one sweep per output. For an array output of length m, an array argument
+ * of length n gives an m×n nested array (one row per output) and a number argument a length-m array. A number output
+ * gives the gradient.
+ */
+export function jacobian(f: (...args: any[]) => any, ...args: any[]): any[] {
+  const [y, back] = pullback(f, ...args);
+  if (typeof y === 'number') return back(1);
+  const flat: number[] = Array.isArray(y) || isTypedFloat(y) ? Array.from(y as any) : null as any;
+  if (flat === null || !flat.every((v) => typeof v === 'number'))
+    throw new TracegradError('tracegrad: jacobian needs f to return a number or a flat array of numbers.');
+  const rows = flat.map((_v, i) => back(flat.map((_w, j) => (i === j ? 1 : 0))));
+  return args.map((_a, k) => rows.map((r) => {
+    const g = r[k];
+    if (g === null) return typeof args[k] === 'number' ? 0 : zeros(args[k]);
+    return isTypedFloat(g) ? Array.from(g) : g;
+  }));
+}
+
+function zeros(a: any): any {
+  return Array.isArray(a) || isTypedFloat(a) ? Array.from(a as any, () => 0) : null;
+}
+
+inner.pullback = (f, args) => pullback(f as any, ...args);
+inner.ensureTraced = ensureTraced;

@@ -1,0 +1,6 @@
+// tracegrad's public API: reverse-mode AD of existing JavaScript.
+export { traced, isTraced } from './rewrite/traced';
+export { gradient, withGradient, pullback, jacobian } from './api';
+export { defineAdjoint, nondifferentiable, ignore, hook, checkpoint, type AdjointRule } from './rules/custom';
+export { TracegradError } from './errors';
+export { Tracked, primal } from './trace/tracked';

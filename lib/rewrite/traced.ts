@@ -1,0 +1,134 @@
+// traced(fn, scope): re-create a function from its source, instrumented, with its free variables read from `scope`.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { instrument, MARK } from './instrument';
+import { runtime } from '../runtime';
+import { mathNamespace } from '../rules/math';
+import { ORIGINAL } from '../rules/custom';
+import { TracegradError } from '../errors';
+
+const TRACED = Symbol.for('tracegrad.traced');
+const autoTraced = new WeakMap<Function, Function>();
+const nativeMath = new Map<Function, Function>(
+  Object.getOwnPropertyNames(Math).filter((k) => typeof (Math as any)[k] === 'function').map((k) => [(Math as any)[k], mathNamespace[k]]),
+);
+
+/** Already instrumented: made by traced(), or defined in a module the loader rewrote. */
+export function isTraced(fn: any): boolean {
+  return fn[TRACED] === true || Function.prototype.toString.call(fn).includes(MARK);
+}
+
+/**
+ * Returns a traced version of fn: its source is instrumented so that arithmetic, comparisons, Math.* and element
+ * reads/writes accept tracked values. Free identifiers resolve from `scope` (read and written through it, so the
+ * scope object sees assignments), then from globalThis; traced() throws naming any that resolve in neither.
+ * In a module loaded through tracegrad/register, and for functions already traced, traced() is the identity.
+ */
+export function traced<F extends Function>(fn: F, scope?: Record<string, any>): F {
+  if (typeof fn !== 'function') throw new TracegradError(`traced(fn, scope): fn must be a function, got ${typeof fn}.`);
+  if (isTraced(fn)) return fn;
+  const math = nativeMath.get(fn);
+  if (math !== undefined) return math as any;
+  const src = Function.prototype.toString.call(fn);
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(src))
+    throw new TracegradError(`traced(): ${fn.name || 'this function'} is native code, which cannot be rewritten; give it a rule with defineAdjoint(fn, rule).`);
+  if (scope !== undefined && (scope === null || typeof scope !== 'object'))
+    throw new TracegradError('traced(fn, scope): scope must be an object mapping free variable names to values, e.g. { helper, table }.');
+
+  const at = locate(src);
+  // methods and accessors (`m(x) { ... }`, `get r() { ... }`) only parse inside an object literal
+  const asExpression = parses(src);
+  const body = asExpression ? `(${src})` : `({${src}})`;
+  const out = instrument(body, {
+    sourceType: 'script', rt: '__tg', scopeObject: '__scope', scopeNames: new Set(scope ? allKeys(scope) : []),
+  });
+  const missing = out.free.filter((n) => !(scope !== undefined && n in scope) && !(n in globalThis));
+  if (missing.length > 0)
+    throw new TracegradError(
+      `traced(${fn.name || 'fn'}): free variable${missing.length > 1 ? 's' : ''} ${missing.map((n) => `\`${n}\``).join(', ')} ` +
+        `resolve${missing.length > 1 ? '' : 's'} neither in scope nor in globalThis. Pass ${missing.length > 1 ? 'them' : 'it'} in ` +
+        `the scope: traced(${fn.name || 'fn'}, { ${missing.join(', ')} }), or load the module through tracegrad/register.`,
+    );
+  // pad so the instrumented source sits on the same line and column as the original in its file
+  const pad = at ? '\n'.repeat(at.line - 1) + ' '.repeat(Math.max(0, at.column - (asExpression ? 2 : 3))) : '';
+  const accessor = asExpression ? '' : `[${JSON.stringify(memberName(src))}]`;
+  const code = `(function (__tg, __scope) { return (${pad}${out.code}${accessor}); })\n//# sourceURL=${at ? at.url : `tracegrad:traced/${fn.name || 'anonymous'}`}`;
+  const factory = (0, eval)(code);
+  let result = factory(runtime, scope ?? {});
+  if (!asExpression && typeof result !== 'function') result = Object.getOwnPropertyDescriptor(factory(runtime, scope ?? {}), memberName(src))?.get;
+  Object.defineProperty(result, TRACED, { value: true });
+  Object.defineProperty(result, ORIGINAL, { value: fn });
+  return result;
+}
+
+/** gradient(f) of an untraced f traces it once (it must be self-contained) and remembers the result. */
+export function ensureTraced(f: any): any {
+  if (typeof f !== 'function') throw new TracegradError(`tracegrad: expected a function to differentiate, got ${typeof f}.`);
+  if (isTraced(f)) return f;
+  let t = autoTraced.get(f);
+  if (t === undefined) {
+    t = traced(f) as Function;
+    autoTraced.set(f, t);
+  }
+  return t;
+}
+
+function allKeys(o: any): string[] {
+  const keys = new Set<string>();
+  for (let p = o; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) for (const k of Object.getOwnPropertyNames(p)) keys.add(k);
+  return [...keys];
+}
+
+function parses(src: string): boolean {
+  try {
+    new Function(`return (${src})`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function memberName(src: string): string {
+  const m = /^\s*(?:static\s+)?(?:async\s+)?(?:get\s+|set\s+)?\*?\s*([\w$]+)/.exec(src);
+  return m ? m[1] : '';
+}
+
+// ---- where the function's source is, so stack traces name the user's file and line ----
+
+const fileText = new Map<string, string | null>();
+
+function readSource(url: string): string | null {
+  if (!fileText.has(url)) {
+    try {
+      fileText.set(url, readFileSync(url.startsWith('file:') ? fileURLToPath(url) : url, 'utf8'));
+    } catch {
+      fileText.set(url, null);
+    }
+  }
+  return fileText.get(url)!;
+}
+
+/** Find fn's source text in one of the files on the current stack (usually the one that called traced()). */
+function locate(src: string): { url: string; line: number; column: number } | null {
+  const saved = (Error as any).prepareStackTrace;
+  let frames: any[] = [];
+  try {
+    (Error as any).prepareStackTrace = (_e: Error, cs: any[]) => cs;
+    frames = (new Error().stack as any) ?? [];
+  } finally {
+    (Error as any).prepareStackTrace = saved;
+  }
+  const seen = new Set<string>();
+  for (const f of frames) {
+    const url: string | null = f.getFileName?.() ?? null;
+    if (!url || seen.has(url) || url.startsWith('node:') || url.includes('/tracegrad/dist/') || url === __filename) continue;
+    seen.add(url);
+    const text = readSource(url);
+    const at = text === null ? -1 : text.indexOf(src);
+    if (at < 0) continue;
+    const before = text!.slice(0, at);
+    const line = before.split('\n').length;
+    return { url, line, column: at - before.lastIndexOf('\n') };
+  }
+  return null;
+}

@@ -1,0 +1,131 @@
+// Built-ins that would otherwise see tracked values as plain objects: searches, Map/Set keys, typed-array methods.
+import { Tracked, primal } from '../trace/tracked';
+import { state } from '../trace/context';
+import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat } from '../trace/containers';
+import { TracegradError } from '../errors';
+
+const hooks = new Map<Function, Function>();
+const AP = Array.prototype as any;
+const TAP = Object.getPrototypeOf(Float64Array.prototype);
+
+/** What a traced call site calls instead of built-in f while a gradient is being recorded. */
+export function builtinHook(f: Function): Function {
+  return hooks.get(f) ?? f;
+}
+
+// Searches compare primals: a tracked 3 is found by indexOf(3), and 3 by indexOf(tracked 3).
+function search(from: (len: number, k: any) => number, step: number, nan: boolean) {
+  return function (this: any, x: any, k?: any) {
+    const p = primal(x);
+    const len = this.length;
+    for (let i = from(len, k); i >= 0 && i < len; i += step) {
+      const v = primal(readElementOf(this, i));
+      if (v === p || (nan && v !== v && p !== p)) return i;
+    }
+    return -1;
+  };
+}
+const readElementOf = (o: any, i: number) => (isTypedFloat(o) ? readElement(o, i) : o[i]);
+const fromStart = (len: number, k: any) => (k === undefined ? 0 : k < 0 ? Math.max(0, len + k) : k);
+const fromEnd = (len: number, k: any) => (k === undefined ? len - 1 : k < 0 ? len + k : Math.min(k, len - 1));
+const indexOf = search(fromStart, 1, false);
+const lastIndexOf = search(fromEnd, -1, false);
+const includes = function (this: any, x: any, k?: any) {
+  return search(fromStart, 1, true).call(this, x, k) >= 0;
+};
+for (const proto of [AP, TAP]) {
+  hooks.set(proto.indexOf, indexOf);
+  hooks.set(proto.lastIndexOf, lastIndexOf);
+  hooks.set(proto.includes, includes);
+}
+
+// Mutators that can store tracked values: remember the container so it is cleaned when the call ends.
+for (const name of ['push', 'unshift', 'splice', 'fill', 'copyWithin']) {
+  const f = AP[name];
+  hooks.set(f, function (this: any, ...args: any[]) {
+    noteWrite(this);
+    return f.apply(this, args);
+  });
+}
+hooks.set(Object.assign, (target: any, ...sources: any[]) => {
+  noteWrite(target);
+  return Object.assign(target, ...sources);
+});
+
+// Map and Set keys are compared by identity: tracked keys are replaced by their primals.
+const key = (k: any) => (k instanceof Tracked ? primal(k) : k);
+const MP = Map.prototype as any, SP = Set.prototype as any;
+hooks.set(MP.set, function (this: Map<any, any>, k: any, v: any) {
+  if (v !== null && typeof v === 'object') noteWrite(this);
+  return MP.set.call(this, key(k), v);
+});
+for (const name of ['get', 'has', 'delete']) {
+  const f = MP[name];
+  hooks.set(f, function (this: any, k: any) {
+    return f.call(this, key(k));
+  });
+}
+for (const name of ['add', 'has', 'delete']) {
+  const f = SP[name];
+  hooks.set(f, function (this: any, k: any) {
+    return f.call(this, key(k));
+  });
+}
+
+// Number predicates look at the primal (an object would fail them all).
+const numberPredicates: [any, string][] = [[Number, 'isFinite'], [Number, 'isNaN'], [Number, 'isInteger'],
+  [Number, 'isSafeInteger'], [globalThis, 'isFinite'], [globalThis, 'isNaN']];
+for (const [owner, name] of numberPredicates) {
+  const f = owner[name];
+  hooks.set(f, (x: any) => f(primal(x)));
+}
+hooks.set(Number, (x: any) => (x instanceof Tracked ? x : Number(x)));
+
+// Typed arrays with tracked elements: element-reading methods see the tracked values, writers keep the shadows.
+const shadowed = (o: any) => state.shadowCount !== 0 && isTypedFloat(o);
+function typedFrom(like: any, values: any[]): any {
+  const out = new like.constructor(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = writeElement(out, i, values[i]);
+  return out;
+}
+/** A typed-array method run as the Array method on the tracked elements; callbacks still get the typed array. */
+const viaArray = (name: string, wrapResult: boolean) => {
+  const native = TAP[name];
+  hooks.set(native, function (this: any, ...args: any[]) {
+    if (!shadowed(this)) return native.apply(this, args);
+    const self = this;
+    const cb = args[0];
+    if (name === 'reduce' || name === 'reduceRight') args[0] = (acc: any, v: any, i: number) => cb(acc, v, i, self);
+    else if (typeof cb === 'function') args = [(v: any, i: number) => cb.call(args[1], v, i, self)];
+    const r = AP[name].apply(elementsOf(this), args);
+    return wrapResult ? typedFrom(this, r) : r;
+  });
+};
+for (const name of ['forEach', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'reduce', 'reduceRight', 'at', 'join'])
+  viaArray(name, false);
+for (const name of ['map', 'filter', 'slice']) viaArray(name, true);
+hooks.set(TAP.fill, function (this: any, v: any, start = 0, end = this.length) {
+  if (!shadowed(this) && !(v instanceof Tracked)) return TAP.fill.call(this, v, start, end);
+  const s = start < 0 ? Math.max(0, this.length + start) : Math.min(start, this.length);
+  const e = end < 0 ? Math.max(0, this.length + end) : Math.min(end, this.length);
+  for (let i = s; i < e; i++) this[i] = writeElement(this, i, v);
+  return this;
+});
+hooks.set(TAP.set, function (this: any, src: any, offset = 0) {
+  if (!shadowed(this) && !(Array.isArray(src) && src.some((v) => v instanceof Tracked)) && !shadowed(src))
+    return TAP.set.call(this, src, offset);
+  const values = isTypedFloat(src) ? elementsOf(src) : Array.from(src);
+  for (let i = 0; i < values.length; i++) this[offset + i] = writeElement(this, offset + i, values[i]);
+});
+for (const name of ['sort', 'reverse', 'copyWithin']) {
+  const native = TAP[name];
+  hooks.set(native, function (this: any, ...args: any[]) {
+    if (shadowed(this))
+      throw new TracegradError(`tracegrad: ${name}() on a typed array holding tracked values would detach their gradients; ` +
+        `copy it into a plain array first (Array.from(ta)), or ${name} the plain array.`);
+    return native.apply(this, args);
+  });
+}
+hooks.set(Array.from, function (this: any, src: any, ...rest: any[]) {
+  return Array.from(shadowed(src) ? elementsOf(src) : src, ...(rest as [any]));
+});

@@ -1,0 +1,218 @@
+// Custom rules: defineAdjoint (the talk's @adjoint), nondifferentiable, ignore, hook and checkpoint.
+import { Tracked, primal } from '../trace/tracked';
+import { state, top, belowLevel } from '../trace/context';
+import { opId, type Tape, type ExternRecord } from '../trace/tape';
+import { isContainer, isTypedFloat, readElement } from '../trace/containers';
+import { bumpRuleVersion } from './registry';
+import { TracegradError } from '../errors';
+
+/** `rule(...args)` returns `[y, back]`; `back(dy)` returns one cotangent per argument (null for none). */
+export type AdjointRule = (...args: any[]) => [any, (dy: any) => any[]];
+
+interface AdjointEntry {
+  name: string;
+  rule: AdjointRule | null; // null: nondifferentiable
+  call: (this: any, ...args: any[]) => any; // what traced call sites run instead of the function
+}
+
+const adjoints = new WeakMap<Function, AdjointEntry>();
+let adjointCount = 0;
+/** Traced versions point at the function they were made from, so a rule on either applies to both. */
+export const ORIGINAL = Symbol('tracegrad.original');
+
+/**
+ * The talk's @adjoint: calls to `fn` from traced code use `rule` instead of differentiating fn's body. Takes effect
+ * at once, for call sites traced before or after. Returns fn.
+ */
+export function defineAdjoint<F extends Function>(fn: F, rule: AdjointRule): F {
+  if (typeof fn !== 'function') throw new TracegradError('defineAdjoint(fn, rule): fn must be a function.');
+  if (typeof rule !== 'function')
+    throw new TracegradError('defineAdjoint(fn, rule): rule must be a function (...args) => [y, dy => [cotangents...]].');
+  register(fn, rule);
+  return fn;
+}
+
+/** Calls to fn from traced code return constants: its result carries no gradient to its arguments. Returns fn. */
+export function nondifferentiable<F extends Function>(fn: F): F {
+  if (typeof fn !== 'function') throw new TracegradError('nondifferentiable(fn): fn must be a function.');
+  register(fn, null);
+  return fn;
+}
+
+function register(fn: Function, rule: AdjointRule | null): void {
+  const name = fn.name || 'an anonymous function';
+  const entry: AdjointEntry = {
+    name,
+    rule,
+    call(...args: any[]) {
+      return rule === null ? constantCall(() => fn.apply(this, args)) : callWithRule(entry, this, args);
+    },
+  };
+  if (!adjoints.has(fn)) adjointCount++;
+  adjoints.set(fn, entry);
+  bumpRuleVersion();
+}
+
+/** The function a traced call site actually calls: a custom rule if one is registered, else f itself. */
+export function adjointFor(f: any): ((...args: any[]) => any) | undefined {
+  if (adjointCount === 0) return undefined;
+  const e = adjoints.get(f) ?? (f[ORIGINAL] !== undefined ? adjoints.get(f[ORIGINAL]) : undefined);
+  return e === undefined ? undefined : e.call;
+}
+
+/**
+ * Run a custom rule at the innermost level L: its forward and its back run one level down (as Zygote does), its
+ * output becomes an extern entry whose parents are the level-L tracked leaves of the arguments.
+ */
+function callWithRule(entry: AdjointEntry, thisArg: any, args: any[]): any {
+  const tape = top();
+  if (tape === null) return entry.rule!.apply(thisArg, args)[0];
+  const level = state.tapes.length;
+  const primalArgs = args.map((a) => unwrapLevel(a, tape));
+  const result = belowLevel(level, () => entry.rule!.apply(thisArg, primalArgs));
+  if (!Array.isArray(result) || result.length !== 2 || typeof result[1] !== 'function')
+    throw new TracegradError(
+      `tracegrad: the adjoint rule of ${entry.name} must return [y, back] with back a function dy => [cotangents...], ` +
+        `got ${Array.isArray(result) ? `an array of length ${result.length}` : typeof result}.`,
+    );
+  const [y, back] = result;
+  const trackedArgs = args.map((a) => trackedView(a, tape));
+  if (!trackedArgs.some((a) => holdsTracked(a, tape))) return y;
+  return recordExtern(tape, { back, args: trackedArgs, dy: null, structured: false, name: entry.name }, y, level);
+}
+
+function recordExtern(tape: Tape, rec: ExternRecord, y: any, level: number): any {
+  if (level > 1) tape.generic = true; // cotangents from back may be tracked one level down
+  const op = opId(`adjoint:${rec.name}`);
+  if (typeof y === 'number' || y instanceof Tracked) return tape.extern(rec, y, op);
+  if (!isContainer(y) && !isTypedFloat(y)) return y;
+  rec.structured = true;
+  rec.dy = y;
+  const node = tape.externIndex(rec, op);
+  return outputLeaves(tape, y, node, []);
+}
+
+/** A copy of a structured output whose numeric leaves are extern-output entries. */
+function outputLeaves(tape: Tape, y: any, node: number, path: (string | number)[]): any {
+  if (typeof y === 'number' || y instanceof Tracked) return tape.externOut(y, node, path);
+  if (Array.isArray(y) || isTypedFloat(y)) return Array.from(y as any, (v, i) => outputLeaves(tape, v, node, [...path, i]));
+  if (y instanceof Map) return new Map([...y].map(([k, v]) => [k, outputLeaves(tape, v, node, [...path, k])]));
+  if (isContainer(y)) {
+    const o: any = {};
+    for (const k of Object.keys(y)) o[k] = outputLeaves(tape, y[k], node, [...path, k]);
+    return o;
+  }
+  return y;
+}
+
+/** A copy of x with `tape`'s tracked values replaced by what they carry (containers copied, not changed). */
+export function unwrapLevel(x: any, tape: Tape): any {
+  return mapLeaves(x, (v) => (v instanceof Tracked && v.t === tape ? v.v : v));
+}
+
+/** A copy of x with every level of tracking removed. */
+export function deepPrimal(x: any): any {
+  return mapLeaves(x, primal);
+}
+
+/** The argument structure as the extern sees it: typed arrays become arrays of their tracked elements. */
+function trackedView(x: any, tape: Tape): any {
+  return mapLeaves(x, (v) => v, (ta) => Array.from(ta, (_v: number, i: number) => readElement(ta, i)), tape);
+}
+
+function mapLeaves(x: any, leaf: (v: any) => any, typed?: (ta: any) => any, _tape?: Tape, seen = new Map<any, any>()): any {
+  if (x instanceof Tracked || typeof x !== 'object' || x === null) return leaf(x);
+  if (seen.has(x)) return seen.get(x);
+  if (isTypedFloat(x)) {
+    if (typed !== undefined && state.shadowCount > 0) return typed(x);
+    const c = x.slice();
+    seen.set(x, c);
+    return c;
+  }
+  if (!isContainer(x)) return x;
+  if (Array.isArray(x)) {
+    const c: any[] = [];
+    seen.set(x, c);
+    for (const v of x) c.push(mapLeaves(v, leaf, typed, _tape, seen));
+    return c;
+  }
+  if (x instanceof Map) {
+    const c = new Map();
+    seen.set(x, c);
+    for (const [k, v] of x) c.set(k, mapLeaves(v, leaf, typed, _tape, seen));
+    return c;
+  }
+  if (x instanceof Set) return x;
+  const c = Object.create(Object.getPrototypeOf(x));
+  seen.set(x, c);
+  for (const k of Object.keys(x)) c[k] = mapLeaves(x[k], leaf, typed, _tape, seen);
+  return c;
+}
+
+function holdsTracked(x: any, tape: Tape): boolean {
+  if (x instanceof Tracked) return x.t === tape;
+  if (Array.isArray(x)) return x.some((v) => holdsTracked(v, tape));
+  if (x instanceof Map) return [...x.values()].some((v) => holdsTracked(v, tape));
+  if (x !== null && typeof x === 'object' && isContainer(x)) return Object.values(x).some((v) => holdsTracked(v, tape));
+  return false;
+}
+
+/** Run `body` with every tape suspended, tracked values read as their primals: its result is a constant. */
+function constantCall<T>(body: () => T): T {
+  if (state.tapes.length === 0) return body();
+  state.ignoring++;
+  try {
+    return deepPrimal(belowLevel(1, body));
+  } finally {
+    state.ignoring--;
+  }
+}
+
+/**
+ * Stop the gradient. `ignore(x)` returns x's primal (a copy, for containers); `ignore(() => expr)` evaluates the thunk
+ * without recording anything and returns its result as a constant.
+ */
+export function ignore<T>(x: T | (() => T)): T {
+  if (typeof x === 'function') return constantCall(x as () => T);
+  return deepPrimal(x);
+}
+
+const hookRule = (f: (dy: any) => any, x: any): [any, (dy: any) => any[]] => [x, (dy) => [null, f(dy)]];
+const hookEntry: AdjointEntry = {
+  name: 'hook',
+  rule: hookRule,
+  call(...args) {
+    return callWithRule(hookEntry, this, args);
+  },
+};
+
+/**
+ * Identity going forward; on the way back the cotangent of x becomes fn(cotangent). `hook(g => -g, x)` reverses the
+ * gradient (the talk's `hook(-, x)`); `hook(g => (console.log(g), g), x)` observes it.
+ */
+export function hook<T>(fn: (cotangent: any) => any, x: T): T {
+  if (typeof fn !== 'function') throw new TracegradError('hook(fn, x): fn must be a function of the cotangent.');
+  return callWithRule(hookEntry, undefined, [fn, x]);
+}
+
+/** Set by api.ts: pullback without the public argument checks (avoids an import cycle). */
+export const inner = {
+  pullback: null as any as (f: Function, args: any[]) => [any, (dy: any) => any[]],
+  ensureTraced: null as any as (f: Function) => (...args: any[]) => any,
+};
+
+/**
+ * f's intermediates are not kept: the forward runs without recording, and the backward pass runs f again under a
+ * fresh tape to get its pullback (trading compute for memory, as in the talk's checkpoint adjoint).
+ */
+export function checkpoint(f: (...args: any[]) => any, ...args: any[]): any {
+  if (typeof f !== 'function') throw new TracegradError('checkpoint(f, ...args): f must be a function.');
+  return callWithRule(checkpointEntry, undefined, [f, ...args]);
+}
+const checkpointEntry: AdjointEntry = {
+  name: 'checkpoint',
+  rule: (f: any, ...args: any[]) => [inner.ensureTraced(f)(...args), (dy: any) => [null, ...inner.pullback(f, args)[1](dy)]],
+  call(...args) {
+    return callWithRule(checkpointEntry, this, args);
+  },
+};

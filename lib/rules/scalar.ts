@@ -1,0 +1,64 @@
+// Scalar primitives: one line per op with its plain implementation and its derivative, written in overloaded ops.
+import { O, type UnaryRule, type BinaryRule, type UnaryOp, type BinaryOp } from './registry';
+import { primal } from '../trace/tracked';
+
+const LN2 = Math.LN2;
+const LN10 = Math.LN10;
+const zero = () => 0;
+const one = () => 1;
+const sq = (x: any) => O.mul(x, x);
+
+/**
+ * Kink conventions (documented in README): abs'(0) = sign(0) = 0; sqrt'(0) = cbrt'(0) = +Infinity (the one-sided
+ * limit); floor, ceil, round, trunc and sign have derivative 0 everywhere; fround is treated as the identity.
+ */
+export const unaryRules: { [K in UnaryOp]: UnaryRule } = {
+  neg:    { f: (x) => -x,     d: () => -1 },
+  pos:    { f: (x) => +x,     d: one },
+  abs:    { f: Math.abs,      d: (x) => Math.sign(primal(x)) },
+  sign:   { f: Math.sign,     d: zero },
+  floor:  { f: Math.floor,    d: zero },
+  ceil:   { f: Math.ceil,     d: zero },
+  round:  { f: Math.round,    d: zero },
+  trunc:  { f: Math.trunc,    d: zero },
+  fround: { f: Math.fround,   d: one },
+  exp:    { f: Math.exp,      d: (_x, y) => y },                                  // (eˣ)' = eˣ
+  expm1:  { f: Math.expm1,    d: (_x, y) => O.add(y, 1) },                        // (eˣ−1)' = eˣ
+  log:    { f: Math.log,      d: (x) => O.div(1, x) },
+  log1p:  { f: Math.log1p,    d: (x) => O.div(1, O.add(1, x)) },
+  log2:   { f: Math.log2,     d: (x) => O.div(1, O.mul(x, LN2)) },
+  log10:  { f: Math.log10,    d: (x) => O.div(1, O.mul(x, LN10)) },
+  sqrt:   { f: Math.sqrt,     d: (_x, y) => O.div(0.5, y) },                      // 1/(2√x)
+  cbrt:   { f: Math.cbrt,     d: (_x, y) => O.div(1, O.mul(3, sq(y))) },          // 1/(3 ∛x²)
+  sin:    { f: Math.sin,      d: (x) => O.cos(x) },
+  cos:    { f: Math.cos,      d: (x) => O.neg(O.sin(x)) },
+  tan:    { f: Math.tan,      d: (_x, y) => O.add(1, sq(y)) },                    // 1 + tan²x
+  asin:   { f: Math.asin,     d: (x) => O.div(1, O.sqrt(O.sub(1, sq(x)))) },
+  acos:   { f: Math.acos,     d: (x) => O.div(-1, O.sqrt(O.sub(1, sq(x)))) },
+  atan:   { f: Math.atan,     d: (x) => O.div(1, O.add(1, sq(x))) },
+  sinh:   { f: Math.sinh,     d: (x) => O.cosh(x) },
+  cosh:   { f: Math.cosh,     d: (x) => O.sinh(x) },
+  tanh:   { f: Math.tanh,     d: (_x, y) => O.sub(1, sq(y)) },                    // 1 − tanh²x
+  asinh:  { f: Math.asinh,    d: (x) => O.div(1, O.sqrt(O.add(sq(x), 1))) },
+  acosh:  { f: Math.acosh,    d: (x) => O.div(1, O.sqrt(O.sub(sq(x), 1))) },
+  atanh:  { f: Math.atanh,    d: (x) => O.div(1, O.sub(1, sq(x))) },
+};
+
+/**
+ * pow conventions: ∂/∂a aᵇ = b·aᵇ⁻¹, taken as 0 when b = 0 (so 0⁰ has slope 0, not 0·∞); ∂/∂b aᵇ = aᵇ·ln a, taken as
+ * 0 when a = 0 and NaN when a < 0 (a negative base has no real derivative in its exponent).
+ * mod: a % b = a − b·trunc(a/b), so ∂/∂a = 1 and ∂/∂b = −trunc(a/b).
+ */
+export const binaryRules: { [K in BinaryOp]: BinaryRule } = {
+  add:   { f: (a, b) => a + b, da: one,                 db: one },
+  sub:   { f: (a, b) => a - b, da: one,                 db: () => -1 },
+  mul:   { f: (a, b) => a * b, da: (_a, b) => b,        db: (a) => a },
+  div:   { f: (a, b) => a / b, da: (_a, b) => O.div(1, b), db: (a, b) => O.neg(O.div(a, sq(b))) },
+  mod:   { f: (a, b) => a % b, da: one,                 db: (a, b) => -Math.trunc(primal(a) / primal(b)) },
+  pow:   { f: Math.pow,
+           da: (a, b) => (primal(b) === 0 ? 0 : O.mul(b, O.pow(a, O.sub(b, 1)))),
+           db: (a, _b, y) => { const p = primal(a); return p === 0 ? 0 : p < 0 ? NaN : O.mul(y, O.log(a)); } },
+  atan2: { f: Math.atan2,                                // atan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²)
+           da: (a, b) => O.div(b, O.add(sq(a), sq(b))),
+           db: (a, b) => O.div(O.neg(a), O.add(sq(a), sq(b))) },
+};

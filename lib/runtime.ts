@@ -1,0 +1,90 @@
+// The object instrumented code calls (`__tg`): operators, tests, element access, call hooks and the Math namespace.
+import { O, lt, gt, le, ge, seq, eq, truthy } from './ops';
+import { Tracked, primal } from './trace/tracked';
+import { state, top } from './trace/context';
+import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat } from './trace/containers';
+import { adjointFor } from './rules/custom';
+import { builtinHook } from './rules/builtins';
+import { mathNamespace } from './rules/math';
+
+let lastLhs: any;
+
+/** Bitwise operators truncate to integers: their result is a constant (derivative 0 almost everywhere). */
+const bit = (f: (a: number, b: number) => number) => (a: any, b: any) =>
+  typeof a === 'number' && typeof b === 'number' ? f(a, b) : f(primal(a) as number, primal(b) as number);
+
+export const runtime = {
+  st: state,
+  M: mathNamespace,
+  add: O.add, sub: O.sub, mul: O.mul, div: O.div, mod: O.mod, pow: O.pow,
+  neg: O.neg,
+  pos: (x: any) => (x instanceof Tracked ? x : +x),
+  lt, gt, le, ge, seq, eq,
+  sne: (a: any, b: any) => !seq(a, b),
+  ne: (a: any, b: any) => !eq(a, b),
+  band: bit((a, b) => a & b), bor: bit((a, b) => a | b), bxor: bit((a, b) => a ^ b),
+  shl: bit((a, b) => a << b), shr: bit((a, b) => a >> b), ushr: bit((a, b) => a >>> b),
+  bnot: (x: any) => ~(primal(x) as number),
+  truthy,
+  typeOf: (x: any) => (x instanceof Tracked ? 'number' : typeof x),
+  inc: (x: any) => (typeof x === 'number' ? x + 1 : O.add(x, 1)),
+  dec: (x: any) => (typeof x === 'number' ? x - 1 : O.sub(x, 1)),
+  /** Postfix update whose value is used: the old value (the assignment already ran as the second argument). */
+  post: (old: any, _assigned: any) => (old instanceof Tracked ? old : +old),
+  /** `a && b` / `a || b`: remember a, return its truthiness; `last()` gives it back. */
+  lhs(x: any): boolean {
+    lastLhs = x;
+    return truthy(x);
+  },
+  last(): any {
+    const x = lastLhs;
+    lastLhs = undefined;
+    return x;
+  },
+  get: readElement,
+  /** `o[k] = v` with pure o and k: the value to store. */
+  wr: writeElement,
+  /** `o.f = v`: log the container if it now holds something tracked. */
+  wf(o: any, v: any): any {
+    if (v !== null && typeof v === 'object' && state.tapes.length !== 0) noteWrite(o);
+    return v;
+  },
+  /** `o[k] = v` where o or k has side effects: evaluate each once. */
+  put(o: any, k: any, v: any): any {
+    o[k] = writeElement(o, k, v);
+    return v;
+  },
+  /** `o[k] op= v`, and `o[k]++` (post = 1 returns the old value). */
+  updm(o: any, k: any, op: 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'pow', v: any, post: number): any {
+    const old = state.shadowCount === 0 ? o[k] : readElement(o, k);
+    const nv = (O as any)[op] === undefined ? (runtime as any)[op](old, v) : (O as any)[op](old, v);
+    o[k] = writeElement(o, k, nv);
+    return post === 1 ? old : nv;
+  },
+  /** A write to a variable that outlives the call: register its cleanup if a tracked value lands there. */
+  wv(v: any, fix: () => void): any {
+    if (v !== null && typeof v === 'object' && state.tapes.length !== 0) {
+      const t = top()!;
+      if (v instanceof Tracked) t.varFixes.push(fix);
+      else noteWrite(v);
+    }
+    return v;
+  },
+  /** A variable's value once its call has ended: layers of finished tapes removed. */
+  settled(x: any): any {
+    while (x instanceof Tracked && !x.t.active) x = x.v;
+    return x;
+  },
+  /** Call sites: a custom adjoint if the callee has one, a tracking-aware version of some built-ins, else f. */
+  C(f: any): any {
+    if (typeof f !== 'function') return f;
+    const a = adjointFor(f);
+    if (a !== undefined) return a;
+    return state.tapes.length === 0 ? f : builtinHook(f);
+  },
+  /** for-of and spread over a typed array with tracked elements iterate the tracked values. */
+  I(x: any): any {
+    return state.shadowCount !== 0 && isTypedFloat(x) ? elementsOf(x) : x;
+  },
+};
+

@@ -1,0 +1,330 @@
+// Containers: arguments become inputs in place, typed arrays get shadows, writes are logged, and calls end leak-free.
+import { Tracked, primal } from './tracked';
+import { Tape, type ShadowEntry } from './tape';
+import { state, top } from './context';
+
+// ---- which objects we walk ----
+
+const nativeCtors = new WeakMap<Function, boolean>();
+function isNativeCtor(c: any): boolean {
+  if (typeof c !== 'function') return false;
+  let r = nativeCtors.get(c);
+  if (r === undefined) {
+    r = /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(c));
+    nativeCtors.set(c, r);
+  }
+  return r;
+}
+
+/** Arrays, Maps, Sets, plain objects and class instances: the containers whose numbers we differentiate. */
+export function isContainer(x: any): boolean {
+  if (x === null || typeof x !== 'object' || x instanceof Tracked) return false;
+  if (Array.isArray(x) || x instanceof Map || x instanceof Set) return true;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null || !isNativeCtor(proto.constructor);
+}
+
+export function isTypedFloat(x: any): x is Float64Array | Float32Array {
+  return x instanceof Float64Array || x instanceof Float32Array;
+}
+
+// ---- arguments become inputs ----
+
+/** Where each argument's inputs are, so their adjoints can be gathered into a gradient of the same shape. */
+export type InputNode =
+  | { k: 'num'; idx: number }
+  | { k: 'arr'; items: (InputNode | null)[]; numeric: boolean[] }
+  | { k: 'obj'; keys: string[]; fields: (InputNode | null)[]; numeric: boolean[] }
+  | { k: 'map'; keys: any[]; vals: (InputNode | null)[] }
+  | { k: 'typed'; ctor: any; offset: number; length: number; entry: ShadowEntry };
+
+/**
+ * Make every numeric leaf of the arguments an input of `tape`. Containers are changed in place (the caller's own
+ * arrays and objects then hold tracked values until the call ends), so identity and aliasing survive. Typed arrays
+ * cannot hold objects: they get a shadow whose inputs are created when an element is first read.
+ */
+export function enterArgs(tape: Tape, args: any[]): { values: any[]; nodes: (InputNode | null)[] } {
+  const seen = new Map<object, InputNode | null>();
+  const values = args.slice();
+  const nodes = args.map((a, i) => {
+    if (isLeaf(a, tape)) {
+      const t = a instanceof Tracked && a.t === tape ? a : tape.input(a);
+      values[i] = t;
+      return { k: 'num', idx: t.i } as InputNode;
+    }
+    return enterContainer(tape, a, seen);
+  });
+  return { values, nodes };
+}
+
+function isLeaf(x: any, tape: Tape): boolean {
+  return typeof x === 'number' || (x instanceof Tracked && (x.t === tape || x.t.active));
+}
+
+function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>): InputNode | null {
+  if (x === null || typeof x !== 'object') return null;
+  if (seen.has(x)) return seen.get(x)!;
+  if (isTypedFloat(x)) {
+    const node: InputNode = { k: 'typed', ctor: x.constructor, offset: x.byteOffset / x.BYTES_PER_ELEMENT,
+      length: x.length, entry: shadowFor(tape, x.buffer, true) };
+    seen.set(x, node);
+    return node;
+  }
+  if (!isContainer(x) || Object.isFrozen(x)) {
+    seen.set(x, null);
+    return null;
+  }
+  // leaf slots: replace numbers by inputs; recurse into containers
+  const enterSlot = (v: any, set: (t: Tracked) => void): [InputNode | null, boolean] => {
+    if (isLeaf(v, tape)) {
+      const t = v instanceof Tracked && v.t === tape ? v : tape.input(v);
+      set(t);
+      return [{ k: 'num', idx: t.i }, true];
+    }
+    return [enterContainer(tape, v, seen), false];
+  };
+  if (Array.isArray(x)) {
+    const node = { k: 'arr' as const, items: [] as (InputNode | null)[], numeric: [] as boolean[] };
+    seen.set(x, node);
+    for (let i = 0; i < x.length; i++) {
+      const [n, num] = enterSlot(x[i], (t) => (x[i] = t));
+      node.items.push(n);
+      node.numeric.push(num);
+    }
+    return node;
+  }
+  if (x instanceof Map) {
+    const node = { k: 'map' as const, keys: [] as any[], vals: [] as (InputNode | null)[] };
+    seen.set(x, node);
+    for (const [key, v] of [...x]) {
+      node.keys.push(key);
+      node.vals.push(enterSlot(v, (t) => x.set(key, t))[0]);
+    }
+    return node;
+  }
+  if (x instanceof Set) {
+    seen.set(x, null);
+    return null;
+  }
+  const node = { k: 'obj' as const, keys: [] as string[], fields: [] as (InputNode | null)[], numeric: [] as boolean[] };
+  seen.set(x, node);
+  for (const key of Object.keys(x)) {
+    const d = Object.getOwnPropertyDescriptor(x, key)!;
+    const writable = 'value' in d && d.writable;
+    const [n, num] = writable ? enterSlot(d.value, (t) => (x[key] = t)) : [null, false];
+    node.keys.push(key);
+    node.fields.push(n);
+    node.numeric.push(num);
+  }
+  return node;
+}
+
+// ---- gradients of the same shape as the arguments ----
+
+/** Gradient for one argument: see the table in README (numbers, arrays, typed arrays, objects, Maps; null if unreached). */
+export function gatherGradient(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array): any {
+  return gather(node, adj, touched, new Map()).g;
+}
+
+function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array, memo: Map<InputNode, any>): { g: any; reached: boolean } {
+  if (node === null) return { g: null, reached: false };
+  if (node.k === 'num') return touched[node.idx] ? { g: adj[node.idx], reached: true } : { g: null, reached: false };
+  if (memo.has(node)) return memo.get(node);
+  let result: { g: any; reached: boolean };
+  if (node.k === 'arr') {
+    let reached = false;
+    const g = node.items.map((n, i) => {
+      const r = gather(n, adj, touched, memo);
+      reached ||= r.reached;
+      return r.reached ? r.g : node.numeric[i] ? 0 : null;
+    });
+    result = { g: reached ? g : null, reached };
+  } else if (node.k === 'obj') {
+    let reached = false;
+    const g: any = {};
+    node.keys.forEach((key, i) => {
+      const r = gather(node.fields[i], adj, touched, memo);
+      reached ||= r.reached;
+      g[key] = r.reached ? r.g : null;
+    });
+    result = { g: reached ? g : null, reached };
+  } else if (node.k === 'map') {
+    const g = new Map();
+    node.keys.forEach((key, i) => {
+      const r = gather(node.vals[i], adj, touched, memo);
+      if (r.reached) g.set(key, r.g);
+    });
+    result = { g: g.size > 0 ? g : null, reached: g.size > 0 };
+  } else {
+    const g = new node.ctor(node.length);
+    let reached = false;
+    for (let k = 0; k < node.length; k++) {
+      const t = node.entry.inputs[node.offset + k];
+      if (t !== undefined && touched[t.i]) {
+        g[k] = primal(adj[t.i]);
+        reached = true;
+      }
+    }
+    result = { g: reached ? g : null, reached };
+  }
+  memo.set(node, result);
+  return result;
+}
+
+// ---- typed-array shadows ----
+
+function shadowFor(tape: Tape, buffer: ArrayBufferLike, lazy: boolean): ShadowEntry {
+  let e = tape.shadows.get(buffer);
+  if (e === undefined) {
+    e = { items: [], inputs: [], lazy };
+    tape.shadows.set(buffer, e);
+    state.shadowCount++;
+  } else if (lazy) e.lazy = true;
+  return e;
+}
+
+function elementIndex(o: any, k: any): number {
+  const i = typeof k === 'number' ? k : typeof k === 'string' && /^(0|[1-9]\d*)$/.test(k) ? +k : -1;
+  return Number.isInteger(i) && i >= 0 && i < o.length ? i + o.byteOffset / o.BYTES_PER_ELEMENT : -1;
+}
+
+/**
+ * `o[k]` in traced code while shadows exist. For a float typed array, the tracked value stored at that element (if
+ * its primal still matches what the array holds: a write by untraced code drops the shadow), or a lazily made input.
+ */
+export function readElement(o: any, k: any): any {
+  const v = o[k];
+  if (typeof v !== 'number' || !isTypedFloat(o)) return v;
+  const idx = elementIndex(o, k);
+  return idx < 0 ? v : shadowRead(o.buffer, idx, v, state.tapes.length - 1);
+}
+
+function shadowRead(buffer: ArrayBufferLike, idx: number, v: number, level: number): any {
+  for (let l = level; l >= 0; l--) {
+    const tape = state.tapes[l];
+    const e = tape.shadows.get(buffer);
+    if (e === undefined) continue;
+    const item = e.items[idx];
+    if (item instanceof Tracked) {
+      if (Object.is(primal(item), v)) return item;
+      e.items[idx] = null;
+    } else if (item === undefined && e.lazy) {
+      const t = tape.input(shadowRead(buffer, idx, v, l - 1));
+      e.items[idx] = t;
+      e.inputs[idx] = t;
+      return t;
+    }
+  }
+  return v;
+}
+
+/** The value to store for `o[k] = v` in traced code: typed arrays keep the primal and shadow the tracked value. */
+export function writeElement(o: any, k: any, v: any): any {
+  if (typeof v === 'number') {
+    if (state.shadowCount !== 0 && isTypedFloat(o)) shadowWrite(o, k, null);
+    return v;
+  }
+  if (v instanceof Tracked) {
+    if (isTypedFloat(o)) {
+      shadowWrite(o, k, v);
+      return primal(v);
+    }
+    noteWrite(o);
+  } else if (v !== null && typeof v === 'object') noteWrite(o);
+  return v;
+}
+
+function shadowWrite(o: any, k: any, v: Tracked | null): void {
+  const idx = elementIndex(o, k);
+  if (idx < 0) return;
+  // every active level sees either this value's own layer at that level or a cut
+  const layers = new Map<Tape, Tracked>();
+  for (let x: any = v; x instanceof Tracked; x = x.v) layers.set(x.t, x);
+  for (const tape of state.tapes) {
+    const layer = layers.get(tape);
+    if (layer !== undefined) shadowFor(tape, o.buffer, false).items[idx] = layer;
+    else {
+      const e = tape.shadows.get(o.buffer);
+      if (e !== undefined) e.items[idx] = null;
+    }
+  }
+}
+
+/** Remember a container that now holds tracked values (or a container that may), to clean it when the call ends. */
+export function noteWrite(o: object): void {
+  const t = top();
+  if (t !== null) t.noteWrite(o);
+}
+
+/** Element reads of typed arrays with shadows, as an array: for-of, spread and the typed-array method hooks use it. */
+export function elementsOf(o: any): any[] {
+  const out = new Array(o.length);
+  for (let i = 0; i < o.length; i++) out[i] = readElement(o, i);
+  return out;
+}
+
+// ---- the end of a call: no tracked value of the finished tape may stay reachable from user containers ----
+
+/** One layer of `tape` removed. Values of other (outer) tapes stay tracked for their own calls. */
+export function stripLevel(x: any, tape: Tape): any {
+  return x instanceof Tracked && x.t === tape ? x.v : x;
+}
+
+/**
+ * Replace this tape's tracked values by their primals in every container reachable from `roots` and from the
+ * containers written during the call. Containers are changed in place; the write log passes to the outer tape.
+ */
+export function cleanUp(tape: Tape, roots: any[]): void {
+  const seen = new Set<object>();
+  const stack: any[] = [...roots, ...tape.written];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (x === null || typeof x !== 'object' || seen.has(x) || !isContainer(x)) continue;
+    seen.add(x);
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        if (v instanceof Tracked) {
+          if (v.t === tape) x[i] = v.v;
+        } else if (v !== null && typeof v === 'object') stack.push(v);
+      }
+    } else if (x instanceof Map) {
+      for (const [k, v] of [...x]) {
+        if (k instanceof Tracked && k.t === tape) {
+          x.delete(k);
+          x.set(k.v, stripLevel(v, tape));
+        } else if (v instanceof Tracked) {
+          if (v.t === tape) x.set(k, v.v);
+        } else if (v !== null && typeof v === 'object') stack.push(v);
+      }
+    } else if (x instanceof Set) {
+      for (const v of [...x]) {
+        if (v instanceof Tracked && v.t === tape) {
+          x.delete(v);
+          x.add(v.v);
+        } else if (v !== null && typeof v === 'object') stack.push(v);
+      }
+    } else {
+      for (const k of Object.keys(x)) {
+        const d = Object.getOwnPropertyDescriptor(x, k);
+        if (d === undefined || !('value' in d)) continue;
+        const v = d.value;
+        if (v instanceof Tracked) {
+          if (v.t === tape && d.writable) x[k] = v.v;
+        } else if (v !== null && typeof v === 'object') stack.push(v);
+      }
+    }
+  }
+  for (const fix of tape.varFixes) fix();
+  const outer = state.tapes[state.tapes.length - 1];
+  if (outer !== undefined && outer !== tape) for (const w of tape.written) outer.noteWrite(w);
+  tape.written = [];
+  tape.varFixes = [];
+}
+
+/** A value returned to the user: this tape's layer removed, in place for containers. */
+export function stripValue(x: any, tape: Tape): any {
+  if (x instanceof Tracked) return stripLevel(x, tape);
+  if (x !== null && typeof x === 'object') cleanUp(tape, [x]);
+  return x;
+}

@@ -1,0 +1,173 @@
+// The tape: a Wengert list in growable typed arrays, guards as flagged entries, extern entries carrying pullbacks.
+import { Tracked } from './tracked';
+
+/** Entry kinds. The sweep switches on these (arity and storage), never on operation names. */
+export const enum Kind {
+  Input = 0, // an argument leaf: no parents
+  Unary = 1, // one parent: adj[a0] += g * d0
+  Binary = 2, // two parents
+  Nary = 3, // any number of parents, partials in ext[i] = { parents, partials }
+  Extern = 4, // custom adjoint: ext[i] = ExternRecord, back(dy) gives cotangents for its argument structure
+  ExternOut = 5, // one numeric leaf of a structured extern output: ext[i] = { node, path }
+  Guard = 6, // a comparison or truthiness test on a tracked value; op = test, d0 = outcome; no gradient flows
+}
+
+/** Op codes for introspection; index into `opNames`. */
+export const opNames: string[] = ['input', 'extern', 'extern-out', 'guard'];
+const opIds = new Map<string, number>(opNames.map((n, i) => [n, i]));
+export function opId(name: string): number {
+  let id = opIds.get(name);
+  if (id === undefined) {
+    id = opNames.length;
+    opNames.push(name);
+    opIds.set(name, id);
+  }
+  return id;
+}
+const OP_INPUT = 0;
+const OP_GUARD = 3;
+
+export interface ExternRecord {
+  back: (dy: any) => any; // the user's pullback: dy -> per-argument cotangents
+  args: any[]; // argument structure holding this tape's Tracked leaves where gradients go
+  dy: any; // output structure; ExternOut leaves write their adjoints into a copy of it
+  structured: boolean; // output was a container (ExternOut leaves) rather than one number
+  name: string;
+}
+
+export class Tape {
+  n = 0;
+  kind = new Uint8Array(256);
+  op = new Uint16Array(256);
+  a0 = new Int32Array(256);
+  a1 = new Int32Array(256);
+  d0 = new Float64Array(256);
+  d1 = new Float64Array(256);
+  /** Side storage: n-ary parents, extern records, and partials that are themselves tracked (nested AD). */
+  ext: any[] = [];
+  /** True once a partial is not a plain number: the sweep must then use overloaded arithmetic (nested AD). */
+  generic = false;
+  active = true;
+  /** Containers written with tracked values during the call: cleaned to plain numbers when the call ends. */
+  written: object[] = [];
+  lastWritten: object | null = null;
+  /** Cleanup closures for captured variables written with tracked values (loader-rewritten modules). */
+  varFixes: (() => void)[] = [];
+  /** Typed arrays cannot hold objects: their tracked elements live here, keyed by buffer then element index. */
+  shadows = new Map<ArrayBufferLike, ShadowEntry>();
+
+  constructor(public level: number) {}
+
+  private grow(): void {
+    const cap = this.kind.length * 2;
+    const g = <T extends { length: number; set(a: T): void }>(old: T, C: new (n: number) => T): T => {
+      const a = new C(cap);
+      a.set(old);
+      return a;
+    };
+    this.kind = g(this.kind, Uint8Array);
+    this.op = g(this.op, Uint16Array);
+    this.a0 = g(this.a0, Int32Array);
+    this.a1 = g(this.a1, Int32Array);
+    this.d0 = g(this.d0, Float64Array);
+    this.d1 = g(this.d1, Float64Array);
+  }
+
+  input(v: any): Tracked {
+    const i = this.n;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = Kind.Input;
+    this.op[i] = OP_INPUT;
+    this.n = i + 1;
+    return new Tracked(v, i, this);
+  }
+
+  unary(y: any, a: number, da: any, op: number): Tracked {
+    const i = this.n;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = Kind.Unary;
+    this.op[i] = op;
+    this.a0[i] = a;
+    if (typeof da === 'number') this.d0[i] = da;
+    else this.setGeneric(i, [da]);
+    this.n = i + 1;
+    return new Tracked(y, i, this);
+  }
+
+  binary(y: any, a: number, da: any, b: number, db: any, op: number): Tracked {
+    const i = this.n;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = Kind.Binary;
+    this.op[i] = op;
+    this.a0[i] = a;
+    this.a1[i] = b;
+    if (typeof da === 'number' && typeof db === 'number') {
+      this.d0[i] = da;
+      this.d1[i] = db;
+    } else this.setGeneric(i, [da, db]);
+    this.n = i + 1;
+    return new Tracked(y, i, this);
+  }
+
+  nary(y: any, parents: number[], partials: any[], op: number): Tracked {
+    const i = this.push(Kind.Nary, op, { parents, partials });
+    if (!partials.every((p) => typeof p === 'number')) this.generic = true;
+    return new Tracked(y, i, this);
+  }
+
+  extern(record: ExternRecord, y: any, op: number): Tracked {
+    return new Tracked(y, this.push(Kind.Extern, op, record), this);
+  }
+
+  externIndex(record: ExternRecord, op: number): number {
+    return this.push(Kind.Extern, op, record);
+  }
+
+  externOut(y: any, node: number, path: (string | number)[]): Tracked {
+    return new Tracked(y, this.push(Kind.ExternOut, opId('extern-out'), { node, path }), this);
+  }
+
+  /** Guards record which way a test on a tracked value went; a later JIT checks them before replaying a trace. */
+  guard(test: number, operand: number, outcome: boolean): void {
+    const i = this.n;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = Kind.Guard;
+    this.op[i] = test === 0 ? OP_GUARD : test;
+    this.a0[i] = operand;
+    this.d0[i] = outcome ? 1 : 0;
+    this.n = i + 1;
+  }
+
+  private push(kind: Kind, op: number, ext: any): number {
+    const i = this.n;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = kind;
+    this.op[i] = op;
+    this.ext[i] = ext;
+    this.n = i + 1;
+    return i;
+  }
+
+  private setGeneric(i: number, partials: any[]): void {
+    this.ext[i] = partials;
+    this.generic = true;
+  }
+
+  noteWrite(container: object): void {
+    if (container !== this.lastWritten) {
+      this.lastWritten = container;
+      this.written.push(container);
+    }
+  }
+}
+
+/**
+ * Tracked elements of one typed-array buffer, by element index from the buffer start (so subarray views share them).
+ * items[k]: the tracked value now stored there; null once overwritten by a plain number; undefined if never touched.
+ * For an argument, `lazy` is set and an input is made for an element the first time it is read (`inputs` keeps them).
+ */
+export interface ShadowEntry {
+  items: (Tracked | null | undefined)[];
+  inputs: (Tracked | undefined)[];
+  lazy: boolean;
+}

@@ -1,0 +1,37 @@
+// Tracked values: a primal value bound to one slot of one tape; nesting puts a Tracked inside a Tracked.
+import type { Tape } from './tape';
+import { untracedArithmeticError } from '../errors';
+
+/**
+ * A number being differentiated. `v` is the primal: a plain number, or (under nested AD) a Tracked of an outer, lower
+ * level. `i` is the slot on tape `t`. The tape's level is the level tag that keeps perturbations of different
+ * gradient calls apart.
+ */
+export class Tracked {
+  constructor(
+    public v: any,
+    public i: number,
+    public t: Tape,
+  ) {}
+
+  /** Strings are fine (printing, Map keys); numeric coercion means untraced code is doing arithmetic on us. */
+  [Symbol.toPrimitive](hint: string): string | number {
+    if (hint === 'string') return String(primal(this));
+    throw untracedArithmeticError();
+  }
+  toString(): string {
+    return String(primal(this));
+  }
+  toJSON(): number {
+    return primal(this);
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Tracked(${primal(this)}, level ${this.t.level})`;
+  }
+}
+
+/** The plain number under every level of tracking. */
+export function primal(x: any): any {
+  while (x instanceof Tracked) x = x.v;
+  return x;
+}
