@@ -12,6 +12,8 @@ export interface InstrumentOptions {
   scopeNames?: Set<string>;
   /** Module mode: mark every function so traced() recognises it as already instrumented. */
   markFunctions?: boolean;
+  /** A CommonJS module body (its top level is a function scope). */
+  commonjs?: boolean;
   /** For source maps. */
   filename?: string;
 }
@@ -44,7 +46,7 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
     ecmaVersion: 'latest', sourceType: opts.sourceType, allowHashBang: true, ranges: true, allowReturnOutsideFunction: true,
     onToken: (t: any) => tokens.push({ start: t.start, end: t.end }),
   } as any);
-  const facts = analyzeScopes(ast, opts.sourceType);
+  const facts = analyzeScopes(ast, opts.sourceType, opts.commonjs);
   const s = new MagicString(source);
   const rt = opts.rt;
   const free = new Set<string>();
@@ -134,12 +136,13 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
       }
       case 'UnaryExpression': {
         const a = n.argument;
-        if (n.operator === '-') s.overwrite(n.start, a.start, `${rt}.neg(`), s.appendLeft(n.end, ')');
-        else if (n.operator === '+') s.overwrite(n.start, a.start, `${rt}.pos(`), s.appendLeft(n.end, ')');
-        else if (n.operator === '~') s.overwrite(n.start, a.start, `${rt}.bnot(`), s.appendLeft(n.end, ')');
-        else if (n.operator === '!') wrap(a, `${rt}.truthy(`);
-        else if (n.operator === 'typeof' && !(a.type === 'Identifier' && facts.free.has(a) && !isScopeName(a)))
-          s.overwrite(n.start, a.start, `${rt}.typeOf(`), s.appendLeft(n.end, ')');
+        const fn = { '-': 'neg', '+': 'pos', '~': 'bnot', typeof: 'typeOf' }[n.operator as string];
+        if (n.operator === '!') wrap(a, `${rt}.truthy(`);
+        else if (fn !== undefined && !(n.operator === 'typeof' && a.type === 'Identifier' && facts.free.has(a) && !isScopeName(a))) {
+          // replace just the operator token: `-(a)` keeps its own parentheses
+          s.overwrite(n.start, n.start + n.operator.length, `${rt}.${fn}(`);
+          s.appendLeft(n.end, ')');
+        }
         break;
       }
       case 'LogicalExpression': {
@@ -225,9 +228,10 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
           if (c.name === 'eval') break;
           wrap(c, `${rt}.C(`);
         } else if (c.type === 'MemberExpression' && !c.optional && c.object.type !== 'Super' && !isMath(c.object) && pure(c.object)) {
+          const receiver = text(c.object);
           s.prependRight(c.start, `${rt}.C(`);
           const open = tokenAt(c.end, '(');
-          s.overwrite(open.start, open.end, `).call(${text(c.object)}${n.arguments.length > 0 ? ', ' : ''}`);
+          s.overwrite(open.start, open.end, `).call(${receiver}${n.arguments.length > 0 ? ', ' : ''}`);
         }
         break;
       }

@@ -10,8 +10,9 @@ export interface ScopeFacts {
   resolved: Set<any>;
 }
 
-export function analyzeScopes(ast: any, sourceType: 'script' | 'module'): ScopeFacts {
-  const manager = eslintScope.analyze(ast, { ecmaVersion: 2022, sourceType, fallback: 'iteration' } as any);
+/** `commonjs`: the file is a CommonJS module body, whose top level is a function scope (require, module, exports). */
+export function analyzeScopes(ast: any, sourceType: 'script' | 'module', commonjs = false): ScopeFacts {
+  const manager = eslintScope.analyze(ast, { ecmaVersion: 2022, sourceType, nodejsScope: commonjs, fallback: 'iteration' } as any);
   const free = new Map<any, string>();
   const capturedWrites = new Set<any>();
   const resolved = new Set<any>();
@@ -36,5 +37,5 @@ function functionOf(scope: any): any {
 
 function isModuleTopLevel(scope: any): boolean {
   const f = scope.variableScope;
-  return f.type === 'module' || f.type === 'global';
+  return f.type === 'module' || f.type === 'global' || (f.type === 'function' && f.upper?.type === 'global' && f.block.type === 'Program');
 }

@@ -11,6 +11,7 @@ export type AdjointRule = (...args: any[]) => [any, (dy: any) => any[]];
 
 interface AdjointEntry {
   name: string;
+  fn: Function | null; // the function itself, called as usual when nothing is being differentiated
   rule: AdjointRule | null; // null: nondifferentiable
   call: (this: any, ...args: any[]) => any; // what traced call sites run instead of the function
 }
@@ -43,6 +44,7 @@ function register(fn: Function, rule: AdjointRule | null): void {
   const name = fn.name || 'an anonymous function';
   const entry: AdjointEntry = {
     name,
+    fn,
     rule,
     call(...args: any[]) {
       return rule === null ? constantCall(() => fn.apply(this, args)) : callWithRule(entry, this, args);
@@ -66,7 +68,7 @@ export function adjointFor(f: any): ((...args: any[]) => any) | undefined {
  */
 function callWithRule(entry: AdjointEntry, thisArg: any, args: any[]): any {
   const tape = top();
-  if (tape === null) return entry.rule!.apply(thisArg, args)[0];
+  if (tape === null) return entry.fn !== null ? entry.fn.apply(thisArg, args) : entry.rule!.apply(thisArg, args)[0];
   const level = state.tapes.length;
   const primalArgs = args.map((a) => unwrapLevel(a, tape));
   const result = belowLevel(level, () => entry.rule!.apply(thisArg, primalArgs));
@@ -180,6 +182,7 @@ export function ignore<T>(x: T | (() => T)): T {
 const hookRule = (f: (dy: any) => any, x: any): [any, (dy: any) => any[]] => [x, (dy) => [null, f(dy)]];
 const hookEntry: AdjointEntry = {
   name: 'hook',
+  fn: null,
   rule: hookRule,
   call(...args) {
     return callWithRule(hookEntry, this, args);
@@ -211,6 +214,7 @@ export function checkpoint(f: (...args: any[]) => any, ...args: any[]): any {
 }
 const checkpointEntry: AdjointEntry = {
   name: 'checkpoint',
+  fn: null,
   rule: (f: any, ...args: any[]) => [inner.ensureTraced(f)(...args), (dy: any) => [null, ...inner.pullback(f, args)[1](dy)]],
   call(...args) {
     return callWithRule(checkpointEntry, this, args);

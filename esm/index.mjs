@@ -1,0 +1,8 @@
+// ES module entry: re-exports the CommonJS build, so `import` and `require` share one runtime (one set of rules and tapes).
+import cjs from '../dist/index.js';
+
+export const {
+  traced, isTraced, gradient, withGradient, pullback, jacobian,
+  defineAdjoint, nondifferentiable, ignore, hook, checkpoint, TracegradError, Tracked, primal,
+} = cjs;
+export default cjs;
