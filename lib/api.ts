@@ -126,6 +126,7 @@ export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
   } finally {
     stripValue(out, tape);
     cleanUp(tape, args);
+    tape.release();
   }
 }
 

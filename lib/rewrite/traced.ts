@@ -40,7 +40,7 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   const asExpression = parses(src);
   const body = asExpression ? `(${src})` : `({${src}})`;
   const out = instrument(body, {
-    sourceType: 'script', rt: '__tg', scopeObject: '__scope', scopeNames: new Set(scope ? allKeys(scope) : []),
+    sourceType: 'script', rt: '__tg', scopeObject: '__scope', scopeNames: new Set(scope ? allKeys(scope) : []), markFunctions: true,
   });
   const missing = out.free.filter((n) => !(scope !== undefined && n in scope) && !(n in globalThis));
   if (missing.length > 0)

@@ -35,14 +35,29 @@ export interface ExternRecord {
   name: string;
 }
 
+/** Typed-array storage of finished tapes, reused so a steady stream of gradient calls allocates no tape memory. */
+const storagePool: Storage[] = [];
+interface Storage {
+  kind: Uint8Array;
+  op: Uint16Array;
+  a0: Int32Array;
+  a1: Int32Array;
+  d0: Float64Array;
+  d1: Float64Array;
+}
+function newStorage(cap: number): Storage {
+  return { kind: new Uint8Array(cap), op: new Uint16Array(cap), a0: new Int32Array(cap), a1: new Int32Array(cap),
+    d0: new Float64Array(cap), d1: new Float64Array(cap) };
+}
+
 export class Tape {
   n = 0;
-  kind = new Uint8Array(256);
-  op = new Uint16Array(256);
-  a0 = new Int32Array(256);
-  a1 = new Int32Array(256);
-  d0 = new Float64Array(256);
-  d1 = new Float64Array(256);
+  kind: Uint8Array;
+  op: Uint16Array;
+  a0: Int32Array;
+  a1: Int32Array;
+  d0: Float64Array;
+  d1: Float64Array;
   /** Side storage: n-ary parents, extern records, and partials that are themselves tracked (nested AD). */
   ext: any[] = [];
   /** True once a partial is not a plain number: the sweep must then use overloaded arithmetic (nested AD). */
@@ -56,7 +71,25 @@ export class Tape {
   /** Typed arrays cannot hold objects: their tracked elements live here, keyed by buffer then element index. */
   shadows = new Map<ArrayBufferLike, ShadowEntry>();
 
-  constructor(public level: number) {}
+  constructor(public level: number) {
+    const st = storagePool.pop() ?? newStorage(256);
+    this.kind = st.kind;
+    this.op = st.op;
+    this.a0 = st.a0;
+    this.a1 = st.a1;
+    this.d0 = st.d0;
+    this.d1 = st.d1;
+  }
+
+  /** Give the storage back for reuse; only for a tape no pullback can sweep again. */
+  release(): void {
+    if (this.active) throw new Error('tracegrad internal error: releasing an active tape');
+    if (storagePool.length < 8) storagePool.push({ kind: this.kind, op: this.op, a0: this.a0, a1: this.a1, d0: this.d0, d1: this.d1 });
+    const empty = newStorage(0);
+    Object.assign(this, empty);
+    this.n = 0;
+    this.ext = [];
+  }
 
   private grow(): void {
     const cap = this.kind.length * 2;
