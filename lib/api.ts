@@ -25,12 +25,15 @@ function record(f: Function, args: any[]) {
   return { out, tape, nodes };
 }
 
-/** The tracked leaves of an output (a number, or a container of numbers) with their paths. */
-function outputLeaves(out: any, tape: Tape): { idx: number[]; paths: string[] } {
+/** A step into a container: an array index or object key, or a Map key. */
+type Step = string | number | { mapKey: any };
+
+/** The tracked leaves of an output (a number, or a container of numbers) with the steps that reach each. */
+function outputLeaves(out: any, tape: Tape): { idx: number[]; paths: Step[][] } {
   const idx: number[] = [];
-  const paths: string[] = [];
+  const paths: Step[][] = [];
   const seen = new Set<any>();
-  const walk = (x: any, path: string) => {
+  const walk = (x: any, path: Step[]) => {
     if (x instanceof Tracked) {
       if (x.t === tape) {
         idx.push(x.i);
@@ -38,13 +41,23 @@ function outputLeaves(out: any, tape: Tape): { idx: number[]; paths: string[] } 
       }
     } else if (isTypedFloat(x) || (isContainer(x) && !seen.has(x))) {
       seen.add(x);
-      if (x instanceof Map) for (const [k, v] of x) walk(v, `${path}.get(${String(k)})`);
-      else for (const k of Object.keys(x)) walk(x[k], `${path}[${k}]`);
+      if (x instanceof Map) for (const [k, v] of x) walk(v, [...path, { mapKey: k }]);
+      else for (const k of Object.keys(x)) walk(x[k], [...path, k]);
     }
   };
-  walk(out, '');
+  walk(out, []);
   return { idx, paths };
 }
+
+function readPath(x: any, path: Step[]): any {
+  for (const step of path) {
+    if (x === null || x === undefined) return undefined;
+    x = typeof step === 'object' ? (x instanceof Map ? x.get(step.mapKey) : undefined) : x[step];
+  }
+  return x;
+}
+
+const showPath = (path: Step[]) => path.map((s) => (typeof s === 'object' ? `.get(${String(s.mapKey)})` : `[${s}]`)).join('');
 
 function checkSeed(seed: any, where: string): void {
   const p = primal(seed);
@@ -85,25 +98,12 @@ export function pullback(f: (...args: any[]) => any, ...args: any[]): [any, (see
     }
     const seeds = leaves.paths.map((p) => {
       const s = readPath(seed, p);
-      checkSeed(s, `back(seed) at output${p}`);
+      checkSeed(s, `back(seed) at output${showPath(p)}`);
       return s;
     });
     return backFrom(tape, nodes, leaves.idx, seeds);
   };
   return [y, back];
-}
-
-function readPath(x: any, path: string): any {
-  const re = /\[([^\]]*)\]|\.get\(([^)]*)\)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(path)) !== null) {
-    if (x === null || x === undefined) return undefined;
-    if (m[1] !== undefined) x = x[m[1]];
-    else x = [...(x as Map<any, any>).keys()].find((k) => String(k) === m![2]) !== undefined
-      ? (x as Map<any, any>).get([...(x as Map<any, any>).keys()].find((k) => String(k) === m![2]))
-      : undefined;
-  }
-  return x;
 }
 
 function scalarOutputError(out: any, fname: string): TracegradError {
@@ -120,7 +120,7 @@ function scalarOutputError(out: any, fname: string): TracegradError {
 export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
   const { out, tape, nodes } = record(f, args);
   try {
-    if (!(out instanceof Tracked) && typeof out !== 'number') throw scalarOutputError(primalCopy(out, tape), 'gradient');
+    if (!(out instanceof Tracked) && typeof out !== 'number') throw scalarOutputError(out, 'gradient');
     if (!(out instanceof Tracked) || out.t !== tape) return nodes.map(() => null);
     return backFrom(tape, nodes, [out.i], [1]);
   } finally {
@@ -128,10 +128,6 @@ export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
     cleanUp(tape, args);
     tape.release();
   }
-}
-
-function primalCopy(x: any, tape: Tape): any {
-  return stripValue(x, tape);
 }
 
 /**
@@ -150,6 +146,7 @@ export function withGradient(f: (...args: any[]) => any, ...args: any[]): { valu
     return { value: stripValue(out, tape), grad };
   } finally {
     cleanUp(tape, args);
+    tape.release();
   }
 }
 

@@ -67,7 +67,14 @@ export function ensureTraced(f: any): any {
   if (isTraced(f)) return f;
   let t = autoTraced.get(f);
   if (t === undefined) {
-    t = traced(f) as Function;
+    try {
+      t = traced(f) as Function;
+    } catch (e) {
+      if (e instanceof TracegradError && /free variable/.test(e.message))
+        e.message = `tracegrad: the function to differentiate is not traced, so it was traced automatically, which needs ` +
+          `it to be self-contained. ${e.message}`;
+      throw e;
+    }
     autoTraced.set(f, t);
   }
   return t;
