@@ -19,9 +19,13 @@ function record(f: Function, args: any[]) {
     const entered = enterArgs(tape, args);
     nodes = entered.nodes;
     out = call(...entered.values);
-  } finally {
+  } catch (e) {
     popTape(tape);
+    cleanUp(tape, args); // a throwing f must not leave tracked values in the caller's containers
+    tape.release();
+    throw e;
   }
+  popTape(tape);
   return { out, tape, nodes };
 }
 
@@ -108,7 +112,7 @@ export function pullback(f: (...args: any[]) => any, ...args: any[]): [any, (see
 
 function scalarOutputError(out: any, fname: string): TracegradError {
   const what = Array.isArray(out) || isTypedFloat(out) ? `an array of length ${(out as any).length}`
-    : out === null ? 'null' : typeof out === 'object' ? 'an object' : `a ${typeof out}`;
+    : out === null || out === undefined ? String(out) : typeof out === 'object' ? 'an object' : `a ${typeof out}`;
   return new TracegradError(
     `tracegrad: ${fname} needs f to return a single number (the loss), but it returned ${what}. ` +
       `For the derivatives of every output use jacobian(f, ...args); to return extra values beside the loss use ` +

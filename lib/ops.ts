@@ -148,6 +148,14 @@ export function eq(a: any, b: any): boolean {
   return compare(a, b, guardIds.eq, (x, y) => x == y);
 }
 
+/** A switch discriminant or case label: compared by primal; the value it took is recorded as a guard. */
+const switchGuard = opId('guard:switch');
+export function switchKey(x: any): any {
+  if (!(x instanceof Tracked)) return x;
+  guard(x, switchGuard, true);
+  return primal(x);
+}
+
 /** Truthiness of a tracked number is that of its primal (an object would always be truthy). */
 export function truthy(x: any): boolean {
   if (!(x instanceof Tracked)) return !!x;

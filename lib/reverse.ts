@@ -138,11 +138,16 @@ function runExtern(tape: Tape, rec: ExternRecord, dy: any, acc: (p: number, v: a
       `tracegrad: the adjoint of ${rec.name} returned ${describe(cots)} from back(dy); it must return an array with ` +
         `one cotangent per argument (null for arguments without one), e.g. dy => [dy * cos(x), null].`,
     );
+  if (cots.length !== rec.args.length)
+    throw new TracegradError(
+      `tracegrad: the adjoint of ${rec.name} returned ${cots.length} cotangent${cots.length === 1 ? '' : 's'} for ` +
+        `${rec.args.length} argument${rec.args.length === 1 ? '' : 's'}; back(dy) must return exactly one per argument (null for none).`,
+    );
   for (let k = 0; k < rec.args.length; k++) routeCotangent(tape, rec.args[k], cots[k], acc, rec.name, `[${k}]`);
 }
 
 function describe(x: any): string {
-  return x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
+  return x === null ? 'null' : Array.isArray(x) ? 'an array' : x instanceof Map ? 'a Map' : typeof x === 'object' ? 'an object' : `a ${typeof x}`;
 }
 
 /** Walk an argument structure and its cotangent together; tracked leaves of this tape receive their share. */
@@ -156,6 +161,12 @@ function routeCotangent(tape: Tape, arg: any, cot: any, acc: (p: number, v: any)
     return;
   }
   if (arg === null || typeof arg !== 'object') return;
+  const kind = (x: any) => (Array.isArray(x) || ArrayBuffer.isView(x) ? 'array' : x instanceof Map ? 'Map' : typeof x === 'object' ? 'object' : typeof x);
+  if (kind(arg) !== kind(cot))
+    throw new TracegradError(
+      `tracegrad: the adjoint of ${name} gave ${describe(cot)} as the cotangent of argument ${path}, which is ` +
+        `${kind(arg) === 'array' ? 'an array' : kind(arg) === 'Map' ? 'a Map' : 'an object'}; a cotangent has the shape of its argument (or is null).`,
+    );
   if (arg instanceof Map) {
     for (const [k, v] of arg) routeCotangent(tape, v, cot instanceof Map ? cot.get(k) : undefined, acc, name, `${path}.get(${String(k)})`);
     return;

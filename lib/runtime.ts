@@ -1,10 +1,10 @@
 // The object instrumented code calls (`__tg`): operators, tests, element access, call hooks and the Math namespace.
-import { O, lt, gt, le, ge, seq, eq, truthy } from './ops';
+import { O, lt, gt, le, ge, seq, eq, truthy, switchKey } from './ops';
 import { Tracked, primal } from './trace/tracked';
 import { state, top } from './trace/context';
 import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat } from './trace/containers';
 import { adjointFor } from './rules/custom';
-import { builtinHook } from './rules/builtins';
+import { builtinHook, constructorHook } from './rules/builtins';
 import { mathNamespace } from './rules/math';
 
 let lastLhs: any;
@@ -82,6 +82,14 @@ export const runtime = {
     if (a !== undefined) return a;
     return state.tapes.length === 0 ? f : builtinHook(f);
   },
+  /** A method call whose receiver has side effects: `o[k](...args)` through the same call hook as C. */
+  mc(o: any, k: any, ...args: any[]): any {
+    return runtime.C(o[k]).apply(o, args);
+  },
+  /** `new C(...)`: typed arrays built from tracked values keep them. */
+  N: constructorHook,
+  /** switch discriminants and case labels compare primals (a tracked value is an object to `===`). */
+  key: switchKey,
   /** for-of and spread over a typed array with tracked elements iterate the tracked values. */
   I(x: any): any {
     return state.shadowCount !== 0 && isTypedFloat(x) ? elementsOf(x) : x;

@@ -170,6 +170,10 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
           s.appendLeft(n.end, fn === null ? post : `)${post}`);
           break;
         }
+        if (t.type === 'ArrayPattern') {
+          wrap(n.right, `${rt}.I(`);
+          break;
+        }
         if (t.type !== 'MemberExpression' || t.optional) break;
         if (op === '=') {
           if (pure(t.object) && (!t.computed || pureKey(t.property))) {
@@ -227,11 +231,19 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
         if (c.type === 'Identifier') {
           if (c.name === 'eval') break;
           wrap(c, `${rt}.C(`);
-        } else if (c.type === 'MemberExpression' && !c.optional && c.object.type !== 'Super' && !isMath(c.object) && pure(c.object)) {
-          const receiver = text(c.object);
-          s.prependRight(c.start, `${rt}.C(`);
+        } else if (c.type === 'MemberExpression' && !c.optional && c.object.type !== 'Super' && !isMath(c.object)) {
           const open = tokenAt(c.end, '(');
-          s.overwrite(open.start, open.end, `).call(${receiver}${n.arguments.length > 0 ? ', ' : ''}`);
+          const comma = n.arguments.length > 0 ? ', ' : '';
+          if (pure(c.object)) {
+            // o.m(a) → rt.C(o.m).call(o, a): o is evaluated twice, which is safe for a pure o
+            const receiver = text(c.object);
+            s.prependRight(c.start, `${rt}.C(`);
+            s.overwrite(open.start, open.end, `).call(${receiver}${comma}`);
+          } else {
+            // f().m(a) → rt.mc(f(), "m", a): the receiver is evaluated once
+            memberCallForm(c, 'mc');
+            s.overwrite(open.start, open.end, comma);
+          }
         }
         break;
       }
@@ -240,6 +252,19 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
         break;
       case 'ForOfStatement':
         wrap(n.right, `${rt}.I(`);
+        break;
+      case 'SwitchStatement':
+        wrap(n.discriminant, `${rt}.key(`);
+        break;
+      case 'SwitchCase':
+        if (n.test !== null) wrap(n.test, `${rt}.key(`);
+        break;
+      case 'VariableDeclarator':
+        // array destructuring reads elements through the iterator: typed arrays must yield their tracked values
+        if (n.id.type === 'ArrayPattern' && n.init !== null) wrap(n.init, `${rt}.I(`);
+        break;
+      case 'NewExpression':
+        if (n.callee.type === 'Identifier') wrap(n.callee, `(${rt}.N(`, '))');
         break;
       case 'FunctionDeclaration':
       case 'FunctionExpression':

@@ -35,7 +35,7 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   if (scope !== undefined && (scope === null || typeof scope !== 'object'))
     throw new TracegradError('traced(fn, scope): scope must be an object mapping free variable names to values, e.g. { helper, table }.');
 
-  const at = locate(src);
+  const at = locate(src, fn.name);
   // methods and accessors (`m(x) { ... }`, `get r() { ... }`) only parse inside an object literal
   const asExpression = parses(src);
   const body = asExpression ? `(${src})` : `({${src}})`;
@@ -52,7 +52,10 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   // pad so the instrumented source sits on the same line and column as the original in its file
   const pad = at ? '\n'.repeat(at.line - 1) + ' '.repeat(Math.max(0, at.column - (asExpression ? 2 : 3))) : '';
   const accessor = asExpression ? '' : `[${JSON.stringify(memberName(src))}]`;
-  const code = `(function (__tg, __scope) { return (${pad}${out.code}${accessor}); })\n//# sourceURL=${at ? at.url : `tracegrad:traced/${fn.name || 'anonymous'}`}`;
+  // binding the result to a const named like fn lets V8 name anonymous functions in stack frames
+  const name = /^[A-Za-z_$][\w$]*$/.test(fn.name) && !out.free.includes(fn.name) ? fn.name : '__traced';
+  const code = `(function (__tg, __scope) { const ${name} = (${pad}${out.code}${accessor}); return ${name}; })\n` +
+    `//# sourceURL=${at ? at.url : `tracegrad:traced/${fn.name || 'anonymous'}`}`;
   const factory = (0, eval)(code);
   let result = factory(runtime, scope ?? {});
   if (!asExpression && typeof result !== 'function') result = Object.getOwnPropertyDescriptor(factory(runtime, scope ?? {}), memberName(src))?.get;
@@ -115,8 +118,28 @@ function readSource(url: string): string | null {
   return fileText.get(url)!;
 }
 
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+/**
+ * Of several identical copies of a function's text, prefer those introduced by its name (`const name =`,
+ * `function name`), then the last one that starts at or before the line that called traced().
+ */
+function pickCopy(text: string, src: string, name: string, callLine: number): number {
+  const copies: number[] = [];
+  for (let at = text.indexOf(src); at >= 0; at = text.indexOf(src, at + 1)) copies.push(at);
+  if (copies.length <= 1) return copies.length === 1 ? copies[0] : -1;
+  const named = name === '' ? [] : copies.filter((at) => new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`).test(text.slice(Math.max(0, at - 80), at + 40)));
+  const pool = named.length > 0 ? named : copies;
+  const before = pool.filter((at) => lineOf(text, at) <= callLine);
+  return before.length > 0 ? before[before.length - 1] : pool[0];
+}
+
 /** Find fn's source text in one of the files on the current stack (usually the one that called traced()). */
-function locate(src: string): { url: string; line: number; column: number } | null {
+function locate(src: string, name: string): { url: string; line: number; column: number } | null {
   const saved = (Error as any).prepareStackTrace;
   let frames: any[] = [];
   try {
@@ -128,14 +151,14 @@ function locate(src: string): { url: string; line: number; column: number } | nu
   const seen = new Set<string>();
   for (const f of frames) {
     const url: string | null = f.getFileName?.() ?? null;
-    if (!url || seen.has(url) || url.startsWith('node:') || url.includes('/tracegrad/dist/') || url === __filename) continue;
+    if (!url || seen.has(url) || url.startsWith('node:') || url === __filename || f.isEval?.()) continue;
     seen.add(url);
     const text = readSource(url);
-    const at = text === null ? -1 : text.indexOf(src);
-    if (at < 0) continue;
-    const before = text!.slice(0, at);
-    const line = before.split('\n').length;
-    return { url, line, column: at - before.lastIndexOf('\n') };
+    if (text === null) continue;
+    const best = pickCopy(text, src, name, f.getLineNumber?.() ?? Infinity);
+    if (best < 0) continue;
+    const before = text.slice(0, best);
+    return { url, line: lineOf(text, best), column: best - before.lastIndexOf('\n') };
   }
   return null;
 }

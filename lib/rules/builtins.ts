@@ -3,6 +3,8 @@ import { Tracked, primal } from '../trace/tracked';
 import { state } from '../trace/context';
 import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat } from '../trace/containers';
 import { TracegradError } from '../errors';
+import { truthy } from '../ops';
+import { mathNamespace } from './math';
 
 const hooks = new Map<Function, Function>();
 const AP = Array.prototype as any;
@@ -80,6 +82,19 @@ for (const [owner, name] of numberPredicates) {
   hooks.set(f, (x: any) => f(primal(x)));
 }
 hooks.set(Number, (x: any) => (x instanceof Tracked ? x : Number(x)));
+hooks.set(Boolean, (x: any) => truthy(x));
+
+// Math functions reached as values (a table of functions, a callback) are the overloaded ones.
+for (const name of Object.getOwnPropertyNames(Math)) {
+  const f = (Math as any)[name];
+  if (typeof f === 'function') hooks.set(f, mathNamespace[name]);
+}
+
+// sort's comparator may return a tracked difference (a - b): the sort only needs its sign.
+hooks.set(AP.sort, function (this: any[], cmp?: (a: any, b: any) => any) {
+  if (cmp === undefined) return AP.sort.call(this);
+  return AP.sort.call(this, (a: any, b: any) => primal(cmp(a, b)));
+});
 
 // Typed arrays with tracked elements: element-reading methods see the tracked values, writers keep the shadows.
 const shadowed = (o: any) => state.shadowCount !== 0 && isTypedFloat(o);
@@ -101,7 +116,7 @@ const viaArray = (name: string, wrapResult: boolean) => {
     return wrapResult ? typedFrom(this, r) : r;
   });
 };
-for (const name of ['forEach', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'reduce', 'reduceRight', 'at', 'join'])
+for (const name of ['forEach', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'reduce', 'reduceRight', 'at', 'join', 'values', 'entries'])
   viaArray(name, false);
 for (const name of ['map', 'filter', 'slice']) viaArray(name, true);
 hooks.set(TAP.fill, function (this: any, v: any, start = 0, end = this.length) {
@@ -129,3 +144,28 @@ for (const name of ['sort', 'reverse', 'copyWithin']) {
 hooks.set(Array.from, function (this: any, src: any, ...rest: any[]) {
   return Array.from(shadowed(src) ? elementsOf(src) : src, ...(rest as [any]));
 });
+
+/** new Float64Array(values) / Float32Array.from(values) with tracked values: primals stored, tracked ones shadowed. */
+function typedWithTracked(ctor: any, src: any): any {
+  const values = shadowed(src) ? elementsOf(src) : Array.from(src);
+  const out = new ctor(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = writeElement(out, i, values[i]);
+  return out;
+}
+const holdsTrackedLike = (src: any) =>
+  src !== null && typeof src === 'object' && (shadowed(src) || (Array.isArray(src) && src.some((v) => v instanceof Tracked)));
+hooks.set(TAP.constructor.from, function (this: any, src: any, ...rest: any[]) {
+  if (rest.length > 0 || !holdsTrackedLike(src)) return TAP.constructor.from.call(this, src, ...rest);
+  return typedWithTracked(this, src);
+});
+const typedCtors = new Map<Function, Function>();
+for (const C of [Float64Array, Float32Array]) {
+  typedCtors.set(C, function (this: any, ...args: any[]) {
+    return args.length === 1 && holdsTrackedLike(args[0]) ? typedWithTracked(C, args[0]) : new (C as any)(...args);
+  });
+}
+
+/** What `new C(...)` in traced code constructs: typed arrays accept tracked values; everything else is C itself. */
+export function constructorHook(C: any): any {
+  return state.tapes.length === 0 ? C : typedCtors.get(C) ?? C;
+}

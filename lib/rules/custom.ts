@@ -47,7 +47,8 @@ function register(fn: Function, rule: AdjointRule | null): void {
     fn,
     rule,
     call(...args: any[]) {
-      return rule === null ? constantCall(() => fn.apply(this, args)) : callWithRule(entry, this, args);
+      // a nondifferentiable fn may be untraced: it gets primal copies of tracked arguments
+      return rule === null ? constantCall(() => fn.apply(this, args.map(deepPrimal))) : callWithRule(entry, this, args);
     },
   };
   if (!adjoints.has(fn)) adjointCount++;

@@ -12,7 +12,7 @@ for (const name of Object.getOwnPropertyNames(Math)) {
   const v = (Math as any)[name];
   if (typeof v !== 'function') mathNamespace[name] = v;
   else if (name in unaryRules || name === 'pow' || name === 'atan2') mathNamespace[name] = (O as any)[name];
-  else if (name === 'random') mathNamespace[name] = Math.random;
+  else if (name === 'random') mathNamespace[name] = () => Math.random(); // looked up per call: stubs and seeded PRNGs apply
   else mathNamespace[name] = (...xs: any[]) => v(...xs.map(primal));
 }
 Object.assign(mathNamespace, { max, min, hypot });

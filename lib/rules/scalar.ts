@@ -38,27 +38,28 @@ export const unaryRules: { [K in UnaryOp]: UnaryRule } = {
   atan:   { f: Math.atan,     d: (x) => O.div(1, O.add(1, sq(x))) },
   sinh:   { f: Math.sinh,     d: (x) => O.cosh(x) },
   cosh:   { f: Math.cosh,     d: (x) => O.sinh(x) },
-  tanh:   { f: Math.tanh,     d: (_x, y) => O.sub(1, sq(y)) },                    // 1 − tanh²x
-  asinh:  { f: Math.asinh,    d: (x) => O.div(1, O.sqrt(O.add(sq(x), 1))) },
-  acosh:  { f: Math.acosh,    d: (x) => O.div(1, O.sqrt(O.sub(sq(x), 1))) },
+  tanh:   { f: Math.tanh,     d: (x) => O.div(1, sq(O.cosh(x))) },                // sech²x (1 − tanh²x cancels for large |x|)
+  asinh:  { f: Math.asinh,    d: (x) => O.div(1, O.hypot(x, 1)) },                 // 1/√(x²+1) without overflow
+  acosh:  { f: Math.acosh,    d: (x) => O.div(1, O.mul(O.sqrt(O.sub(x, 1)), O.sqrt(O.add(x, 1)))) }, // 1/√(x²−1)
   atanh:  { f: Math.atanh,    d: (x) => O.div(1, O.sub(1, sq(x))) },
 };
 
 /**
  * pow conventions: ∂/∂a aᵇ = b·aᵇ⁻¹, taken as 0 when b = 0 (so 0⁰ has slope 0, not 0·∞); ∂/∂b aᵇ = aᵇ·ln a, taken as
  * 0 when a = 0 and NaN when a < 0 (a negative base has no real derivative in its exponent).
- * mod: a % b = a − b·trunc(a/b), so ∂/∂a = 1 and ∂/∂b = −trunc(a/b).
+ * mod: a % b = a − b·q with the integer q = trunc(a/b), so ∂/∂a = 1 and ∂/∂b = −q; q is recovered as (a − a % b)/b
+ * rounded, because trunc(a/b) of the rounded quotient can be off by one (1 % 0.1 has q = 9, but 1/0.1 rounds to 10).
  */
 export const binaryRules: { [K in BinaryOp]: BinaryRule } = {
   add:   { f: (a, b) => a + b, da: one,                 db: one },
   sub:   { f: (a, b) => a - b, da: one,                 db: () => -1 },
   mul:   { f: (a, b) => a * b, da: (_a, b) => b,        db: (a) => a },
   div:   { f: (a, b) => a / b, da: (_a, b) => O.div(1, b), db: (a, b) => O.neg(O.div(a, sq(b))) },
-  mod:   { f: (a, b) => a % b, da: one,                 db: (a, b) => -Math.trunc(primal(a) / primal(b)) },
+  mod:   { f: (a, b) => a % b, da: one,                 db: (a, b) => { const p = primal(a), q = primal(b); return -Math.round((p - (p % q)) / q); } },
   pow:   { f: Math.pow,
            da: (a, b) => (primal(b) === 0 ? 0 : O.mul(b, O.pow(a, O.sub(b, 1)))),
            db: (a, _b, y) => { const p = primal(a); return p === 0 ? 0 : p < 0 ? NaN : O.mul(y, O.log(a)); } },
-  atan2: { f: Math.atan2,                                // atan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²)
-           da: (a, b) => O.div(b, O.add(sq(a), sq(b))),
-           db: (a, b) => O.div(O.neg(a), O.add(sq(a), sq(b))) },
+  atan2: { f: Math.atan2,                                // atan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²),
+           da: (a, b) => { const h = O.hypot(a, b); return O.div(O.div(b, h), h); },    // as (x/h)/h with h = hypot(x, y),
+           db: (a, b) => { const h = O.hypot(a, b); return O.div(O.div(O.neg(a), h), h); } }, // which cannot under- or overflow
 };

@@ -2,6 +2,8 @@
 import { Tracked, primal } from './tracked';
 import { Tape, type ShadowEntry } from './tape';
 import { state, top } from './context';
+import { O } from '../rules/registry';
+import { TracegradError } from '../errors';
 
 // ---- which objects we walk ----
 
@@ -70,10 +72,16 @@ function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>)
     seen.set(x, node);
     return node;
   }
-  if (!isContainer(x) || Object.isFrozen(x)) {
+  if (!isContainer(x)) {
     seen.set(x, null);
     return null;
   }
+  if (Object.isFrozen(x) && holdsNumber(x))
+    throw new TracegradError(
+      'tracegrad: an argument holds numbers in a frozen object or array, which cannot be made inputs (tracegrad ' +
+        'differentiates arguments in place). Pass an unfrozen copy to differentiate it, or reach the constants ' +
+        'through a closure (the traced scope) instead of an argument.',
+    );
   // leaf slots: replace numbers by inputs; recurse into containers
   const enterSlot = (v: any, set: (t: Tracked) => void): [InputNode | null, boolean] => {
     if (isLeaf(v, tape)) {
@@ -117,6 +125,11 @@ function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>)
     node.numeric.push(num);
   }
   return node;
+}
+
+function holdsNumber(x: any): boolean {
+  const values = x instanceof Map ? [...x.values()] : Object.values(x);
+  return values.some((v) => typeof v === 'number' || v instanceof Tracked);
 }
 
 // ---- gradients of the same shape as the arguments ----
@@ -226,8 +239,10 @@ export function writeElement(o: any, k: any, v: any): any {
   }
   if (v instanceof Tracked) {
     if (isTypedFloat(o)) {
-      shadowWrite(o, k, v);
-      return primal(v);
+      // a Float32Array stores fround(v): the shadow must carry that rounded value (fround has derivative 1)
+      const stored = o instanceof Float32Array ? O.fround(v) : v;
+      shadowWrite(o, k, stored);
+      return primal(stored);
     }
     noteWrite(o);
   } else if (v !== null && typeof v === 'object') noteWrite(o);
