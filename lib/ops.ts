@@ -25,20 +25,54 @@ return function NAME(x) {
   return slow(x);
 };
 function slow(x) {
+  if (x instanceof Tracked) {
+    const t = x.t, v = x.v;
+    if (typeof v === 'number' && t.active) {
+      const y = f(v);
+      return t.unary(y, x.i, d(v, y), id);
+    }
+  }
+  return general(x);
+}
+function general(x) {
   if (!(x instanceof Tracked)) return f(coerce(x));
   const t = x.t;
   if (!t.active) return self(resolveInactive(x));
   const v = x.v;
-  const y = typeof v === 'number' ? f(v) : self(v);
+  const y = self(v);
   return t.unary(y, x.i, d(v, y), id);
 }`;
 
+// slow() takes the first-order cases (one tape, plain-number primals) in as few checks as possible; general()
+// handles nesting levels, suspended tapes and non-number operands.
 const binaryTemplate = `
 return function NAME(a, b) {
   if (typeof a === 'number' && typeof b === 'number') return f(a, b);
   return slow(a, b);
 };
 function slow(a, b) {
+  if (a instanceof Tracked) {
+    const t = a.t, av = a.v;
+    if (typeof av === 'number' && t.active) {
+      if (typeof b === 'number') {
+        const y = f(av, b);
+        return t.unary(y, a.i, da(av, b, y), id);
+      }
+      if (b instanceof Tracked && b.t === t && typeof b.v === 'number') {
+        const bv = b.v, y = f(av, bv);
+        return t.binary(y, a.i, da(av, bv, y), b.i, db(av, bv, y), id);
+      }
+    }
+  } else if (typeof a === 'number' && b instanceof Tracked) {
+    const t = b.t, bv = b.v;
+    if (typeof bv === 'number' && t.active) {
+      const y = f(a, bv);
+      return t.unary(y, b.i, db(a, bv, y), id);
+    }
+  }
+  return general(a, b);
+}
+function general(a, b) {
   const A = a instanceof Tracked, B = b instanceof Tracked;
   if (!A && !B) return other(a, b);
   if (A && !a.t.active) return self(resolveInactive(a), b);
@@ -46,16 +80,16 @@ function slow(a, b) {
   if (!A && typeof a !== 'number' || !B && typeof b !== 'number') return other(a, b);
   if (A && B && a.t === b.t) {
     const av = a.v, bv = b.v;
-    const y = typeof av === 'number' && typeof bv === 'number' ? f(av, bv) : self(av, bv);
+    const y = self(av, bv);
     return a.t.binary(y, a.i, da(av, bv, y), b.i, db(av, bv, y), id);
   }
   if (A && (!B || a.t.level > b.t.level)) {
     const av = a.v;
-    const y = typeof av === 'number' && typeof b === 'number' ? f(av, b) : self(av, b);
+    const y = self(av, b);
     return a.t.unary(y, a.i, da(av, b, y), id);
   }
   const bv = b.v;
-  const y = typeof a === 'number' && typeof bv === 'number' ? f(a, bv) : self(a, bv);
+  const y = self(a, bv);
   return b.t.unary(y, b.i, db(a, bv, y), id);
 }`;
 
