@@ -79,7 +79,7 @@ function callWithRule(entry: AdjointEntry, thisArg: any, args: any[]): any {
         `got ${Array.isArray(result) ? `an array of length ${result.length}` : typeof result}.`,
     );
   const [y, back] = result;
-  const trackedArgs = args.map((a) => trackedView(a, tape));
+  const trackedArgs = args.map(trackedView);
   if (!trackedArgs.some((a) => holdsTracked(a, tape))) return y;
   return recordExtern(tape, { back, args: trackedArgs, dy: null, structured: false, name: entry.name }, y, level);
 }
@@ -119,11 +119,11 @@ export function deepPrimal(x: any): any {
 }
 
 /** The argument structure as the extern sees it: typed arrays become arrays of their tracked elements. */
-function trackedView(x: any, tape: Tape): any {
-  return mapLeaves(x, (v) => v, (ta) => Array.from(ta, (_v: number, i: number) => readElement(ta, i)), tape);
+function trackedView(x: any): any {
+  return mapLeaves(x, (v) => v, (ta) => Array.from(ta, (_v: number, i: number) => readElement(ta, i)));
 }
 
-function mapLeaves(x: any, leaf: (v: any) => any, typed?: (ta: any) => any, _tape?: Tape, seen = new Map<any, any>()): any {
+function mapLeaves(x: any, leaf: (v: any) => any, typed?: (ta: any) => any, seen = new Map<any, any>()): any {
   if (x instanceof Tracked || typeof x !== 'object' || x === null) return leaf(x);
   if (seen.has(x)) return seen.get(x);
   if (isTypedFloat(x)) {
@@ -136,28 +136,28 @@ function mapLeaves(x: any, leaf: (v: any) => any, typed?: (ta: any) => any, _tap
   if (Array.isArray(x)) {
     const c: any[] = [];
     seen.set(x, c);
-    for (const v of x) c.push(mapLeaves(v, leaf, typed, _tape, seen));
+    for (const v of x) c.push(mapLeaves(v, leaf, typed, seen));
     return c;
   }
   if (x instanceof Map) {
     const c = new Map();
     seen.set(x, c);
-    for (const [k, v] of x) c.set(k, mapLeaves(v, leaf, typed, _tape, seen));
+    for (const [k, v] of x) c.set(k, mapLeaves(v, leaf, typed, seen));
     return c;
   }
   if (x instanceof Set) return x;
   const c = Object.create(Object.getPrototypeOf(x));
   seen.set(x, c);
-  for (const k of Object.keys(x)) c[k] = mapLeaves(x[k], leaf, typed, _tape, seen);
+  for (const k of Object.keys(x)) c[k] = mapLeaves(x[k], leaf, typed, seen);
   return c;
 }
 
-function holdsTracked(x: any, tape: Tape): boolean {
+function holdsTracked(x: any, tape: Tape, seen = new Set<any>()): boolean {
   if (x instanceof Tracked) return x.t === tape;
-  if (Array.isArray(x)) return x.some((v) => holdsTracked(v, tape));
-  if (x instanceof Map) return [...x.values()].some((v) => holdsTracked(v, tape));
-  if (x !== null && typeof x === 'object' && isContainer(x)) return Object.values(x).some((v) => holdsTracked(v, tape));
-  return false;
+  if (x === null || typeof x !== 'object' || seen.has(x) || !isContainer(x)) return false;
+  seen.add(x);
+  const values = x instanceof Map || x instanceof Set ? [...x.values()] : Object.values(x);
+  return values.some((v) => holdsTracked(v, tape, seen));
 }
 
 /** Run `body` with every tape suspended, tracked values read as their primals: its result is a constant. */

@@ -139,48 +139,52 @@ export function gatherGradient(node: InputNode | null, adj: ArrayLike<any>, touc
   return gather(node, adj, touched, new Map()).g;
 }
 
-function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array, memo: Map<InputNode, any>): { g: any; reached: boolean } {
-  if (node === null) return { g: null, reached: false };
-  if (node.k === 'num') return touched[node.idx] ? { g: adj[node.idx], reached: true } : { g: null, reached: false };
-  if (memo.has(node)) return memo.get(node);
-  let result: { g: any; reached: boolean };
+
+interface Gathered {
+  g: any;
+  reached: boolean;
+  /** Still being built: a cycle back to it links the gradient container without counting as a reach. */
+  open: boolean;
+}
+
+function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array, memo: Map<InputNode, Gathered>): Gathered {
+  if (node === null) return { g: null, reached: false, open: false };
+  if (node.k === 'num') return { g: touched[node.idx] ? adj[node.idx] : null, reached: touched[node.idx] === 1, open: false };
+  const hit = memo.get(node);
+  if (hit !== undefined) return hit;
+  const result: Gathered = { g: null, reached: false, open: true };
+  memo.set(node, result);
+  const child = (n: InputNode | null, unreached: any) => {
+    const r = gather(n, adj, touched, memo);
+    if (r.reached) result.reached = true;
+    return r.reached || r.open ? r.g : unreached;
+  };
   if (node.k === 'arr') {
-    let reached = false;
-    const g = node.items.map((n, i) => {
-      const r = gather(n, adj, touched, memo);
-      reached ||= r.reached;
-      return r.reached ? r.g : node.numeric[i] ? 0 : null;
-    });
-    result = { g: reached ? g : null, reached };
+    result.g = new Array(node.items.length);
+    node.items.forEach((n, i) => (result.g[i] = child(n, node.numeric[i] ? 0 : null)));
   } else if (node.k === 'obj') {
-    let reached = false;
-    const g: any = {};
-    node.keys.forEach((key, i) => {
-      const r = gather(node.fields[i], adj, touched, memo);
-      reached ||= r.reached;
-      g[key] = r.reached ? r.g : null;
-    });
-    result = { g: reached ? g : null, reached };
+    result.g = {};
+    node.keys.forEach((key, i) => (result.g[key] = child(node.fields[i], null)));
   } else if (node.k === 'map') {
-    const g = new Map();
+    result.g = new Map();
     node.keys.forEach((key, i) => {
       const r = gather(node.vals[i], adj, touched, memo);
-      if (r.reached) g.set(key, r.g);
+      if (r.reached) result.g.set(key, r.g), (result.reached = true);
     });
-    result = { g: g.size > 0 ? g : null, reached: g.size > 0 };
   } else {
-    const g = new node.ctor(node.length);
-    let reached = false;
+    result.g = new node.ctor(node.length);
     for (let k = 0; k < node.length; k++) {
       const t = node.entry.inputs[node.offset + k];
       if (t !== undefined && touched[t.i]) {
-        g[k] = primal(adj[t.i]);
-        reached = true;
+        // under nested AD the adjoint is tracked one level down: the typed array shadows it there
+        const a = adj[t.i];
+        result.g[k] = typeof a === 'number' ? a : writeElement(result.g, k, a);
+        result.reached = true;
       }
     }
-    result = { g: reached ? g : null, reached };
   }
-  memo.set(node, result);
+  result.open = false;
+  if (!result.reached) result.g = null;
   return result;
 }
 
@@ -252,12 +256,11 @@ export function writeElement(o: any, k: any, v: any): any {
 function shadowWrite(o: any, k: any, v: Tracked | null): void {
   const idx = elementIndex(o, k);
   if (idx < 0) return;
-  // every active level sees either this value's own layer at that level or a cut
-  const layers = new Map<Tape, Tracked>();
-  for (let x: any = v; x instanceof Tracked; x = x.v) layers.set(x.t, x);
+  // every active level sees either this value's own layer at that level, or a cut
   for (const tape of state.tapes) {
-    const layer = layers.get(tape);
-    if (layer !== undefined) shadowFor(tape, o.buffer, false).items[idx] = layer;
+    let layer: Tracked | null = null;
+    for (let x: any = v; x instanceof Tracked; x = x.v) if (x.t === tape) layer = x;
+    if (layer !== null) shadowFor(tape, o.buffer, false).items[idx] = layer;
     else {
       const e = tape.shadows.get(o.buffer);
       if (e !== undefined) e.items[idx] = null;
