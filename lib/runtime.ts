@@ -8,6 +8,8 @@ import { builtinHook, constructorHook } from './rules/builtins';
 import { mathNamespace } from './rules/math';
 
 let lastLhs: any;
+/** Targets of compound member assignments in progress (nested ones stack up). */
+const pending: any[] = [];
 
 /** Bitwise operators truncate to integers: their result is a constant (derivative 0 almost everywhere). */
 const bit = (f: (a: number, b: number) => number) => (a: any, b: any) =>
@@ -54,10 +56,19 @@ export const runtime = {
     o[k] = writeElement(o, k, v);
     return v;
   },
-  /** `o[k] op= v`, and `o[k]++` (post = 1 returns the old value). */
-  updm(o: any, k: any, op: 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'pow', v: any, post: number): any {
-    const old = state.shadowCount === 0 ? o[k] : readElement(o, k);
-    const nv = (O as any)[op] === undefined ? (runtime as any)[op](old, v) : (O as any)[op](old, v);
+  /**
+   * `o[k] op= v` and `o[k]++` in two steps, so the old value is read before v is evaluated: ref(o, k) saves the
+   * target and its value and returns a slot; upd(slot, op, v, post) writes the result (post = 1: returns the old value).
+   */
+  ref(o: any, k: any): number {
+    const slot = pending.length;
+    pending.push(o, k, state.shadowCount === 0 ? o[k] : readElement(o, k));
+    return slot;
+  },
+  upd(slot: number, op: string, v: any, post: number): any {
+    const o = pending[slot], k = pending[slot + 1], old = pending[slot + 2];
+    pending.length = slot;
+    const nv = (O as any)[op] !== undefined ? (O as any)[op](old, v) : (runtime as any)[op](old, v);
     o[k] = writeElement(o, k, nv);
     return post === 1 ? old : nv;
   },

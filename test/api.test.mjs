@@ -103,7 +103,7 @@ test('gradient((a, b) => a * b, 2, 3) is [3, 2]', (t) => {
 // ---------------------------------------------------------------- dispatch through a table chosen at call time
 
 test('dispatch through a table chosen at call time (the readline example)', (t) => {
-  // BUG: native Math functions reached through a table (fs[name](x)) are called as-is on tracked values and throw.
+  // Regression (fixed): native Math functions reached through a table (fs[name](x)) are called as-is on tracked values and throw.
   const fs = { sin: Math.sin, cos: Math.cos, tan: Math.tan };
   const queue = [];
   let reads = 0;
@@ -387,7 +387,7 @@ test('defineAdjoint: the rule runs on plain numbers', (t) => {
 });
 
 test('nondifferentiable(fn) gives a null gradient through fn', (t) => {
-  // BUG: nondifferentiable(fn) on an untraced fn passes tracked arguments to it, which throw on arithmetic.
+  // Regression (fixed): nondifferentiable(fn) on an untraced fn passes tracked arguments to it, which throw on arithmetic.
   function roundTo(x) {
     return Math.round(x * 100) / 100;
   }

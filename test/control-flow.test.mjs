@@ -302,7 +302,7 @@ test('switch with fallthrough on a computed string', (t) => {
 });
 
 test('switch with fallthrough on a computed number (Math.floor of a tracked value)', (t) => {
-  // BUG: switch compares case labels with native ===, so a tracked discriminant (Math.floor(x)) never matches a case
+  // Regression (fixed): switch compares case labels with native ===, so a tracked discriminant (Math.floor(x)) never matches a case
   // under gradient: the default branch runs and the gradient is silently wrong (plain calls are right).
   function f(x) {
     let y = 0;
@@ -327,7 +327,7 @@ test('switch with fallthrough on a computed number (Math.floor of a tracked valu
 });
 
 test('switch on a tracked number with numeric cases', (t) => {
-  // BUG: switch compares case labels with native ===, so a tracked discriminant never matches a case.
+  // Regression (fixed): switch compares case labels with native ===, so a tracked discriminant never matches a case.
   function f(x, n) {
     switch (n) {
       case 1:
@@ -371,7 +371,7 @@ test('! on tracked values uses the primal', (t) => {
 });
 
 test('Boolean() of a tracked value uses the primal', (t) => {
-  // BUG: Boolean(tracked 0) is true (native Boolean sees an object), so the wrong branch runs under gradient.
+  // Regression (fixed): Boolean(tracked 0) is true (native Boolean sees an object), so the wrong branch runs under gradient.
   const f = (x) => (Boolean(x - 3) ? x * x : x * 4);
   checkClosed(t, f, [1], [2]);
   checkClosed(t, f, [3], [4]);
@@ -843,7 +843,7 @@ test('find, some, every and flatMap on tracked values', (t) => {
 });
 
 test('sort with a numeric comparator (a - b) on tracked values', (t) => {
-  // BUG: native sort coerces the comparator's tracked result and throws; the error blames the caller of gradient.
+  // Regression (fixed): native sort coerces the comparator's tracked result and throws; the error blames the caller of gradient.
   const f = (xs) => {
     const sorted = [...xs].sort((a, b) => a - b);
     return sorted[0] * 10 + sorted[2];

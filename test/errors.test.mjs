@@ -250,7 +250,7 @@ test('an error thrown inside a method of a traced class shows this file and line
 const twinA = (x) => { if (x > 0) throw new Error('twin'); return x; }; // @line twin-a
 const twinB = (x) => { if (x > 0) throw new Error('twin'); return x; }; // @line twin-b
 
-// BUG: traced() locates a function by the first occurrence of its source text in the file, so a textually identical function on a later line reports the earlier line in stack traces.
+// Regression (fixed): traced() locates a function by the first occurrence of its source text in the file, so a textually identical function on a later line reports the earlier line in stack traces.
 test('an error in one of two textually identical functions reports its own line', (t) => {
   const errA = caught(() => gradient(traced(twinA), 1));
   assertStackAt(t, errA, lineOf('twin-a'), 'twinA');
@@ -337,7 +337,7 @@ test('a back function that gives an array or a string as the cotangent of a numb
   assertTracegradError(t, caught(() => gradient(traced((x) => str(x), { str }), 3)));
 });
 
-// BUG: a back function that gives a number as the cotangent of an array argument is silently ignored (gradient null) instead of a clear error.
+// Regression (fixed): a back function that gives a number as the cotangent of an array argument is silently ignored (gradient null) instead of a clear error.
 test('a back function that gives a number as the cotangent of an array argument gives a clear error', (t) => {
   const sum = wrongShape('sumRule', (a) => [a[0] + a[1], (dy) => [dy]]);
   const err = caught(() => gradient(traced((a) => sum(a), { sum }), [1, 2]));
@@ -345,7 +345,7 @@ test('a back function that gives a number as the cotangent of an array argument 
   t.true(err.message.includes('sumRule'), err.message);
 });
 
-// BUG: a back function that gives an array as the cotangent of an object argument is silently ignored (gradient null) instead of a clear error.
+// Regression (fixed): a back function that gives an array as the cotangent of an object argument is silently ignored (gradient null) instead of a clear error.
 test('a back function that gives an array as the cotangent of an object argument gives a clear error', (t) => {
   const field = wrongShape('fieldRule', (o) => [o.a * 2, (dy) => [[dy * 2]]]);
   const err = caught(() => gradient(traced((o) => field(o), { field }), { a: 1 }));
@@ -353,7 +353,7 @@ test('a back function that gives an array as the cotangent of an object argument
   t.true(err.message.includes('fieldRule'), err.message);
 });
 
-// BUG: a back function returning more cotangents than the function has arguments is silently accepted.
+// Regression (fixed): a back function returning more cotangents than the function has arguments is silently accepted.
 test('a back function that returns more cotangents than arguments gives a clear error', (t) => {
   const extra = wrongShape('extraCotangents', (v) => [v * v, (dy) => [dy * 2 * v, 5, 6]]);
   const err = caught(() => gradient(traced((x) => extra(x), { extra }), 3));
@@ -361,7 +361,7 @@ test('a back function that returns more cotangents than arguments gives a clear 
   t.true(err.message.includes('extraCotangents'), err.message);
 });
 
-// BUG: a back function returning fewer cotangents than arguments silently treats the missing ones as null (a dropped gradient, not an explicit null).
+// Regression (fixed): a back function returning fewer cotangents than arguments silently treats the missing ones as null (a dropped gradient, not an explicit null).
 test('a back function that returns fewer cotangents than arguments gives a clear error', (t) => {
   const short = wrongShape('shortCotangents', (a, b) => [a * b, (dy) => [dy * b]], 2);
   const err = caught(() => gradient(traced((x, y) => short(x, y), { short }), 3, 4));

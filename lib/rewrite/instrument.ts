@@ -68,8 +68,10 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
     s.overwrite(t.start, t.end, by);
   };
   const wrap = (n: any, before: string, after = ')') => {
-    s.prependRight(n.start, before);
-    s.appendLeft(n.end, after);
+    // a sequence `a, b` becomes one argument only inside parentheses of its own
+    const seq = n.type === 'SequenceExpression';
+    s.prependRight(n.start, seq ? `${before}(` : before);
+    s.appendLeft(n.end, seq ? `)${after}` : after);
   };
 
   const isScopeName = (id: any) => facts.free.has(id) && opts.scopeNames?.has(id.name) === true;
@@ -162,11 +164,15 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
       case 'AssignmentExpression': {
         const t = n.left;
         const op = n.operator;
+        const opToken = tokenAt(t.end, op);
+        // a parenthesised target `(o.f) += v` is the same target: drop its parentheses
+        if (n.start < t.start) s.remove(n.start, t.start), s.remove(t.end, opToken.start);
         if (t.type === 'Identifier') {
           const fn = op === '=' ? null : arithmetic[op.slice(0, -1)];
           if (fn === undefined || (fn === null && !isScopeName(t) && !facts.capturedWrites.has(t))) break;
           const [pre, post] = assignIdent(t);
-          s.overwrite(t.start, n.right.start, fn === null ? pre : `${pre}${rt}.${fn}(${identRead(t)}, `);
+          // everything up to the operator is replaced; the right side keeps its own parentheses
+          s.overwrite(t.start, opToken.end, fn === null ? pre : `${pre}${rt}.${fn}(${identRead(t)}, `);
           s.appendLeft(n.end, fn === null ? post : `)${post}`);
           break;
         }
@@ -178,19 +184,21 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
         if (op === '=') {
           if (pure(t.object) && (!t.computed || pureKey(t.property))) {
             const [o, k] = memberParts(t);
-            s.prependRight(n.right.start, t.computed ? `${rt}.wr(${o}, ${k}, ` : `${rt}.wf(${o}, `);
+            s.appendLeft(opToken.end, t.computed ? ` ${rt}.wr(${o}, ${k},` : ` ${rt}.wf(${o},`);
             s.appendLeft(n.end, ')');
           } else {
             memberCallForm(t, 'put');
-            replaceToken(t.end, '=', ',');
+            s.overwrite(opToken.start, opToken.end, ',');
             s.appendLeft(n.end, ')');
           }
           break;
         }
         const fn = arithmetic[op.slice(0, -1)];
         if (fn === undefined) break;
-        memberCallForm(t, 'updm');
-        replaceToken(t.end, op, `, "${fn}",`);
+        // o[k] op= v → rt.upd(rt.ref(o, k), "op", v, 0): the old value is read before v is evaluated, as in JS
+        memberCallForm(t, 'ref');
+        s.prependRight(t.start, `${rt}.upd(`);
+        s.overwrite(opToken.start, opToken.end, `), "${fn}",`);
         s.appendLeft(n.end, ', 0)');
         break;
       }
@@ -205,8 +213,9 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
         } else if (t.type === 'MemberExpression' && !t.optional) {
           if (n.prefix) s.remove(n.start, t.start);
           else s.remove(t.end, n.end);
-          memberCallForm(t, 'updm');
-          s.appendLeft(t.end, `, "${fn === 'inc' ? 'add' : 'sub'}", 1, ${n.prefix ? 0 : 1})`);
+          memberCallForm(t, 'ref');
+          s.prependRight(t.start, `${rt}.upd(`);
+          s.appendLeft(t.end, `), "${fn === 'inc' ? 'add' : 'sub'}", 1, ${n.prefix ? 0 : 1})`);
         }
         break;
       }

@@ -25,6 +25,19 @@ export class Tracked {
   toJSON(): number {
     return primal(this);
   }
+  // Number.prototype's formatting methods, for code that formats a tracked number
+  toFixed(digits?: number): string {
+    return primal(this).toFixed(digits);
+  }
+  toPrecision(precision?: number): string {
+    return primal(this).toPrecision(precision);
+  }
+  toExponential(digits?: number): string {
+    return primal(this).toExponential(digits);
+  }
+  toLocaleString(...args: any[]): string {
+    return primal(this).toLocaleString(...args);
+  }
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `Tracked(${primal(this)}, level ${this.t.level})`;
   }

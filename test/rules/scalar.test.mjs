@@ -275,7 +275,7 @@ test('Math.random is a constant: the gradient of random() * x is the random valu
   t.is(gradient((x) => Math.random(), 2)[0], null);
 });
 
-// BUG: traced code snapshots Math.random at load time, so a Math.random stubbed later (seeded PRNG) is ignored by traced code but not by the original.
+// Regression (fixed): traced code snapshots Math.random at load time, so a Math.random stubbed later (seeded PRNG) is ignored by traced code but not by the original.
 test('Math.random inside traced code is the current globalThis Math.random (a stub is honoured)', (t) => {
   const original = Math.random;
   Math.random = () => 0.25;
@@ -426,26 +426,26 @@ test('Math functions reached through aliases, destructuring, computed access, ca
 
 // ---- numerical accuracy of the rules at the edges of their useful range ----
 
-// BUG: tanh' is computed as 1 - tanh(x)^2, which cancels catastrophically: exactly 0 for |x| >= 19 (true sech^2 is 1.7e-17 at 20) and 1.7e-4 relative error at 15.
+// Regression (fixed): tanh' is computed as 1 - tanh(x)^2, which cancels catastrophically: exactly 0 for |x| >= 19 (true sech^2 is 1.7e-17 at 20) and 1.7e-4 relative error at 15.
 test('Math.tanh: derivative keeps relative accuracy for large |x|', (t) => {
   for (const x of [12, 15, 20, -20]) {
     assertClose(t, gradient((v) => Math.tanh(v), x)[0], 1 / Math.cosh(x) ** 2, { rtol: 1e-8, atol: 0, message: `tanh'(${x})` });
   }
 });
 
-// BUG: atan2' divides by y^2 + x^2, which underflows to 0 for tiny arguments (gives +-Infinity instead of 5e199 at (1e-200, 1e-200)) and overflows for huge ones.
+// Regression (fixed): atan2' divides by y^2 + x^2, which underflows to 0 for tiny arguments (gives +-Infinity instead of 5e199 at (1e-200, 1e-200)) and overflows for huge ones.
 test('Math.atan2: gradient stays finite and accurate for tiny and huge arguments', (t) => {
   assertClose(t, gradient((y, x) => Math.atan2(y, x), 1e-200, 1e-200), [5e199, -5e199], { rtol: 1e-12 });
   assertClose(t, gradient((y, x) => Math.atan2(y, x), 1e200, 1e200), [5e-201, -5e-201], { rtol: 1e-12, atol: 0 });
 });
 
-// BUG: asinh' and acosh' square x, which overflows for |x| > 1.3e154, so the derivative becomes 0 instead of 1/|x|.
+// Regression (fixed): asinh' and acosh' square x, which overflows for |x| > 1.3e154, so the derivative becomes 0 instead of 1/|x|.
 test('Math.asinh and Math.acosh: derivative is 1/|x| for huge x instead of 0', (t) => {
   assertClose(t, gradient((v) => Math.asinh(v), 1e200)[0], 1e-200, { rtol: 1e-12, atol: 0 });
   assertClose(t, gradient((v) => Math.acosh(v), 1e200)[0], 1e-200, { rtol: 1e-12, atol: 0 });
 });
 
-// BUG: d(a % b)/db uses -trunc(a/b) with a rounded quotient: 1 % 0.1 is 1 - 9·0.1 (0.09999999999999995) but 1/0.1 rounds to 10, so the gradient is -10 instead of -9 (the one-sided FD on the branch the value lies on).
+// Regression (fixed): d(a % b)/db uses -trunc(a/b) with a rounded quotient: 1 % 0.1 is 1 - 9·0.1 (0.09999999999999995) but 1/0.1 rounds to 10, so the gradient is -10 instead of -9 (the one-sided FD on the branch the value lies on).
 test('% : derivative in the divisor follows the quotient actually used by the remainder', (t) => {
   const a = 1;
   const b = 0.1;

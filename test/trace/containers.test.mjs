@@ -317,7 +317,7 @@ test('Float32Array argument written in place with float32-representable values: 
   t.deepEqual([...ta], [0.75, 2]);
 });
 
-// BUG: a tracked value whose primal is not float32-representable, written into a Float32Array, silently loses its gradient (the shadow is dropped because the stored fround(v) differs from v).
+// Regression (fixed): a tracked value whose primal is not float32-representable, written into a Float32Array, silently loses its gradient (the shadow is dropped because the stored fround(v) differs from v).
 test('Float32Array: writing a non-representable tracked value keeps its gradient (derivative of the rounding taken as 1)', (t) => {
   const f = (ta, x) => {
     ta[0] = ta[0] * x;
@@ -437,7 +437,7 @@ test('Float64Array: iterating a .map() result made inside the function', (t) => 
   assertClose(t, gradient(f, new Float64Array([2, 3])), [new Float64Array([8 * 2 + 12, 8 * 3 + 8])]);
 });
 
-// BUG: array destructuring of a Float64Array argument (`const [a, b] = ta`) reads plain numbers: the gradient is silently null.
+// Regression (fixed): array destructuring of a Float64Array argument (`const [a, b] = ta`) reads plain numbers: the gradient is silently null.
 test('Float64Array: array destructuring of the argument carries the gradient', (t) => {
   const f = (ta) => {
     const [a, b] = ta;
@@ -446,7 +446,7 @@ test('Float64Array: array destructuring of the argument carries the gradient', (
   assertClose(t, gradient(f, new Float64Array([2, 3])), [new Float64Array([3, 2])]);
 });
 
-// BUG: iterating ta.values() / ta.entries() of a Float64Array argument yields plain numbers: the gradient is silently null.
+// Regression (fixed): iterating ta.values() / ta.entries() of a Float64Array argument yields plain numbers: the gradient is silently null.
 test('Float64Array: for...of over ta.values() and ta.entries() carries the gradient', (t) => {
   const f = (ta) => {
     let s = 0;
@@ -457,7 +457,7 @@ test('Float64Array: for...of over ta.values() and ta.entries() carries the gradi
   assertClose(t, gradient(f, new Float64Array([2, 3])), [new Float64Array([4, 7])]);
 });
 
-// BUG: `new Float64Array([tracked, ...])` (and Float64Array.from) inside traced code throws "a tracked value reached arithmetic in ... which was not traced", blaming the user's traced function.
+// Regression (fixed): `new Float64Array([tracked, ...])` (and Float64Array.from) inside traced code throws "a tracked value reached arithmetic in ... which was not traced", blaming the user's traced function.
 test('Float64Array: constructing a typed array from tracked values (new Float64Array([...]), Float64Array.from)', (t) => {
   const f = (x) => {
     const b = new Float64Array([x * 2, x]);
@@ -483,7 +483,7 @@ test('arrays: map/filter/reduce, spread, destructuring and Object.values over tr
   t.deepEqual(args, mk());
 });
 
-// BUG: Array.prototype.sort with a comparator on tracked values throws "a tracked value reached arithmetic ... not traced" (the comparator's tracked result reaches native sort).
+// Regression (fixed): Array.prototype.sort with a comparator on tracked values throws "a tracked value reached arithmetic ... not traced" (the comparator's tracked result reaches native sort).
 test('arrays: sort with a comparator over tracked values', (t) => {
   const f = (arr) => {
     const s = arr.slice().sort((a, b) => a - b);
@@ -502,7 +502,7 @@ test('Map: values that are arrays and objects; gradient nests the same way', (t)
   assertClose(t, g.get('o'), { p: 2, q: null });
 });
 
-// BUG: a frozen object argument cannot hold inputs, and its gradient is silently null; expected the gradient or a clear TracegradError.
+// Regression (fixed): a frozen object argument cannot hold inputs, and its gradient is silently null; expected the gradient or a clear TracegradError.
 test('object: a frozen object argument gives its gradient or a clear error, not a silent null', (t) => {
   let g;
   try {
@@ -795,7 +795,7 @@ test('mutation: a tracked value returned inside a container output comes back as
 // ---------------------------------------------------------------------------------------------------------------
 // errors inside a gradient call restore the arguments
 
-// BUG: when f throws during gradient(), cleanUp never runs, so the caller's containers keep tracked values.
+// Regression (fixed): when f throws during gradient(), cleanUp never runs, so the caller's containers keep tracked values.
 test('throw: after f throws inside gradient, every argument holds plain numbers again', (t) => {
   const f = (arr, o, ta, m, x) => {
     arr[0] = arr[0] * arr[1];
@@ -831,7 +831,7 @@ test('throw: after f throws inside gradient, the error propagates unchanged and 
   assertPlain(t, arr);
 });
 
-// BUG: when f throws during pullback()/withGradient(), the caller's containers keep tracked values.
+// Regression (fixed): when f throws during pullback()/withGradient(), the caller's containers keep tracked values.
 test('throw: after f throws inside pullback and withGradient, the arguments are plain', (t) => {
   const f = (arr) => {
     arr.push(arr[0] * 2);
@@ -847,7 +847,7 @@ test('throw: after f throws inside pullback and withGradient, the arguments are 
   t.deepEqual(a2, [1, 2]);
 });
 
-// BUG: when traced code throws, containers captured through scope keep the tracked values written before the throw.
+// Regression (fixed): when traced code throws, containers captured through scope keep the tracked values written before the throw.
 test('throw: a throw from a nested traced helper still restores captured containers', (t) => {
   const log = [];
   const helper = traced((v) => {
