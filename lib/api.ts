@@ -111,6 +111,12 @@ export function pullback(f: (...args: any[]) => any, ...args: any[]): [any, (see
 }
 
 function scalarOutputError(out: any, fname: string): TracegradError {
+  if (out !== null && typeof out === 'object' && typeof out.then === 'function')
+    return new TracegradError(
+      `tracegrad: ${fname} got a Promise from f. An async function cannot be differentiated: recording ends when f ` +
+        `returns, before its awaits resume. Differentiate the synchronous part (await the inputs first, then call a ` +
+        `plain function on them).`,
+    );
   const what = Array.isArray(out) || isTypedFloat(out) ? `an array of length ${(out as any).length}`
     : out === null || out === undefined ? String(out) : typeof out === 'object' ? 'an object' : `a ${typeof out}`;
   return new TracegradError(

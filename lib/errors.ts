@@ -1,25 +1,68 @@
 // Error messages that say what went wrong and what to do instead, plus stack inspection to name the user's function.
 
-/** The first stack frame outside tracegrad itself: the user's code that triggered the error. */
-export function userFrame(): { name: string; where: string } | null {
+function callSites(): any[] {
   const saved = (Error as any).prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
-  let frames: any[] = [];
   try {
     Error.stackTraceLimit = 30;
     (Error as any).prepareStackTrace = (_e: Error, cs: any[]) => cs;
-    frames = (new Error().stack as any) ?? [];
+    return (new Error().stack as any) ?? [];
   } finally {
     (Error as any).prepareStackTrace = saved;
     Error.stackTraceLimit = savedLimit;
   }
-  for (const f of frames) {
+}
+
+const describeSite = (f: any) => ({
+  name: f.getFunctionName?.() || f.getMethodName?.() || '<anonymous>',
+  where: `${f.getFileName()}:${f.getLineNumber()}:${f.getColumnNumber()}`,
+});
+
+/** The first stack frame outside tracegrad itself: the user's code that triggered the error. */
+export function userFrame(): { name: string; where: string } | null {
+  for (const f of callSites()) {
     const file: string = f.getFileName?.() ?? '';
     if (!file || isOwnFile(file) || file.startsWith('node:')) continue;
-    const name = f.getFunctionName?.() || f.getMethodName?.() || '<anonymous>';
-    return { name, where: `${file}:${f.getLineNumber()}:${f.getColumnNumber()}` };
+    return describeSite(f);
   }
   return null;
+}
+
+/**
+ * Built-ins that take a tracked number as an index, count or size: they truncate it to an integer, which has
+ * derivative 0, so giving them the primal loses nothing (`arr.slice(0, n)`, `s.repeat(n)`, `new Array(n)`).
+ */
+const integerArguments = new Set(['slice', 'at', 'splice', 'repeat', 'charAt', 'charCodeAt', 'codePointAt', 'substring',
+  'substr', 'padStart', 'padEnd', 'subarray', 'fill', 'copyWithin', 'indexOf', 'lastIndexOf', 'includes', 'with',
+  'toSpliced', 'flat', 'Array', 'from', 'setInt8', 'toFixed', 'toPrecision', 'toExponential', 'String', 'fromCharCode']);
+
+/**
+ * Numeric coercion of a tracked value (`Tracked[Symbol.toPrimitive]`): traced code never coerces, so this is untraced
+ * code or a built-in doing arithmetic on it. An integer given to a built-in as an index or count is allowed; anything
+ * else throws, naming the culprit.
+ */
+export function numericCoercion(value: number): number {
+  const sites = callSites();
+  const first = sites.findIndex((f) => {
+    const file: string = f.getFileName?.() ?? '';
+    return !(file && isOwnFile(file));
+  });
+  const site = first >= 0 ? sites[first] : null;
+  const native = site !== null && (!site.getFileName?.() || site.isNative?.());
+  if (native) {
+    const name: string = site.getFunctionName?.() ?? '';
+    if (Number.isInteger(value) && integerArguments.has(name.replace(/^.*\./, ''))) return value;
+    const caller = sites.slice(first + 1).find((f) => f.getFileName?.() && !isOwnFile(f.getFileName()));
+    const type = site.getTypeName?.();
+    const builtin = `${type && type !== 'Object' && !name.includes('.') ? `${type}.` : ''}${name || 'a built-in'}`;
+    throw new TracegradError(
+      `tracegrad: a tracked value reached the built-in \`${builtin}\`${caller ? ` (called from \`${describeSite(caller).name}\` at ${describeSite(caller).where})` : ''}, ` +
+        `which converts it to a plain number, so its derivative would be lost. Do that step in traced code (e.g. a ` +
+        `comparator or callback written inline), give the built-in ignore(x) if the value is meant to be a constant ` +
+        `there, or give the function a rule with defineAdjoint(fn, rule).`,
+    );
+  }
+  throw untracedArithmeticError();
 }
 
 const ownDir = __dirname.replace(/[\\/][^\\/]*$/, '');

@@ -12,6 +12,13 @@ export function resolveInactive(x: Tracked): any {
   throw staleTrackedError();
 }
 
+/** Functions that already accept tracked values: traced() and gradient() use them as they are. */
+export const TRACED = Symbol.for('tracegrad.traced');
+export function markTraced<F extends Function>(fn: F): F {
+  Object.defineProperty(fn, TRACED, { value: true });
+  return fn;
+}
+
 /** Operands that are neither numbers nor tracked (null, booleans, Dates...) coerce as JS would. */
 function coerce(x: any): any {
   return x instanceof Tracked ? x : +x;
@@ -35,7 +42,7 @@ function slow(x) {
   return general(x);
 }
 function general(x) {
-  if (!(x instanceof Tracked)) return f(coerce(x));
+  if (!(x instanceof Tracked)) return f(x);
   const t = x.t;
   if (!t.active) return self(resolveInactive(x));
   const v = x.v;
@@ -94,8 +101,9 @@ function general(a, b) {
 }`;
 
 function compileUnary(name: string, rule: UnaryRule): (x: any) => any {
-  const make = new Function('f', 'd', 'id', 'Tracked', 'resolveInactive', 'coerce', 'self', unaryTemplate.replace('NAME', name));
-  const fn = make(rule.f, rule.d, opId(name), Tracked, resolveInactive, coerce, (x: any) => fn(x));
+  const make = new Function('f', 'd', 'id', 'Tracked', 'resolveInactive', 'self', unaryTemplate.replace('NAME', name));
+  const fn = make(rule.f, rule.d, opId(name), Tracked, resolveInactive, (x: any) => fn(x));
+  markTraced(fn);
   return fn;
 }
 
@@ -104,6 +112,7 @@ function compileBinary(name: string, rule: BinaryRule, other: (a: any, b: any) =
     'f', 'da', 'db', 'id', 'Tracked', 'resolveInactive', 'other', 'self', binaryTemplate.replace('NAME', name),
   );
   const fn = make(rule.f, rule.da, rule.db, opId(name), Tracked, resolveInactive, other, (a: any, b: any) => fn(a, b));
+  markTraced(fn);
   return fn;
 }
 
@@ -253,8 +262,8 @@ export function min(...xs: any[]): any {
 export function hypot(...xs: any[]): any {
   return nary(xs, 'hypot', hypotOf, (vals, y, i) => (primal(y) === 0 ? 0 : O.div(vals[i], y)));
 }
-O.max = max;
-O.min = min;
-O.hypot = hypot;
+O.max = markTraced(max);
+O.min = markTraced(min);
+O.hypot = markTraced(hypot);
 
 export { O };

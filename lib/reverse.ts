@@ -4,6 +4,7 @@ import { Tracked } from './trace/tracked';
 import { belowLevel } from './trace/context';
 import { O } from './rules/registry';
 import { TracegradError } from './errors';
+import { holdsTracked } from './trace/containers';
 
 /** Adjoints after a sweep. `touched[i]` says whether any path from the output reached slot i (null vs 0). */
 export interface Adjoints {
@@ -138,10 +139,14 @@ function runExtern(tape: Tape, rec: ExternRecord, dy: any, acc: (p: number, v: a
       `tracegrad: the adjoint of ${rec.name} returned ${describe(cots)} from back(dy); it must return an array with ` +
         `one cotangent per argument (null for arguments without one), e.g. dy => [dy * cos(x), null].`,
     );
-  if (cots.length !== rec.args.length)
+  // extra trailing nulls (a rule written for optional arguments) and missing cotangents of arguments that carry no
+  // tracked value are harmless; anything else would silently drop or invent a gradient
+  const extra = cots.slice(rec.args.length).some((c) => c !== null && c !== undefined);
+  const missing = rec.args.slice(cots.length).some((a) => holdsTracked(a, tape));
+  if (extra || missing)
     throw new TracegradError(
       `tracegrad: the adjoint of ${rec.name} returned ${cots.length} cotangent${cots.length === 1 ? '' : 's'} for ` +
-        `${rec.args.length} argument${rec.args.length === 1 ? '' : 's'}; back(dy) must return exactly one per argument (null for none).`,
+        `${rec.args.length} argument${rec.args.length === 1 ? '' : 's'}; back(dy) must return one per argument (null for none).`,
     );
   for (let k = 0; k < rec.args.length; k++) routeCotangent(tape, rec.args[k], cots[k], acc, rec.name, `[${k}]`);
 }

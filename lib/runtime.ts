@@ -20,7 +20,7 @@ export const runtime = {
   M: mathNamespace,
   add: O.add, sub: O.sub, mul: O.mul, div: O.div, mod: O.mod, pow: O.pow,
   neg: O.neg,
-  pos: (x: any) => (x instanceof Tracked ? x : +x),
+  pos: O.pos,
   lt, gt, le, ge, seq, eq,
   sne: (a: any, b: any) => !seq(a, b),
   ne: (a: any, b: any) => !eq(a, b),
@@ -29,10 +29,11 @@ export const runtime = {
   bnot: (x: any) => ~(primal(x) as number),
   truthy,
   typeOf: (x: any) => (x instanceof Tracked ? 'number' : typeof x),
-  inc: (x: any) => (typeof x === 'number' ? x + 1 : O.add(x, 1)),
-  dec: (x: any) => (typeof x === 'number' ? x - 1 : O.sub(x, 1)),
-  /** Postfix update whose value is used: the old value (the assignment already ran as the second argument). */
-  post: (old: any, _assigned: any) => (old instanceof Tracked ? old : +old),
+  // ++ and -- convert to a number first (a string '1' becomes 2), keep BigInts BigInt, and track tracked values
+  inc: (x: any) => (typeof x === 'number' ? x + 1 : x instanceof Tracked ? O.add(x, 1) : typeof x === 'bigint' ? x + 1n : +x + 1),
+  dec: (x: any) => (typeof x === 'number' ? x - 1 : x instanceof Tracked ? O.sub(x, 1) : typeof x === 'bigint' ? x - 1n : +x - 1),
+  /** Postfix update whose value is used: the old value, converted (the assignment already ran as the second argument). */
+  post: (old: any, _assigned: any) => (old instanceof Tracked || typeof old === 'bigint' ? old : +old),
   /** `a && b` / `a || b`: remember a, return its truthiness; `last()` gives it back. */
   lhs(x: any): boolean {
     lastLhs = x;

@@ -111,6 +111,21 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
     }
   };
 
+  const isPrivate = (m: any) => m.type === 'MemberExpression' && m.property.type === 'PrivateIdentifier';
+  /** `this.#p = value` pieces: private fields are invisible to the clean-up walk, so writes register a fix. */
+  const assignPrivate = (m: any): [string, string] => {
+    const target = text(m);
+    return [`${target} = ${rt}.wv(`, `, () => ${target} = ${rt}.settled(${target}))`];
+  };
+  /** Before/after texts of an assignment to an identifier or to a pure member (logical assignments need both forms). */
+  const assignAny = (t: any): [string, string] | null => {
+    if (t.type === 'Identifier') return assignIdent(t);
+    if (t.type !== 'MemberExpression' || t.optional || !pure(t.object) || (t.computed && !pureKey(t.property))) return null;
+    if (isPrivate(t)) return assignPrivate(t);
+    const [o, k] = memberParts(t);
+    return [`${text(t)} = ${t.computed ? `${rt}.wr(${o}, ${k}, ` : `${rt}.wf(${o}, `}`, ')'];
+  };
+
   const isTest = (parent: any, key: string) =>
     key === 'test' && ['IfStatement', 'WhileStatement', 'DoWhileStatement', 'ForStatement', 'ConditionalExpression'].includes(parent.type);
   const needsTruthy = (n: any) =>
@@ -167,6 +182,26 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
         const opToken = tokenAt(t.end, op);
         // a parenthesised target `(o.f) += v` is the same target: drop its parentheses
         if (n.start < t.start) s.remove(n.start, t.start), s.remove(t.end, opToken.start);
+        if (op === '&&=' || op === '||=') {
+          // a &&= b → (truthy(a) ? (a = b) : a); a ||= b → (truthy(a) ? a : (a = b)): a tracked 0 is falsy
+          const pieces = assignAny(t);
+          if (pieces === null) break;
+          const read = t.type === 'Identifier' ? identRead(t) : text(t);
+          const [pre, post] = pieces;
+          s.overwrite(t.start, opToken.end, op === '&&=' ? `(${rt}.truthy(${read}) ? (${pre}` : `(${rt}.truthy(${read}) ? ${read} : (${pre}`);
+          s.appendLeft(n.end, op === '&&=' ? `${post}) : ${read})` : `${post}))`);
+          break;
+        }
+        if (isPrivate(t)) {
+          if (!pure(t.object)) break;
+          const fn = op === '=' ? null : arithmetic[op.slice(0, -1)];
+          if (fn === undefined) break;
+          const [pre, post] = assignPrivate(t);
+          const read = text(t);
+          s.overwrite(t.start, opToken.end, fn === null ? pre : `${pre}${rt}.${fn}(${read}, `);
+          s.appendLeft(n.end, fn === null ? post : `)${post}`);
+          break;
+        }
         if (t.type === 'Identifier') {
           const fn = op === '=' ? null : arithmetic[op.slice(0, -1)];
           if (fn === undefined || (fn === null && !isScopeName(t) && !facts.capturedWrites.has(t))) break;
@@ -180,7 +215,7 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
           wrap(n.right, `${rt}.I(`);
           break;
         }
-        if (t.type !== 'MemberExpression' || t.optional) break;
+        if (t.type !== 'MemberExpression' || t.optional || isPrivate(t)) break;
         if (op === '=') {
           if (pure(t.object) && (!t.computed || pureKey(t.property))) {
             const [o, k] = memberParts(t);
@@ -205,12 +240,13 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
       case 'UpdateExpression': {
         const t = n.argument;
         const fn = n.operator === '++' ? 'inc' : 'dec';
-        if (t.type === 'Identifier') {
-          const [pre, post] = assignIdent(t);
-          const assign = `${pre}${rt}.${fn}(${identRead(t)})${post}`;
-          const out = n.prefix || valueUnused(parent, key) ? `(${assign})` : `${rt}.post(${identRead(t)}, ${assign})`;
+        if (t.type === 'Identifier' || (isPrivate(t) && pure(t.object))) {
+          const [pre, post] = t.type === 'Identifier' ? assignIdent(t) : assignPrivate(t);
+          const read = t.type === 'Identifier' ? identRead(t) : text(t);
+          const assign = `${pre}${rt}.${fn}(${read})${post}`;
+          const out = n.prefix || valueUnused(parent, key) ? `(${assign})` : `${rt}.post(${read}, ${assign})`;
           s.overwrite(n.start, n.end, out);
-        } else if (t.type === 'MemberExpression' && !t.optional) {
+        } else if (t.type === 'MemberExpression' && !t.optional && !isPrivate(t)) {
           if (n.prefix) s.remove(n.start, t.start);
           else s.remove(t.end, n.end);
           memberCallForm(t, 'ref');
@@ -248,7 +284,7 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
             const receiver = text(c.object);
             s.prependRight(c.start, `${rt}.C(`);
             s.overwrite(open.start, open.end, `).call(${receiver}${comma}`);
-          } else {
+          } else if (!isPrivate(c)) {
             // f().m(a) → rt.mc(f(), "m", a): the receiver is evaluated once
             memberCallForm(c, 'mc');
             s.overwrite(open.start, open.end, comma);

@@ -5,9 +5,9 @@ import { instrument, MARK } from './instrument';
 import { runtime } from '../runtime';
 import { mathNamespace } from '../rules/math';
 import { ORIGINAL } from '../rules/custom';
+import { TRACED, markTraced } from '../ops';
 import { TracegradError } from '../errors';
 
-const TRACED = Symbol.for('tracegrad.traced');
 const autoTraced = new WeakMap<Function, Function>();
 const nativeMath = new Map<Function, Function>(
   Object.getOwnPropertyNames(Math).filter((k) => typeof (Math as any)[k] === 'function').map((k) => [(Math as any)[k], mathNamespace[k]]),
@@ -31,7 +31,11 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   if (math !== undefined) return math as any;
   const src = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}\s*$/.test(src))
-    throw new TracegradError(`traced(): ${fn.name || 'this function'} is native code, which cannot be rewritten; give it a rule with defineAdjoint(fn, rule).`);
+    throw new TracegradError(
+      fn.name.startsWith('bound ')
+        ? `traced(): ${fn.name} is a bound function, whose source is hidden; trace the function first, then bind the traced one.`
+        : `traced(): ${fn.name || 'this function'} is native code, which cannot be rewritten; give it a rule with defineAdjoint(fn, rule).`,
+    );
   if (scope !== undefined && (scope === null || typeof scope !== 'object'))
     throw new TracegradError('traced(fn, scope): scope must be an object mapping free variable names to values, e.g. { helper, table }.');
 
@@ -51,17 +55,28 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
     );
   // pad so the instrumented source sits on the same line and column as the original in its file
   const pad = at ? '\n'.repeat(at.line - 1) + ' '.repeat(Math.max(0, at.column - (asExpression ? 2 : 3))) : '';
-  const accessor = asExpression ? '' : `[${JSON.stringify(memberName(src))}]`;
   // binding the result to a const named like fn lets V8 name anonymous functions in stack frames
   const name = /^[A-Za-z_$][\w$]*$/.test(fn.name) && !out.free.includes(fn.name) ? fn.name : '__traced';
-  const code = `(function (__tg, __scope) { const ${name} = (${pad}${out.code}${accessor}); return ${name}; })\n` +
+  const code = `(function (__tg, __scope) { const ${name} = (${pad}${out.code}); return ${name}; })\n` +
     `//# sourceURL=${at ? at.url : `tracegrad:traced/${fn.name || 'anonymous'}`}`;
-  const factory = (0, eval)(code);
-  let result = factory(runtime, scope ?? {});
-  if (!asExpression && typeof result !== 'function') result = Object.getOwnPropertyDescriptor(factory(runtime, scope ?? {}), memberName(src))?.get;
-  Object.defineProperty(result, TRACED, { value: true });
+  const made = (0, eval)(code)(runtime, scope ?? {});
+  const result = asExpression ? made : memberOf(made, src);
+  markTraced(result);
   Object.defineProperty(result, ORIGINAL, { value: fn });
+  // a bound traced function is still traced (bind() itself makes a native function whose source is hidden)
+  Object.defineProperty(result, 'bind', {
+    value(this: Function, ...args: any[]) {
+      return markTraced(Function.prototype.bind.apply(this, args as any));
+    },
+  });
   return result;
+}
+
+/** The function a method or accessor source defines, from the object literal it was compiled in. */
+function memberOf(holder: any, src: string): Function {
+  const d = Object.getOwnPropertyDescriptor(holder, memberName(src))!;
+  const kind = /^\s*(?:static\s+)?(get|set)\s/.exec(src)?.[1];
+  return kind === 'get' ? d.get! : kind === 'set' ? d.set! : d.value;
 }
 
 /** gradient(f) of an untraced f traces it once (it must be self-contained) and remembers the result. */

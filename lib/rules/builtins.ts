@@ -1,7 +1,7 @@
 // Built-ins that would otherwise see tracked values as plain objects: searches, Map/Set keys, typed-array methods.
 import { Tracked, primal } from '../trace/tracked';
-import { state } from '../trace/context';
-import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat } from '../trace/containers';
+import { state, top } from '../trace/context';
+import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat, isContainer } from '../trace/containers';
 import { TracegradError } from '../errors';
 import { truthy } from '../ops';
 import { mathNamespace } from './math';
@@ -91,9 +91,32 @@ for (const name of Object.getOwnPropertyNames(Math)) {
 }
 
 // sort's comparator may return a tracked difference (a - b): the sort only needs its sign.
-hooks.set(AP.sort, function (this: any[], cmp?: (a: any, b: any) => any) {
-  if (cmp === undefined) return AP.sort.call(this);
-  return AP.sort.call(this, (a: any, b: any) => primal(cmp(a, b)));
+for (const name of ['sort', 'toSorted']) {
+  const native = AP[name];
+  if (native === undefined) continue;
+  hooks.set(native, function (this: any[], cmp?: (a: any, b: any) => any) {
+    return cmp === undefined ? native.call(this) : native.call(this, (a: any, b: any) => primal(cmp(a, b)));
+  });
+}
+hooks.set(Object.is, (a: any, b: any) => Object.is(primal(a), primal(b)));
+
+// Built-ins passed as callbacks (xs.map(Number), xs.filter(Boolean), xs.every(Number.isFinite)) are swapped for
+// their tracking-aware versions, since the native caller would call them directly.
+for (const name of ['map', 'filter', 'every', 'some', 'find', 'findIndex', 'findLast', 'findLastIndex', 'forEach', 'flatMap']) {
+  const native = AP[name];
+  if (native === undefined) continue;
+  hooks.set(native, function (this: any, cb: any, ...rest: any[]) {
+    return native.call(this, typeof cb === 'function' ? builtinHook(cb) : cb, ...rest);
+  });
+}
+
+// f.call(o, ...) and f.apply(o, args) reach the same hooks as a direct call of f.
+const FP = Function.prototype;
+hooks.set(FP.call, function (this: Function, thisArg: any, ...args: any[]) {
+  return builtinHook(this).apply(thisArg, args);
+});
+hooks.set(FP.apply, function (this: Function, thisArg: any, args?: ArrayLike<any>) {
+  return builtinHook(this).apply(thisArg, args === undefined || args === null ? [] : Array.from(args));
 });
 
 // Typed arrays with tracked elements: element-reading methods see the tracked values, writers keep the shadows.
@@ -165,7 +188,80 @@ for (const C of [Float64Array, Float32Array]) {
   });
 }
 
-/** What `new C(...)` in traced code constructs: typed arrays accept tracked values; everything else is C itself. */
+hooks.set(TAP.constructor.of, function (this: any, ...values: any[]) {
+  return values.some((v) => v instanceof Tracked) ? typedWithTracked(this, values) : TAP.constructor.of.apply(this, values);
+});
+
+// Set elements and Map keys are compared by identity: tracked ones are stored as their primals.
+const keyedCtors = new Map<Function, Function>([
+  [Set, function (src?: any) {
+    return new Set(src === undefined || src === null ? src : Array.from(src, key));
+  }],
+  [Map, function (src?: any) {
+    const m = new Map(src === undefined || src === null ? src : Array.from(src, ([k, v]: any) => [key(k), v]));
+    if ([...m.values()].some((v) => v !== null && typeof v === 'object')) noteWrite(m);
+    return m;
+  }],
+]);
+
+/**
+ * What `new C(...)` in traced code constructs. Typed arrays accept tracked values; Sets and Maps key by primals; other
+ * built-in constructors get primals (`new Array(n)` with a tracked whole number n is an array of length n, not [n]).
+ */
 export function constructorHook(C: any): any {
-  return state.tapes.length === 0 ? C : typedCtors.get(C) ?? C;
+  if (state.tapes.length === 0 || typeof C !== 'function') return C;
+  const hook = typedCtors.get(C) ?? keyedCtors.get(C);
+  if (hook !== undefined) return hook;
+  if (!nativeConstructor(C)) return C;
+  return function (...args: any[]) {
+    return new C(...args.map((a) => (a instanceof Tracked ? primal(a) : a)));
+  };
+}
+const nativeConstructor = (C: Function) => /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(C)) && !C.name.startsWith('bound ');
+
+// structuredClone copies tracked values as they are (a tracked number is a number to the copy).
+hooks.set(globalThis.structuredClone, function clone(x: any, seen = new Map<any, any>()): any {
+  if (x instanceof Tracked || x === null || typeof x !== 'object') return x;
+  if (seen.has(x)) return seen.get(x);
+  let c: any;
+  if (isTypedFloat(x)) c = shadowed(x) ? typedWithTracked(x.constructor, x) : x.slice();
+  else if (Array.isArray(x)) {
+    c = [];
+    seen.set(x, c);
+    for (const v of x) c.push(clone(v, seen));
+  } else if (x instanceof Map) {
+    c = new Map();
+    seen.set(x, c);
+    for (const [k, v] of x) c.set(clone(k, seen), clone(v, seen));
+  } else if (x instanceof Set) {
+    c = new Set();
+    seen.set(x, c);
+    for (const v of x) c.add(clone(v, seen));
+  } else if (isContainer(x)) {
+    c = {};
+    seen.set(x, c);
+    for (const k of Object.keys(x)) c[k] = clone(x[k], seen);
+  } else c = structuredClone(x);
+  seen.set(x, c);
+  return c;
+});
+
+// Other ways to read typed-array elements.
+hooks.set(Reflect.get, (o: any, k: any, receiver?: any) => (shadowed(o) ? readElement(o, k) : Reflect.get(o, k, receiver ?? o)));
+hooks.set(Object.values, (o: any) => (shadowed(o) ? elementsOf(o) : Object.values(o)));
+hooks.set(Object.entries, (o: any) => (shadowed(o) ? elementsOf(o).map((v, i) => [String(i), v]) : Object.entries(o)));
+
+// Writes that the end-of-call clean-up cannot find by walking containers.
+const WMP = WeakMap.prototype as any;
+hooks.set(WMP.set, function (this: WeakMap<any, any>, k: any, v: any) {
+  if (v instanceof Tracked) top()?.varFixes.push(() => WMP.set.call(this, k, settledValue(WMP.get.call(this, k))));
+  return WMP.set.call(this, k, v);
+});
+hooks.set(Object.defineProperty, (o: any, k: any, d: PropertyDescriptor) => {
+  if (d && (d.value instanceof Tracked || (d.value !== null && typeof d.value === 'object'))) noteWrite(o);
+  return Object.defineProperty(o, k, d);
+});
+function settledValue(x: any): any {
+  while (x instanceof Tracked && !x.t.active) x = x.v;
+  return x;
 }

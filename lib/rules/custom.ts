@@ -2,7 +2,7 @@
 import { Tracked, primal } from '../trace/tracked';
 import { state, top, belowLevel } from '../trace/context';
 import { opId, type Tape, type ExternRecord } from '../trace/tape';
-import { isContainer, isTypedFloat, readElement } from '../trace/containers';
+import { isContainer, isTypedFloat, readElement, holdsTracked } from '../trace/containers';
 import { bumpRuleVersion } from './registry';
 import { TracegradError } from '../errors';
 
@@ -150,14 +150,6 @@ function mapLeaves(x: any, leaf: (v: any) => any, typed?: (ta: any) => any, seen
   seen.set(x, c);
   for (const k of Object.keys(x)) c[k] = mapLeaves(x[k], leaf, typed, seen);
   return c;
-}
-
-function holdsTracked(x: any, tape: Tape, seen = new Set<any>()): boolean {
-  if (x instanceof Tracked) return x.t === tape;
-  if (x === null || typeof x !== 'object' || seen.has(x) || !isContainer(x)) return false;
-  seen.add(x);
-  const values = x instanceof Map || x instanceof Set ? [...x.values()] : Object.values(x);
-  return values.some((v) => holdsTracked(v, tape, seen));
 }
 
 /** Run `body` with every tape suspended, tracked values read as their primals: its result is a constant. */

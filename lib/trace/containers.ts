@@ -132,6 +132,15 @@ function holdsNumber(x: any): boolean {
   return values.some((v) => typeof v === 'number' || v instanceof Tracked);
 }
 
+/** Whether x holds a tracked value of `tape` anywhere inside (cycles allowed). */
+export function holdsTracked(x: any, tape: Tape, seen = new Set<any>()): boolean {
+  if (x instanceof Tracked) return x.t === tape;
+  if (x === null || typeof x !== 'object' || seen.has(x) || !isContainer(x)) return false;
+  seen.add(x);
+  const values = x instanceof Map || x instanceof Set ? [...x.values()] : Object.values(x);
+  return values.some((v) => holdsTracked(v, tape, seen));
+}
+
 // ---- gradients of the same shape as the arguments ----
 
 /** Gradient for one argument: see the table in README (numbers, arrays, typed arrays, objects, Maps; null if unreached). */
@@ -248,6 +257,8 @@ export function writeElement(o: any, k: any, v: any): any {
       shadowWrite(o, k, stored);
       return primal(stored);
     }
+    // integer typed arrays truncate (derivative 0): they store the primal
+    if (ArrayBuffer.isView(o)) return primal(v);
     noteWrite(o);
   } else if (v !== null && typeof v === 'object') noteWrite(o);
   return v;
@@ -294,7 +305,15 @@ export function stripLevel(x: any, tape: Tape): any {
  */
 export function cleanUp(tape: Tape, roots: any[]): void {
   const seen = new Set<object>();
-  const stack: any[] = [...roots, ...tape.written];
+  const stack: any[] = [...roots];
+  // objects written to that are not containers (functions with static fields, globalThis): their own slots only
+  for (const w of tape.written) {
+    if (isContainer(w)) stack.push(w);
+    else if (w !== null && (typeof w === 'object' || typeof w === 'function') && !seen.has(w)) {
+      seen.add(w);
+      stripOwn(w, tape, () => {});
+    }
+  }
   while (stack.length > 0) {
     const x = stack.pop();
     if (x === null || typeof x !== 'object' || seen.has(x) || !isContainer(x)) continue;
@@ -323,14 +342,9 @@ export function cleanUp(tape: Tape, roots: any[]): void {
         } else if (v !== null && typeof v === 'object') stack.push(v);
       }
     } else {
-      for (const k of Object.keys(x)) {
-        const d = Object.getOwnPropertyDescriptor(x, k);
-        if (d === undefined || !('value' in d)) continue;
-        const v = d.value;
-        if (v instanceof Tracked) {
-          if (v.t === tape && d.writable) x[k] = v.v;
-        } else if (v !== null && typeof v === 'object') stack.push(v);
-      }
+      stripOwn(x, tape, (v) => stack.push(v));
+      const proto = Object.getPrototypeOf(x);
+      if (proto !== null && proto !== Object.prototype) stack.push(proto); // Object.create({ w: x }) keeps x there
     }
   }
   for (const fix of tape.varFixes) fix();
@@ -338,6 +352,20 @@ export function cleanUp(tape: Tape, roots: any[]): void {
   if (outer !== undefined && outer !== tape) for (const w of tape.written) outer.noteWrite(w);
   tape.written = [];
   tape.varFixes = [];
+}
+
+/** Strip this tape's tracked values from an object's own slots (symbols and non-enumerable ones too). */
+function stripOwn(x: any, tape: Tape, visit: (v: object) => void): void {
+  for (const k of Reflect.ownKeys(x)) {
+    const d = Object.getOwnPropertyDescriptor(x, k);
+    if (d === undefined || !('value' in d)) continue;
+    const v = d.value;
+    if (v instanceof Tracked) {
+      if (v.t !== tape) continue;
+      if (d.writable) x[k] = v.v;
+      else if (d.configurable) Object.defineProperty(x, k, { ...d, value: v.v });
+    } else if (v !== null && typeof v === 'object') visit(v);
+  }
 }
 
 /** A value returned to the user: this tape's layer removed, in place for containers. */

@@ -1,6 +1,6 @@
 // Tracked values: a primal value bound to one slot of one tape; nesting puts a Tracked inside a Tracked.
 import type { Tape } from './tape';
-import { untracedArithmeticError } from '../errors';
+import { numericCoercion } from '../errors';
 
 /**
  * A number being differentiated. `v` is the primal: a plain number, or (under nested AD) a Tracked of an outer, lower
@@ -17,7 +17,7 @@ export class Tracked {
   /** Strings are fine (printing, Map keys); numeric coercion means untraced code is doing arithmetic on us. */
   [Symbol.toPrimitive](hint: string): string | number {
     if (hint === 'string') return String(primal(this));
-    throw untracedArithmeticError();
+    return numericCoercion(primal(this));
   }
   toString(): string {
     return String(primal(this));
