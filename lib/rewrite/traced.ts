@@ -1,7 +1,6 @@
 // traced(fn, scope): re-create a function from its source, instrumented, with its free variables read from `scope`.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { instrument, MARK } from './instrument';
+import { locate } from './locate';
 import { runtime } from '../runtime';
 import { mathNamespace } from '../rules/math';
 import { ORIGINAL } from '../rules/custom';
@@ -39,7 +38,7 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   if (scope !== undefined && (scope === null || typeof scope !== 'object'))
     throw new TracegradError('traced(fn, scope): scope must be an object mapping free variable names to values, e.g. { helper, table }.');
 
-  const at = locate(src, fn.name);
+  const at = locate(fn, src);
   // methods and accessors (`m(x) { ... }`, `get r() { ... }`) only parse inside an object literal
   const asExpression = parses(src);
   const body = asExpression ? `(${src})` : `({${src}})`;
@@ -116,64 +115,4 @@ function parses(src: string): boolean {
 function memberName(src: string): string {
   const m = /^\s*(?:static\s+)?(?:async\s+)?(?:get\s+|set\s+)?\*?\s*([\w$]+)/.exec(src);
   return m ? m[1] : '';
-}
-
-// ---- where the function's source is, so stack traces name the user's file and line ----
-
-const fileText = new Map<string, string | null>();
-
-function readSource(url: string): string | null {
-  if (!fileText.has(url)) {
-    try {
-      fileText.set(url, readFileSync(url.startsWith('file:') ? fileURLToPath(url) : url, 'utf8'));
-    } catch {
-      fileText.set(url, null);
-    }
-  }
-  return fileText.get(url)!;
-}
-
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}
-
-/**
- * Of several identical copies of a function's text, prefer those introduced by its name (`const name =`,
- * `function name`), then the last one that starts at or before the line that called traced().
- */
-function pickCopy(text: string, src: string, name: string, callLine: number): number {
-  const copies: number[] = [];
-  for (let at = text.indexOf(src); at >= 0; at = text.indexOf(src, at + 1)) copies.push(at);
-  if (copies.length <= 1) return copies.length === 1 ? copies[0] : -1;
-  const named = name === '' ? [] : copies.filter((at) => new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`).test(text.slice(Math.max(0, at - 80), at + 40)));
-  const pool = named.length > 0 ? named : copies;
-  const before = pool.filter((at) => lineOf(text, at) <= callLine);
-  return before.length > 0 ? before[before.length - 1] : pool[0];
-}
-
-/** Find fn's source text in one of the files on the current stack (usually the one that called traced()). */
-function locate(src: string, name: string): { url: string; line: number; column: number } | null {
-  const saved = (Error as any).prepareStackTrace;
-  let frames: any[] = [];
-  try {
-    (Error as any).prepareStackTrace = (_e: Error, cs: any[]) => cs;
-    frames = (new Error().stack as any) ?? [];
-  } finally {
-    (Error as any).prepareStackTrace = saved;
-  }
-  const seen = new Set<string>();
-  for (const f of frames) {
-    const url: string | null = f.getFileName?.() ?? null;
-    if (!url || seen.has(url) || url.startsWith('node:') || url === __filename || f.isEval?.()) continue;
-    seen.add(url);
-    const text = readSource(url);
-    if (text === null) continue;
-    const best = pickCopy(text, src, name, f.getLineNumber?.() ?? Infinity);
-    if (best < 0) continue;
-    const before = text.slice(0, best);
-    return { url, line: lineOf(text, best), column: best - before.lastIndexOf('\n') };
-  }
-  return null;
 }

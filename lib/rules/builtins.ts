@@ -184,7 +184,7 @@ hooks.set(TAP.constructor.from, function (this: any, src: any, ...rest: any[]) {
 const typedCtors = new Map<Function, Function>();
 for (const C of [Float64Array, Float32Array]) {
   typedCtors.set(C, function (this: any, ...args: any[]) {
-    return args.length === 1 && holdsTrackedLike(args[0]) ? typedWithTracked(C, args[0]) : new (C as any)(...args);
+    return args.length === 1 && holdsTrackedLike(args[0]) ? typedWithTracked(C, args[0]) : new (C as any)(...args.map(sizeOf));
   });
 }
 
@@ -210,14 +210,16 @@ const keyedCtors = new Map<Function, Function>([
  */
 export function constructorHook(C: any): any {
   if (state.tapes.length === 0 || typeof C !== 'function') return C;
-  const hook = typedCtors.get(C) ?? keyedCtors.get(C);
-  if (hook !== undefined) return hook;
-  if (!nativeConstructor(C)) return C;
-  return function (...args: any[]) {
-    return new C(...args.map((a) => (a instanceof Tracked ? primal(a) : a)));
-  };
+  return typedCtors.get(C) ?? keyedCtors.get(C) ?? sizedCtors.get(C) ?? C;
 }
-const nativeConstructor = (C: Function) => /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(C)) && !C.name.startsWith('bound ');
+/** A tracked whole number given as a size or length is its primal (sizes are piecewise constant). */
+const sizeOf = (a: any) => (a instanceof Tracked ? primal(a) : a);
+const sizedCtors = new Map<Function, Function>();
+for (const C of [Array, ArrayBuffer, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array]) {
+  sizedCtors.set(C, function (...args: any[]) {
+    return new (C as any)(...args.map(sizeOf));
+  });
+}
 
 // structuredClone copies tracked values as they are (a tracked number is a number to the copy).
 hooks.set(globalThis.structuredClone, function clone(x: any, seen = new Map<any, any>()): any {
