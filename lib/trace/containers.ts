@@ -210,6 +210,7 @@ function shadowFor(tape: Tape, buffer: ArrayBufferLike, lazy: boolean): ShadowEn
 }
 
 function elementIndex(o: any, k: any): number {
+  if (k instanceof Tracked) k = primal(k); // a tracked index addresses the element its value names
   const i = typeof k === 'number' ? k : typeof k === 'string' && /^(0|[1-9]\d*)$/.test(k) ? +k : -1;
   return Number.isInteger(i) && i >= 0 && i < o.length ? i + o.byteOffset / o.BYTES_PER_ELEMENT : -1;
 }
