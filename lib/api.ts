@@ -91,6 +91,10 @@ function sweepMany(tape: Tape, outIdx: number[], seeds: any[]) {
  */
 export function pullback(f: (...args: any[]) => any, ...args: any[]): [any, (seed?: any) => any[]] {
   const { out, tape, nodes } = record(f, args);
+  if (out !== null && typeof out === 'object' && typeof out.then === 'function') {
+    cleanUp(tape, args);
+    throw scalarOutputError(out, 'pullback');
+  }
   const leaves = outputLeaves(out, tape);
   const scalar = out instanceof Tracked || typeof out === 'number';
   const y = stripValue(out, tape);

@@ -15,6 +15,10 @@ const pending: any[] = [];
 const bit = (f: (a: number, b: number) => number) => (a: any, b: any) =>
   typeof a === 'number' && typeof b === 'number' ? f(a, b) : f(primal(a) as number, primal(b) as number);
 
+const elementView: ProxyHandler<any> = {
+  get: (o, k) => (typeof k === 'string' ? readElement(o, k) : o[k]),
+};
+
 export const runtime = {
   st: state,
   M: mathNamespace,
@@ -71,7 +75,7 @@ export const runtime = {
     pending.length = slot;
     const nv = (O as any)[op] !== undefined ? (O as any)[op](old, v) : (runtime as any)[op](old, v);
     o[k] = writeElement(o, k, nv);
-    return post === 1 ? old : nv;
+    return post === 1 ? runtime.post(old, nv) : nv;
   },
   /** A write to a variable that outlives the call: register its cleanup if a tracked value lands there. */
   wv(v: any, fix: () => void): any {
@@ -102,6 +106,10 @@ export const runtime = {
   N: constructorHook,
   /** switch discriminants and case labels compare primals (a tracked value is an object to `===`). */
   key: switchKey,
+  /** Object destructuring of a typed array with tracked elements (`const { 0: u } = ta`) reads them through a view. */
+  D(x: any): any {
+    return state.shadowCount !== 0 && isTypedFloat(x) ? new Proxy(x, elementView) : x;
+  },
   /** for-of and spread over a typed array with tracked elements iterate the tracked values. */
   I(x: any): any {
     return state.shadowCount !== 0 && isTypedFloat(x) ? elementsOf(x) : x;

@@ -76,7 +76,7 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
 
   const isScopeName = (id: any) => facts.free.has(id) && opts.scopeNames?.has(id.name) === true;
   const scopeText = (name: string) => `${opts.scopeObject}.${name}`;
-  const isMath = (n: any) => n.type === 'Identifier' && n.name === 'Math' && facts.free.has(n);
+  const isMath = (n: any) => n.type === 'Identifier' && n.name === 'Math' && facts.free.has(n) && !isScopeName(n);
 
   /** Side-effect-free expressions that may be evaluated twice (identifiers, this, literals, dotted chains of them). */
   const pure = (n: any): boolean =>
@@ -211,8 +211,8 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
           s.appendLeft(n.end, fn === null ? post : `)${post}`);
           break;
         }
-        if (t.type === 'ArrayPattern') {
-          wrap(n.right, `${rt}.I(`);
+        if (t.type === 'ArrayPattern' || t.type === 'ObjectPattern') {
+          wrap(n.right, t.type === 'ArrayPattern' ? `${rt}.I(` : `${rt}.D(`);
           break;
         }
         if (t.type !== 'MemberExpression' || t.optional || isPrivate(t)) break;
@@ -247,11 +247,12 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
           const out = n.prefix || valueUnused(parent, key) ? `(${assign})` : `${rt}.post(${read}, ${assign})`;
           s.overwrite(n.start, n.end, out);
         } else if (t.type === 'MemberExpression' && !t.optional && !isPrivate(t)) {
-          if (n.prefix) s.remove(n.start, t.start);
-          else s.remove(t.end, n.end);
+          // the operator and any parentheses around the target go; ++/-- convert as JS does (rt.inc, rt.dec)
+          s.remove(n.start, t.start);
+          s.remove(t.end, n.end);
           memberCallForm(t, 'ref');
           s.prependRight(t.start, `${rt}.upd(`);
-          s.appendLeft(t.end, `), "${fn === 'inc' ? 'add' : 'sub'}", 1, ${n.prefix ? 0 : 1})`);
+          s.appendLeft(t.end, `), "${fn}", 0, ${n.prefix ? 0 : 1})`);
         }
         break;
       }
@@ -305,8 +306,9 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
         if (n.test !== null) wrap(n.test, `${rt}.key(`);
         break;
       case 'VariableDeclarator':
-        // array destructuring reads elements through the iterator: typed arrays must yield their tracked values
+        // destructuring reads elements natively: typed arrays must show their tracked values
         if (n.id.type === 'ArrayPattern' && n.init !== null) wrap(n.init, `${rt}.I(`);
+        if (n.id.type === 'ObjectPattern' && n.init !== null) wrap(n.init, `${rt}.D(`);
         break;
       case 'NewExpression':
         if (n.callee.type === 'Identifier') wrap(n.callee, `(${rt}.N(`, '))');

@@ -32,7 +32,7 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   if (/\{\s*\[native code\]\s*\}\s*$/.test(src))
     throw new TracegradError(
       fn.name.startsWith('bound ')
-        ? `traced(): ${fn.name} is a bound function, whose source is hidden; trace the function first, then bind the traced one.`
+        ? `traced(): ${fn.name.length > 6 ? `\`${fn.name}\`` : 'this'} is a bound function, whose source is hidden; trace the function first, then bind the traced one.`
         : `traced(): ${fn.name || 'this function'} is native code, which cannot be rewritten; give it a rule with defineAdjoint(fn, rule).`,
     );
   if (scope !== undefined && (scope === null || typeof scope !== 'object'))

@@ -54,23 +54,50 @@ hooks.set(Object.assign, (target: any, ...sources: any[]) => {
   return Object.assign(target, ...sources);
 });
 
-// Map and Set keys are compared by identity: tracked keys are replaced by their primals.
-const key = (k: any) => (k instanceof Tracked ? primal(k) : k);
+// Sets and Map keys compare by identity (SameValueZero): a tracked element or key is kept (so reading it back carries
+// its gradient) but matched by its primal value; a Set or Map that holds one is searched by value.
 const MP = Map.prototype as any, SP = Set.prototype as any;
-hooks.set(MP.set, function (this: Map<any, any>, k: any, v: any) {
-  if (v !== null && typeof v === 'object') noteWrite(this);
-  return MP.set.call(this, key(k), v);
+const holdsTrackedKeys = new WeakSet<object>();
+const sameValueZero = (a: any, b: any) => a === b || (a !== a && b !== b);
+/** The element or key of c equal to k by primal value, or undefined. */
+function findKey(c: any, k: any, keys: () => Iterator<any>): any {
+  const p = primal(k);
+  if ((c instanceof Map ? MP.has : SP.has).call(c, p)) return p;
+  if (!holdsTrackedKeys.has(c)) return undefined;
+  for (let it = keys(), r = it.next(); !r.done; r = it.next()) if (sameValueZero(primal(r.value), p)) return r.value;
+  return undefined;
+}
+const setKey = (c: Set<any>, k: any) => findKey(c, k, () => SP.values.call(c));
+const mapKey = (c: Map<any, any>, k: any) => findKey(c, k, () => MP.keys.call(c));
+function setAdd(this: Set<any>, k: any) {
+  if (k !== null && typeof k === 'object') noteWrite(this); // an object element may hold tracked values
+  if (!(k instanceof Tracked) && !holdsTrackedKeys.has(this)) return SP.add.call(this, k);
+  if (setKey(this, k) !== undefined) return this;
+  if (k instanceof Tracked) holdsTrackedKeys.add(this);
+  return SP.add.call(this, k);
+}
+function mapSet(this: Map<any, any>, k: any, v: any) {
+  if ((v !== null && typeof v === 'object') || k instanceof Tracked) noteWrite(this);
+  if (!(k instanceof Tracked) && !holdsTrackedKeys.has(this)) return MP.set.call(this, k, v);
+  const existing = mapKey(this, k);
+  if (existing === undefined && k instanceof Tracked) holdsTrackedKeys.add(this);
+  return MP.set.call(this, existing === undefined ? k : existing, v);
+}
+hooks.set(SP.add, setAdd);
+hooks.set(SP.has, function (this: Set<any>, k: any) {
+  return !(k instanceof Tracked) && !holdsTrackedKeys.has(this) ? SP.has.call(this, k) : setKey(this, k) !== undefined;
 });
+hooks.set(SP.delete, function (this: Set<any>, k: any) {
+  const found = !(k instanceof Tracked) && !holdsTrackedKeys.has(this) ? k : setKey(this, k);
+  return found === undefined ? false : SP.delete.call(this, found);
+});
+hooks.set(MP.set, mapSet);
 for (const name of ['get', 'has', 'delete']) {
   const f = MP[name];
-  hooks.set(f, function (this: any, k: any) {
-    return f.call(this, key(k));
-  });
-}
-for (const name of ['add', 'has', 'delete']) {
-  const f = SP[name];
-  hooks.set(f, function (this: any, k: any) {
-    return f.call(this, key(k));
+  hooks.set(f, function (this: Map<any, any>, k: any) {
+    if (!(k instanceof Tracked) && !holdsTrackedKeys.has(this)) return f.call(this, k);
+    const found = mapKey(this, k);
+    return found === undefined ? (name === 'get' ? undefined : false) : f.call(this, found);
   });
 }
 
@@ -112,11 +139,17 @@ for (const name of ['map', 'filter', 'every', 'some', 'find', 'findIndex', 'find
 
 // f.call(o, ...) and f.apply(o, args) reach the same hooks as a direct call of f.
 const FP = Function.prototype;
+// An Array method borrowed for a typed array with tracked elements (Array.prototype.slice.call(ta)) runs on them.
+const arrayMethods = new Set(Object.getOwnPropertyNames(AP).map((k) => AP[k]).filter((f) => typeof f === 'function'));
+function borrowed(f: Function, thisArg: any, args: any[]): any {
+  const self = arrayMethods.has(f) && shadowed(thisArg) ? elementsOf(thisArg) : thisArg;
+  return builtinHook(f).apply(self, args);
+}
 hooks.set(FP.call, function (this: Function, thisArg: any, ...args: any[]) {
-  return builtinHook(this).apply(thisArg, args);
+  return borrowed(this, thisArg, args);
 });
 hooks.set(FP.apply, function (this: Function, thisArg: any, args?: ArrayLike<any>) {
-  return builtinHook(this).apply(thisArg, args === undefined || args === null ? [] : Array.from(args));
+  return borrowed(this, thisArg, args === undefined || args === null ? [] : Array.from(args));
 });
 
 // Typed arrays with tracked elements: element-reading methods see the tracked values, writers keep the shadows.
@@ -192,15 +225,17 @@ hooks.set(TAP.constructor.of, function (this: any, ...values: any[]) {
   return values.some((v) => v instanceof Tracked) ? typedWithTracked(this, values) : TAP.constructor.of.apply(this, values);
 });
 
-// Set elements and Map keys are compared by identity: tracked ones are stored as their primals.
+// new Set(values) / new Map(entries) add through the same value-matching add and set.
 const keyedCtors = new Map<Function, Function>([
   [Set, function (src?: any) {
-    return new Set(src === undefined || src === null ? src : Array.from(src, key));
+    const c = new Set();
+    if (src !== undefined && src !== null) for (const k of src) setAdd.call(c, k);
+    return c;
   }],
   [Map, function (src?: any) {
-    const m = new Map(src === undefined || src === null ? src : Array.from(src, ([k, v]: any) => [key(k), v]));
-    if ([...m.values()].some((v) => v !== null && typeof v === 'object')) noteWrite(m);
-    return m;
+    const c = new Map();
+    if (src !== undefined && src !== null) for (const [k, v] of src) mapSet.call(c, k, v);
+    return c;
   }],
 ]);
 
@@ -215,11 +250,19 @@ export function constructorHook(C: any): any {
 /** A tracked whole number given as a size or length is its primal (sizes are piecewise constant). */
 const sizeOf = (a: any) => (a instanceof Tracked ? primal(a) : a);
 const sizedCtors = new Map<Function, Function>();
-for (const C of [Array, ArrayBuffer, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array]) {
+for (const C of [Array, ArrayBuffer]) {
   sizedCtors.set(C, function (...args: any[]) {
     return new (C as any)(...args.map(sizeOf));
   });
 }
+// integer typed arrays truncate what they store (derivative 0): tracked values, alone or in an array, are primals
+const integerValues = (a: any) => (a instanceof Tracked ? primal(a) : Array.isArray(a) ? a.map(sizeOf) : a);
+for (const C of [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array]) {
+  sizedCtors.set(C, function (...args: any[]) {
+    return new (C as any)(...args.map(integerValues));
+  });
+}
+hooks.set(Array, sizedCtors.get(Array)!); // Array(n) without new
 
 // structuredClone copies tracked values as they are (a tracked number is a number to the copy).
 hooks.set(globalThis.structuredClone, function clone(x: any, seen = new Map<any, any>()): any {
@@ -257,6 +300,7 @@ hooks.set(Object.entries, (o: any) => (shadowed(o) ? elementsOf(o).map((v, i) =>
 const WMP = WeakMap.prototype as any;
 hooks.set(WMP.set, function (this: WeakMap<any, any>, k: any, v: any) {
   if (v instanceof Tracked) top()?.varFixes.push(() => WMP.set.call(this, k, settledValue(WMP.get.call(this, k))));
+  else if (v !== null && typeof v === 'object') noteWrite(v); // a container value is cleaned like any written one
   return WMP.set.call(this, k, v);
 });
 hooks.set(Object.defineProperty, (o: any, k: any, d: PropertyDescriptor) => {

@@ -23,7 +23,9 @@ export function isContainer(x: any): boolean {
   if (x === null || typeof x !== 'object' || x instanceof Tracked) return false;
   if (Array.isArray(x) || x instanceof Map || x instanceof Set) return true;
   const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null || !isNativeCtor(proto.constructor);
+  if (proto === Object.prototype || proto === null) return true;
+  // a class instance, or an object made with Object.create(plainObject); not a Date, RegExp or other built-in
+  return !Object.prototype.hasOwnProperty.call(proto, 'constructor') || !isNativeCtor(proto.constructor);
 }
 
 export function isTypedFloat(x: any): x is Float64Array | Float32Array {
@@ -312,7 +314,7 @@ export function cleanUp(tape: Tape, roots: any[]): void {
     if (isContainer(w)) stack.push(w);
     else if (w !== null && (typeof w === 'object' || typeof w === 'function') && !seen.has(w)) {
       seen.add(w);
-      stripOwn(w, tape, () => {});
+      stripOwn(w, tape, (v) => stack.push(v)); // containers hanging off it (K.list = [x]) are walked
     }
   }
   while (stack.length > 0) {
