@@ -1,6 +1,6 @@
 // The object instrumented code calls (`__tg`): operators, tests, element access, call hooks and the Math namespace.
 import { O, lt, gt, le, ge, seq, eq, truthy, switchKey } from './ops';
-import { Tracked, primal } from './trace/tracked';
+import { Tracked, primal, settled } from './trace/tracked';
 import { state, top } from './trace/context';
 import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat } from './trace/containers';
 import { adjointFor } from './rules/custom';
@@ -87,10 +87,7 @@ export const runtime = {
     return v;
   },
   /** A variable's value once its call has ended: layers of finished tapes removed. */
-  settled(x: any): any {
-    while (x instanceof Tracked && !x.t.active) x = x.v;
-    return x;
-  },
+  settled,
   /** Call sites: a custom adjoint if the callee has one, a tracking-aware version of some built-ins, else f. */
   C(f: any): any {
     if (typeof f !== 'function') return f;

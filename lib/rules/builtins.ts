@@ -1,5 +1,5 @@
 // Built-ins that would otherwise see tracked values as plain objects: searches, Map/Set keys, typed-array methods.
-import { Tracked, primal } from '../trace/tracked';
+import { Tracked, primal, settled } from '../trace/tracked';
 import { state, top } from '../trace/context';
 import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat, isContainer } from '../trace/containers';
 import { TracegradError } from '../errors';
@@ -32,8 +32,9 @@ const fromStart = (len: number, k: any) => (k === undefined ? 0 : k < 0 ? Math.m
 const fromEnd = (len: number, k: any) => (k === undefined ? len - 1 : k < 0 ? len + k : Math.min(k, len - 1));
 const indexOf = search(fromStart, 1, false);
 const lastIndexOf = search(fromEnd, -1, false);
+const findSameValueZero = search(fromStart, 1, true);
 const includes = function (this: any, x: any, k?: any) {
-  return search(fromStart, 1, true).call(this, x, k) >= 0;
+  return findSameValueZero.call(this, x, k) >= 0;
 };
 for (const proto of [AP, TAP]) {
   hooks.set(proto.indexOf, indexOf);
@@ -154,22 +155,17 @@ hooks.set(FP.apply, function (this: Function, thisArg: any, args?: ArrayLike<any
 
 // Typed arrays with tracked elements: element-reading methods see the tracked values, writers keep the shadows.
 const shadowed = (o: any) => state.shadowCount !== 0 && isTypedFloat(o);
-function typedFrom(like: any, values: any[]): any {
-  const out = new like.constructor(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = writeElement(out, i, values[i]);
-  return out;
-}
 /** A typed-array method run as the Array method on the tracked elements; callbacks still get the typed array. */
 const viaArray = (name: string, wrapResult: boolean) => {
   const native = TAP[name];
   hooks.set(native, function (this: any, ...args: any[]) {
     if (!shadowed(this)) return native.apply(this, args);
     const self = this;
-    const cb = args[0];
+    const [cb, thisArg] = args;
     if (name === 'reduce' || name === 'reduceRight') args[0] = (acc: any, v: any, i: number) => cb(acc, v, i, self);
-    else if (typeof cb === 'function') args = [(v: any, i: number) => cb.call(args[1], v, i, self)];
+    else if (typeof cb === 'function') args = [(v: any, i: number) => cb.call(thisArg, v, i, self)];
     const r = AP[name].apply(elementsOf(this), args);
-    return wrapResult ? typedFrom(this, r) : r;
+    return wrapResult ? typedWithTracked(this.constructor, r) : r;
   });
 };
 for (const name of ['forEach', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'reduce', 'reduceRight', 'at', 'join', 'values', 'entries'])
@@ -201,7 +197,7 @@ hooks.set(Array.from, function (this: any, src: any, ...rest: any[]) {
   return Array.from(shadowed(src) ? elementsOf(src) : src, ...(rest as [any]));
 });
 
-/** new Float64Array(values) / Float32Array.from(values) with tracked values: primals stored, tracked ones shadowed. */
+/** A typed array of values that may be tracked (new Float64Array(values), Float32Array.from, map/filter/slice results). */
 function typedWithTracked(ctor: any, src: any): any {
   const values = shadowed(src) ? elementsOf(src) : Array.from(src);
   const out = new ctor(values.length);
@@ -299,7 +295,7 @@ hooks.set(Object.entries, (o: any) => (shadowed(o) ? elementsOf(o).map((v, i) =>
 // Writes that the end-of-call clean-up cannot find by walking containers.
 const WMP = WeakMap.prototype as any;
 hooks.set(WMP.set, function (this: WeakMap<any, any>, k: any, v: any) {
-  if (v instanceof Tracked) top()?.varFixes.push(() => WMP.set.call(this, k, settledValue(WMP.get.call(this, k))));
+  if (v instanceof Tracked) top()?.varFixes.push(() => WMP.set.call(this, k, settled(WMP.get.call(this, k))));
   else if (v !== null && typeof v === 'object') noteWrite(v); // a container value is cleaned like any written one
   return WMP.set.call(this, k, v);
 });
@@ -307,7 +303,3 @@ hooks.set(Object.defineProperty, (o: any, k: any, d: PropertyDescriptor) => {
   if (d && (d.value instanceof Tracked || (d.value !== null && typeof d.value === 'object'))) noteWrite(o);
   return Object.defineProperty(o, k, d);
 });
-function settledValue(x: any): any {
-  while (x instanceof Tracked && !x.t.active) x = x.v;
-  return x;
-}

@@ -48,3 +48,9 @@ export function primal(x: any): any {
   while (x instanceof Tracked) x = x.v;
   return x;
 }
+
+/** A value once the calls that tracked it have ended: layers of finished (inactive) tapes removed. */
+export function settled(x: any): any {
+  while (x instanceof Tracked && !x.t.active) x = x.v;
+  return x;
+}

@@ -16,3 +16,9 @@ test('a tracked index writes into the element, and reading it back carries the g
   });
   t.deepEqual(gradient(f, 1.5, 2), [2 * 1.5 * 3, null]);
 });
+
+test('typed-array callbacks keep their thisArg while elements are tracked', (t) => {
+  const f = traced((a) => a.map(function (v) { return v * this.k; }, { k: 3 }).reduce((s, v) => s + v, 0));
+  const [g] = gradient(f, new Float64Array([1, 2]));
+  t.deepEqual([...g], [3, 3]); // d/daᵢ Σ 3aᵢ
+});
