@@ -26,3 +26,11 @@ test('a file: dependency works through import and require, with type declaration
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the ES module entry re-exports every CommonJS export (one runtime, same names)', async (t) => {
+  const esm = await import('../esm/index.mjs');
+  const { createRequire } = await import('node:module');
+  const cjs = createRequire(import.meta.url)('../dist/index.js');
+  t.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort());
+  for (const k of Object.keys(cjs)) t.is(esm[k], cjs[k], k);
+});
