@@ -36,25 +36,26 @@ export function isTypedFloat(x: any): x is Float64Array | Float32Array {
 
 /** Where each argument's inputs are, so their adjoints can be gathered into a gradient of the same shape. */
 export type InputNode =
-  | { k: 'num'; idx: number }
-  | { k: 'arr'; items: (InputNode | null)[]; numeric: boolean[] }
-  | { k: 'obj'; keys: string[]; fields: (InputNode | null)[]; numeric: boolean[] }
-  | { k: 'map'; keys: any[]; vals: (InputNode | null)[] }
+  | { k: 'arr'; items: Slot[] }
+  | { k: 'obj'; keys: string[]; fields: Slot[] }
+  | { k: 'map'; keys: any[]; vals: Slot[] }
   | { k: 'typed'; ctor: any; offset: number; length: number; entry: ShadowEntry };
+/** A container slot: the tape index of a numeric input leaf, a nested container's node, or null. */
+type Slot = number | InputNode | null;
 
 /**
  * Make every numeric leaf of the arguments an input of `tape`. Containers are changed in place (the caller's own
  * arrays and objects then hold tracked values until the call ends), so identity and aliasing survive. Typed arrays
  * cannot hold objects: they get a shadow whose inputs are created when an element is first read.
  */
-export function enterArgs(tape: Tape, args: any[]): { values: any[]; nodes: (InputNode | null)[] } {
+export function enterArgs(tape: Tape, args: any[]): { values: any[]; nodes: Slot[] } {
   const seen = new Map<object, InputNode | null>();
   const values = args.slice();
-  const nodes = args.map((a, i) => {
+  const nodes = args.map((a, i): Slot => {
     if (isLeaf(a, tape)) {
       const t = a instanceof Tracked && a.t === tape ? a : tape.input(a);
       values[i] = t;
-      return { k: 'num', idx: t.i } as InputNode;
+      return t.i;
     }
     return enterContainer(tape, a, seen);
   });
@@ -84,31 +85,32 @@ function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>)
         'differentiates arguments in place). Pass an unfrozen copy to differentiate it, or reach the constants ' +
         'through a closure (the traced scope) instead of an argument.',
     );
-  // leaf slots: replace numbers by inputs; recurse into containers
-  const enterSlot = (v: any, set: (t: Tracked) => void): [InputNode | null, boolean] => {
-    if (isLeaf(v, tape)) {
-      const t = v instanceof Tracked && v.t === tape ? v : tape.input(v);
-      set(t);
-      return [{ k: 'num', idx: t.i }, true];
-    }
-    return [enterContainer(tape, v, seen), false];
-  };
+  // a numeric leaf becomes an input in place (its slot is the input's tape index); containers recurse
+  const input = (v: any): Tracked => (v instanceof Tracked && v.t === tape ? v : tape.input(v));
   if (Array.isArray(x)) {
-    const node = { k: 'arr' as const, items: [] as (InputNode | null)[], numeric: [] as boolean[] };
+    const items: Slot[] = new Array(x.length);
+    const node: InputNode = { k: 'arr', items };
     seen.set(x, node);
     for (let i = 0; i < x.length; i++) {
-      const [n, num] = enterSlot(x[i], (t) => (x[i] = t));
-      node.items.push(n);
-      node.numeric.push(num);
+      const v = x[i];
+      if (isLeaf(v, tape)) {
+        const t = input(v);
+        x[i] = t;
+        items[i] = t.i;
+      } else items[i] = enterContainer(tape, v, seen);
     }
     return node;
   }
   if (x instanceof Map) {
-    const node = { k: 'map' as const, keys: [] as any[], vals: [] as (InputNode | null)[] };
+    const node = { k: 'map' as const, keys: [] as any[], vals: [] as Slot[] };
     seen.set(x, node);
     for (const [key, v] of [...x]) {
       node.keys.push(key);
-      node.vals.push(enterSlot(v, (t) => x.set(key, t))[0]);
+      if (isLeaf(v, tape)) {
+        const t = input(v);
+        x.set(key, t);
+        node.vals.push(t.i);
+      } else node.vals.push(enterContainer(tape, v, seen));
     }
     return node;
   }
@@ -116,15 +118,17 @@ function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>)
     seen.set(x, null);
     return null;
   }
-  const node = { k: 'obj' as const, keys: [] as string[], fields: [] as (InputNode | null)[], numeric: [] as boolean[] };
+  const node = { k: 'obj' as const, keys: [] as string[], fields: [] as Slot[] };
   seen.set(x, node);
   for (const key of Object.keys(x)) {
     const d = Object.getOwnPropertyDescriptor(x, key)!;
-    const writable = 'value' in d && d.writable;
-    const [n, num] = writable ? enterSlot(d.value, (t) => (x[key] = t)) : [null, false];
     node.keys.push(key);
-    node.fields.push(n);
-    node.numeric.push(num);
+    if (!('value' in d) || !d.writable) node.fields.push(null);
+    else if (isLeaf(d.value, tape)) {
+      const t = input(d.value);
+      x[key] = t;
+      node.fields.push(t.i);
+    } else node.fields.push(enterContainer(tape, d.value, seen));
   }
   return node;
 }
@@ -146,7 +150,8 @@ export function holdsTracked(x: any, tape: Tape, seen = new Set<any>()): boolean
 // ---- gradients of the same shape as the arguments ----
 
 /** Gradient for one argument: see the table in README (numbers, arrays, typed arrays, objects, Maps; null if unreached). */
-export function gatherGradient(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array): any {
+export function gatherGradient(node: Slot, adj: ArrayLike<any>, touched: Uint8Array): any {
+  if (typeof node === 'number') return touched[node] === 1 ? adj[node] : null;
   return gather(node, adj, touched, new Map()).g;
 }
 
@@ -157,30 +162,37 @@ interface Gathered {
   /** Still being built: a cycle back to it links the gradient container without counting as a reach. */
   open: boolean;
 }
+const unreachedLeaf: Gathered = { g: null, reached: false, open: false };
 
 function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array, memo: Map<InputNode, Gathered>): Gathered {
-  if (node === null) return { g: null, reached: false, open: false };
-  if (node.k === 'num') return { g: touched[node.idx] ? adj[node.idx] : null, reached: touched[node.idx] === 1, open: false };
+  if (node === null) return unreachedLeaf;
   const hit = memo.get(node);
   if (hit !== undefined) return hit;
   const result: Gathered = { g: null, reached: false, open: true };
   memo.set(node, result);
-  const child = (n: InputNode | null, unreached: any) => {
+  /** A slot's gradient: the adjoint of a reached leaf, `unreached` for one nothing reached, a nested gradient. */
+  const slot = (n: Slot, unreached: any) => {
+    if (typeof n === 'number') {
+      if (touched[n] === 0) return unreached;
+      result.reached = true;
+      return adj[n];
+    }
     const r = gather(n, adj, touched, memo);
     if (r.reached) result.reached = true;
-    return r.reached || r.open ? r.g : unreached;
+    return r.reached || r.open ? r.g : null;
   };
   if (node.k === 'arr') {
-    result.g = new Array(node.items.length);
-    node.items.forEach((n, i) => (result.g[i] = child(n, node.numeric[i] ? 0 : null)));
+    const g = (result.g = new Array(node.items.length));
+    for (let i = 0; i < g.length; i++) g[i] = slot(node.items[i], 0);
   } else if (node.k === 'obj') {
     result.g = {};
-    node.keys.forEach((key, i) => (result.g[key] = child(node.fields[i], null)));
+    node.keys.forEach((key, i) => (result.g[key] = slot(node.fields[i], null)));
   } else if (node.k === 'map') {
     result.g = new Map();
     node.keys.forEach((key, i) => {
-      const r = gather(node.vals[i], adj, touched, memo);
-      if (r.reached) result.g.set(key, r.g), (result.reached = true);
+      const n = node.vals[i];
+      const reached = typeof n === 'number' ? touched[n] === 1 : n !== null && gather(n, adj, touched, memo).reached;
+      if (reached) result.g.set(key, slot(n, null));
     });
   } else {
     result.g = new node.ctor(node.length);
