@@ -3,4 +3,5 @@ export { traced, isTraced } from './rewrite/traced';
 export { gradient, withGradient, pullback, jacobian } from './api';
 export { defineAdjoint, nondifferentiable, ignore, hook, checkpoint, type AdjointRule } from './rules/custom';
 export { TracegradError } from './errors';
+export { jit, tierOf } from './jit/tier';
 export { Tracked, primal } from './trace/tracked';

@@ -5,6 +5,7 @@ import { runtime } from '../runtime';
 import { mathNamespace } from '../rules/math';
 import { ORIGINAL } from '../rules/custom';
 import { TRACED, markTraced } from '../ops';
+import { scopedMath } from '../jit/tier';
 import { TracegradError } from '../errors';
 
 const autoTraced = new WeakMap<Function, Function>();
@@ -62,6 +63,7 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   const result = asExpression ? made : memberOf(made, src);
   markTraced(result);
   Object.defineProperty(result, ORIGINAL, { value: fn });
+  if (scope !== undefined && 'Math' in scope) scopedMath.add(result);
   // a bound traced function is still traced (bind() itself makes a native function whose source is hidden)
   Object.defineProperty(result, 'bind', {
     value(this: Function, ...args: any[]) {

@@ -1,0 +1,62 @@
+// Tiering: when a traced function's gradients run compiled code instead of the tape interpreter, and the switches for it.
+import { compileGradient, Ineligible, type CompiledGradient } from './compile';
+import { state } from '../trace/context';
+import { ORIGINAL, adjointFor } from '../rules/custom';
+
+/**
+ * The policy. Tier 0 (the tape interpreter) always works. A function traced by traced() (or traced automatically by
+ * gradient) is compiled on its second top-level gradient call whose arguments are all numbers, if its source is in
+ * the compiled subset (see compile.ts); a function outside the subset is marked and never tried again. Nested
+ * gradients, tracked or non-number arguments, a `Math` given in traced()'s scope and functions with custom rules
+ * stay in tier 0. `TRACEGRAD_JIT=0` turns compilation off; `TRACEGRAD_JIT_LOG=1` logs each decision to stderr.
+ */
+export const jit = {
+  enabled: process.env.TRACEGRAD_JIT !== '0',
+  log: process.env.TRACEGRAD_JIT_LOG === '1',
+  /** Calls with the same function before compiling. */
+  threshold: 2,
+};
+
+interface Entry {
+  calls: number;
+  compiled: CompiledGradient | null;
+  ineligible: string | null;
+}
+const entries = new WeakMap<Function, Entry>();
+/** traced() records here the functions whose scope supplies Math (the compiled code would use the global one). */
+export const scopedMath = new WeakSet<Function>();
+
+/** The compiled gradient of fn for these arguments, or undefined to use the interpreter. */
+export function compiledFor(fn: Function, args: any[]): CompiledGradient | undefined {
+  if (!jit.enabled || state.tapes.length !== 0) return undefined;
+  for (let i = 0; i < args.length; i++) if (typeof args[i] !== 'number') return undefined;
+  let e = entries.get(fn);
+  if (e === undefined) {
+    e = { calls: 0, compiled: null, ineligible: null };
+    entries.set(fn, e);
+  }
+  if (e.compiled !== null) return e.compiled.arity === args.length ? e.compiled : undefined;
+  if (e.ineligible !== null || ++e.calls < jit.threshold) return undefined;
+  const original = (fn as any)[ORIGINAL];
+  const name = original?.name || fn.name || 'anonymous';
+  try {
+    if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
+    if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
+    if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
+    e.compiled = compileGradient(Function.prototype.toString.call(original));
+    if (jit.log) console.error(`tracegrad jit: compiled ${name} after ${e.calls} calls`);
+    return e.compiled.arity === args.length ? e.compiled : undefined;
+  } catch (err) {
+    if (!(err instanceof Ineligible)) throw err;
+    e.ineligible = err.message;
+    if (jit.log) console.error(`tracegrad jit: ${name} stays interpreted: ${err.message}`);
+    return undefined;
+  }
+}
+
+/** Which tier fn's gradients use now: 'compiled', 'interpreted' (with the reason when known) or 'not yet decided'. */
+export function tierOf(fn: Function): string {
+  const e = entries.get(fn);
+  if (e === undefined || (e.compiled === null && e.ineligible === null)) return 'not yet decided';
+  return e.compiled !== null ? 'compiled' : `interpreted: ${e.ineligible}`;
+}
