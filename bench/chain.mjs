@@ -220,7 +220,16 @@ const cases = [
   ['hand-written reverse', () => { sink += handReverse(X0, STEPS, scratch)[1]; }],
   ['adnn', () => { sink += adnnGrad(X0, STEPS, scratch)[1]; }],
 ];
-if (tg) cases.push(['tracegrad steady', () => { sink += tg.gradient(chainT, X0)[0]; }]);
+if (tg) {
+  // the two tiers side by side: the tape interpreter (compilation switched off for the call) and compiled code
+  const chainI = tg.traced(chain);
+  cases.push(['tracegrad interpreter', () => {
+    tg.jit.enabled = false;
+    sink += tg.gradient(chainI, X0)[0];
+    tg.jit.enabled = true;
+  }]);
+  cases.push(['tracegrad steady', () => { sink += tg.gradient(chainT, X0)[0]; }]);
+}
 note(`running benchmark.js (maxTime ${MAX_TIME} s per contender)`);
 const timed = runSuite(cases);
 
