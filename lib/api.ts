@@ -133,8 +133,8 @@ function scalarOutputError(out: any, fname: string): TracegradError {
 
 /** `gradient(f, ...args)`: one gradient per argument of the number f returns. An untraced f is traced automatically. */
 export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
-  const compiled = compiledFor(ensureTraced(f), args);
-  if (compiled !== undefined) return compiled(args).grad;
+  const fast = compiledFor(ensureTraced(f), args)?.(args);
+  if (fast != null) return fast.grad;
   const { out, tape, nodes } = record(f, args);
   try {
     if (!(out instanceof Tracked) && typeof out !== 'number') throw scalarOutputError(out, 'gradient');
@@ -152,8 +152,8 @@ export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
  * auxiliary output; if it returns a plain object, its first key is the loss. value is f's whole output.
  */
 export function withGradient(f: (...args: any[]) => any, ...args: any[]): { value: any; grad: any[] } {
-  const compiled = compiledFor(ensureTraced(f), args);
-  if (compiled !== undefined) return compiled(args);
+  const fast = compiledFor(ensureTraced(f), args)?.(args);
+  if (fast != null) return fast;
   const { out, tape, nodes } = record(f, args);
   try {
     let loss: any = out;

@@ -182,8 +182,9 @@ O.gt = gt;
 
 /** `===` where a tracked number equals the plain number it carries. Identity for everything else. */
 export function seq(a: any, b: any): boolean {
-  if (a === b) return true;
-  if (!(a instanceof Tracked) && !(b instanceof Tracked)) return false;
+  if (typeof a !== 'object' && typeof b !== 'object') return a === b;
+  if (!(a instanceof Tracked) && !(b instanceof Tracked)) return a === b;
+  // compared by value even when a and b are the same tracked object: a tracked NaN is not equal to itself
   return compare(a, b, guardIds.eq, (x, y) => x === y);
 }
 export function eq(a: any, b: any): boolean {

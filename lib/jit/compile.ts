@@ -3,7 +3,8 @@ import { Parser } from 'acorn';
 import { unaryRules, binaryRules } from '../rules/scalar';
 
 /** value and per-argument gradients (null where no recorded operation connects the argument to the output). */
-export type CompiledGradient = ((args: number[]) => { value: number; grad: (number | null)[] }) & {
+/** null when the output is not a number: the interpreter then runs the call and reports it. */
+export type CompiledGradient = ((args: number[]) => { value: number; grad: (number | null)[] } | null) & {
   /** Number of parameters: the compiled code answers only calls with exactly that many arguments. */
   arity: number;
   /** The generated source, for introspection. */
@@ -49,7 +50,7 @@ export function compileGradient(source: string): CompiledGradient {
   if (ast.type !== 'FunctionExpression' && ast.type !== 'ArrowFunctionExpression') no('not a function expression');
   if (ast.async || ast.generator) no('async or generator function');
   const params: string[] = ast.params.map((p: any) => (p.type === 'Identifier' ? p.name : no('destructured or default parameter')));
-  if (params.length > 30) no('more than 30 parameters');
+  if (new Set(params).size !== params.length) no('duplicate parameter names');
   const vars = new Set<string>(params);
   let ops = 0;
   let passive = new Set<string>();
@@ -76,7 +77,8 @@ export function compileGradient(source: string): CompiledGradient {
         if (c.type !== 'MemberExpression' || c.computed || c.object.type !== 'Identifier' || c.object.name !== 'Math' || vars.has('Math'))
           no('a call other than Math.f(...)');
         const name = c.property.name;
-        if (name in unaryRules && e.arguments.length === 1) return push(nodes, name, true, [operand(e.arguments[0], nodes)]);
+        if (!Object.hasOwn(Math, name)) no(`Math.${name} is not a Math function`);
+        if (Object.hasOwn(unaryRules, name) && e.arguments.length === 1) return push(nodes, name, true, [operand(e.arguments[0], nodes)]);
         if (mathBinary.has(name) && e.arguments.length === 2) {
           const a = operand(e.arguments[0], nodes), b = operand(e.arguments[1], nodes);
           return push(nodes, name, false, [a, b]);
@@ -93,6 +95,11 @@ export function compileGradient(source: string): CompiledGradient {
     return { kind: 'op', node };
   };
   const arithmetic = { add: 1, sub: 1, mul: 1, div: 1, mod: 1 };
+  const operandVars = (o: Operand): string[] =>
+    o.kind === 'var' ? [o.name] : o.kind === 'op' ? o.node.operands.flatMap(operandVars) : [];
+  const constants = new Set<string>();
+  const assigned = new Set<string>();
+  const undefinedValue = { type: 'Identifier', name: 'undefined' };
   const valueText = (o: Operand): string => (o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : `t${o.node.id}`);
   const opValue = (n: OpNode): string => {
     const [a, b] = n.operands.map(valueText);
@@ -101,14 +108,11 @@ export function compileGradient(source: string): CompiledGradient {
       ?? `B_${n.rule}.f(${a}, ${b})`;
   };
   /** The value of an expression, computed as the user wrote it (temporaries hold each operation's value). */
-  const valueOf = (e: any): { pre: string; text: string; mask: string; nodes: OpNode[]; root: Operand } => {
+  const valueOf = (e: any): { pre: string; text: string; nodes: OpNode[]; root: Operand } => {
     const nodes: OpNode[] = [];
     const root = operand(e, nodes);
     const pre = nodes.map((n) => `const t${n.id} = ${opValue(n)};`).join(' ');
-    const names = new Set<string>();
-    const collect = (o: Operand) => (o.kind === 'var' ? names.add(o.name) : o.kind === 'op' ? o.node.operands.forEach(collect) : 0);
-    collect(root);
-    return { pre, text: valueText(root), mask: names.size === 0 ? '0' : [...names].map((v) => `m_${v}`).join(' | '), nodes, root };
+    return { pre, text: valueText(root), nodes, root };
   };
   /** A test (if/while/for condition): comparisons and && / || of them, or the truthiness of a value. */
   const testText = (e: any): string => {
@@ -123,15 +127,21 @@ export function compileGradient(source: string): CompiledGradient {
     return v.nodes.length > 0 ? `((() => { ${v.pre} return ${v.text}; })() ? true : false)` : `(${v.text} ? true : false)`;
   };
 
-  /** Forward and reverse text of `name = E`. */
+  /**
+   * Forward and reverse text of `name = E`. The reverse only runs E's derivatives when the new value is reached from
+   * the output (`r_name`), as the interpreter's sweep skips nodes the output does not reach: a dead value with an
+   * infinite local derivative must not turn 0 × ∞ into NaN.
+   */
   const assignment = (name: string, e: any): [string, string] => {
     if (!vars.has(name)) no(`assignment to undeclared ${name}`);
-    if (e.type === 'Identifier') no(`copy ${name} = ${e.name}`);
-    const v = valueOf(e);
+    if (constants.has(name) && assigned.has(name)) no(`assignment to const ${name}`);
+    assigned.add(name);
+    if (e.type === 'Identifier' && e !== undefinedValue) no(`copy ${name} = ${e.name}`);
+    const v = e === undefinedValue ? { pre: '', text: 'undefined', nodes: [] as OpNode[], root: { kind: 'lit', text: 'undefined' } as Operand } : valueOf(e);
     // Math calls are dear to recompute: the forward keeps their values on the stack for the reverse
     const kept = v.nodes.filter((n) => n.rule !== 'neg' && !(n.rule in arithmetic));
     const save = passive.has(name) ? '' : `${kept.map((n) => `push(t${n.id});`).join(' ')} push(v_${name});`;
-    const fwd = `{ ${v.pre} ${save} v_${name} = ${v.text}; m_${name} = ${v.mask}; }`;
+    const fwd = `{ ${v.pre} ${save} v_${name} = ${v.text}; }`;
     if (passive.has(name)) return [fwd, ''];
     // reverse: restore, recompute, then send the adjoint of the new value through E's operations, last first
     const acc = (o: Operand, g: string, d: string) =>
@@ -152,8 +162,10 @@ export function compileGradient(source: string): CompiledGradient {
       const temps = v.nodes.filter((n) => n.id !== rootId).map((n) => `tb${n.id} = 0`);
       const restored = [...kept].reverse().map((n) => `const t${n.id} = pop();`).join(' ');
       const recomputed = v.nodes.filter((n) => !kept.includes(n)).map((n) => `const t${n.id} = ${opValue(n)};`).join(' ');
-      back = `{ const g = b_${name}; b_${name} = 0; ${restored} ${recomputed} ${temps.length ? `let ${temps.join(', ')};` : ''} ${back} }`;
-    } else back = `b_${name} = 0;`;
+      const reach = [...new Set(operandVars(v.root))].map((x) => `r_${x} = true;`).join(' ');
+      back = `{ ${restored} if (r_${name}) { r_${name} = false; const g = b_${name}; b_${name} = 0; ${recomputed} ` +
+        `${temps.length ? `let ${temps.join(', ')};` : ''} ${back} ${reach} } }`;
+    } else back = `r_${name} = false; b_${name} = 0;`;
     return [fwd, `v_${name} = pop(); ${back}`];
   };
 
@@ -168,7 +180,9 @@ export function compileGradient(source: string): CompiledGradient {
       case 'VariableDeclaration': {
         const parts = s.declarations.map((d: any) => {
           declare(d.id);
-          return d.init === null ? ['', ''] : assignment(d.id.name, d.init);
+          if (s.kind === 'const') constants.add(d.id.name);
+          // `let u;` runs each time it is reached (in a loop too) and sets u to undefined; `var u;` does nothing
+          return d.init !== null ? assignment(d.id.name, d.init) : s.kind === 'var' ? ['', ''] : assignment(d.id.name, undefinedValue);
         });
         return [parts.map((p: any) => p[0]).join(' '), parts.map((p: any) => p[1]).reverse().join(' ')];
       }
@@ -236,15 +250,19 @@ export function compileGradient(source: string): CompiledGradient {
   body.forEach(walkReturn);
   passive = passiveVariables(ast, params);
   const parts = body.map(statement);
-  const out = result.type === 'Identifier' && vars.has(result.name) ? result.name : '__out';
-  if (out === '__out') vars.add('__out');
-  const [fo, ro] = out === '__out' ? assignment('__out', result) : ['', ''];
+  let out = result.type === 'Identifier' && vars.has(result.name) ? result.name : null;
+  let fo = '', ro = '';
+  if (out === null) {
+    out = '__out';
+    while (vars.has(out)) out += '_';
+    vars.add(out);
+    [fo, ro] = assignment(out, result);
+  }
   const forward = parts.map((p) => p[0]).join('\n') + '\n' + fo;
   const reverse = ro + '\n' + parts.map((p) => p[1]).reverse().join('\n');
 
   const names = [...vars];
-  const decl = names.map((v) => `let v_${v} = ${params.includes(v) ? `args[${params.indexOf(v)}]` : 'undefined'}, b_${v} = 0, ` +
-    `m_${v} = ${params.includes(v) ? 1 << params.indexOf(v) : 0};`).join('\n');
+  const decl = names.map((v) => `let v_${v} = ${params.includes(v) ? `args[${params.indexOf(v)}]` : 'undefined'}, b_${v} = 0, r_${v} = false;`).join('\n');
   const code = `
 let S = new Float64Array(1024), sp = 0, C = new Int32Array(256), cp = 0;
 function push(v) { if (sp === S.length) { const T = new Float64Array(2 * sp); T.set(S); S = T; } S[sp++] = v; }
@@ -255,10 +273,12 @@ return function compiledGradient(args) {
   sp = 0; cp = 0;
   ${decl}
   ${forward}
-  const value = v_${out}, reached = m_${out};
+  const value = v_${out};
+  if (typeof value !== 'number') return null; // the interpreter reports a non-number output
   b_${out} = 1;
+  r_${out} = true;
   ${reverse}
-  return { value, grad: [${params.map((p, i) => `(reached >>> ${i}) & 1 ? b_${p} : null`).join(', ')}] };
+  return { value, grad: [${params.map((p) => `r_${p} ? b_${p} : null`).join(', ')}] };
 };`;
   const rules: [string, any][] = [
     ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),

@@ -35,7 +35,7 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
     e = { calls: 0, compiled: null, ineligible: null };
     entries.set(fn, e);
   }
-  if (e.compiled !== null) return e.compiled.arity === args.length ? e.compiled : undefined;
+  if (e.compiled !== null) return e.compiled.arity === args.length && adjointFor(fn) === undefined ? e.compiled : undefined;
   if (e.ineligible !== null || ++e.calls < jit.threshold) return undefined;
   const original = (fn as any)[ORIGINAL];
   const name = original?.name || fn.name || 'anonymous';

@@ -1,0 +1,427 @@
+// fast-check arbitrary of random scalar programs inside the JIT's compiled subset (numbers in, one number out).
+//
+// Each generated value is
+//
+//   {
+//     source:  string,   // an arrow function `(x0, x1) => { ... return e; }`, self-contained (only Math is used)
+//     arity:   number,   // its number of parameters (1..3); call it with exactly that many numbers
+//     roles:   string[], // per parameter: 'value' (flows into values), 'test' (read only in tests), 'unused'
+//     toString(): string // the source: what fast-check prints for a counterexample
+//   }
+//
+// The programs stay in the subset that lib/jit/compile.ts compiles (see `tierOf`): plain identifier parameters;
+// let declarations with unique names; assignments and compound assignments (+= -= *= /= %= **=) to identifiers;
+// ++/-- (prefix and postfix) as statements; if/else and else-if chains; for loops with constant trip counts; while loops whose trip
+// count depends on the inputs through a comparison (`while (k0 < 3 && x0 * k0 < 2) { ...; k0++; }`, bounded by the
+// counter); a final `return e`. Expressions: number literals, identifiers, + - * / % **, unary minus, Math.f(x) for
+// unary f, Math.pow and Math.atan2. Tests: comparisons (< > <= >= === !== == !=), &&, ||, ! and truthiness.
+// No copy `v = w` is generated: a right-hand side that would be a bare name is written `w + 0` or `1 * w`.
+//
+// Programs exercise: branches that flip with the inputs (tests compare active values), trip counts that change with
+// the inputs, variables reassigned many times, loop counters used as values (so they are not passive), block-local
+// temporaries declared inside loops, kink functions (abs, floor, round, trunc, ceil, sign, %), parameters that are
+// unused or read only in tests (their gradient is null) and outputs that are sometimes constant.
+//
+// Values are kept finite, and every local derivative finite, by construction (exactness does not need smoothness,
+// but a non-finite partial derivative is a different class of edge case, tested separately): assignments store
+// squashed values (tanh, sin, cos, atan, exp(sin e), ...) or sums/halved sums of stored values, so nothing grows
+// faster than doubling per executed statement; divisions are `e / (1 + f * f)`; sqrt, log and cbrt take `1 + e * e`;
+// atan2's second argument is `1 + e * e`; pow has a non-negative integer exponent or a positive base; `**=` squares
+// a value squashed just before. With `{ wild: true }` these guards are dropped (sqrt/log/division of raw values,
+// pow with active exponents): programs then hit NaN and infinite partial derivatives at inputs such as 0.
+//
+// Names are stored as naturals and resolved against the names in scope when rendering, so the structure shrinks
+// independently of scoping. Usage:
+//
+//   fc.assert(fc.property(scalarProgramArbitrary(), fc.array(fc.double(...)), ({ source, arity }, xs) => { ... }));
+
+import fc from 'fast-check';
+
+const LITERALS = ['0', '1', '2', '3', '0.5', '1.5', '0.25', '0.1', '0.7'];
+const CMP = ['<', '>', '<=', '>=', '<', '>', '===', '!==', '==', '!='];
+/** Unary Math functions applied to bounded arguments, written around an argument text `a`. */
+const SAFE_UNARY = {
+  sin: (a) => `Math.sin(${a})`,
+  cos: (a) => `Math.cos(${a})`,
+  tanh: (a) => `Math.tanh(${a})`,
+  atan: (a) => `Math.atan(${a})`,
+  abs: (a) => `Math.abs(${a})`,
+  floor: (a) => `Math.floor(${a})`,
+  round: (a) => `Math.round(${a})`,
+  trunc: (a) => `Math.trunc(${a})`,
+  ceil: (a) => `Math.ceil(${a})`,
+  sign: (a) => `Math.sign(${a})`,
+  exp: (a) => `Math.exp(Math.sin(${a}))`,
+  expm1: (a) => `Math.expm1(Math.cos(${a}))`,
+  sqrt: (a) => `Math.sqrt(1 + ${a} * ${a})`,
+  log: (a) => `Math.log(1 + ${a} * ${a})`,
+  log1p: (a) => `Math.log1p(${a} * ${a})`,
+  cbrt: (a) => `Math.cbrt(1 + ${a} * ${a})`,
+  asin: (a) => `Math.asin(0.5 * Math.tanh(${a}))`,
+  sinh: (a) => `Math.sinh(Math.tanh(${a}))`,
+  cosh: (a) => `Math.cosh(Math.sin(${a}))`,
+  atanh: (a) => `Math.atanh(0.5 * Math.sin(${a}))`,
+};
+/** The same functions on raw arguments (wild mode): NaN values, infinite and NaN derivatives at 0 or below. */
+const WILD_UNARY = {
+  ...SAFE_UNARY,
+  sqrt: (a) => `Math.sqrt(${a})`,
+  log: (a) => `Math.log(${a})`,
+  cbrt: (a) => `Math.cbrt(${a})`,
+  exp: (a) => `Math.exp(${a})`,
+  asin: (a) => `Math.asin(${a})`,
+  atanh: (a) => `Math.atanh(${a})`,
+  tan: (a) => `Math.tan(${a})`,
+  acosh: (a) => `Math.acosh(${a})`,
+};
+/** Squashes: bounded functions of any value, used for everything stored by an assignment. */
+const SQUASH = {
+  tanh: (a) => `Math.tanh(${a})`,
+  sin: (a) => `Math.sin(${a})`,
+  cos: (a) => `Math.cos(${a})`,
+  atan: (a) => `Math.atan(${a})`,
+  half: (a) => `0.5 * Math.tanh(${a})`,
+  expsin: (a) => `Math.exp(Math.sin(${a}))`,
+  ratio: (a) => `${a} / (1 + ${a} * ${a})`,
+  absSin: (a) => `Math.abs(Math.sin(${a}))`,
+  floorTanh: (a) => `Math.floor(2 * Math.tanh(${a}))`,
+  modSin: (a) => `(3 * Math.sin(${a})) % 1.25`,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Abstract syntax: plain objects tagged with `t`. Leaves hold naturals, resolved modulo the names in scope.
+// ---------------------------------------------------------------------------------------------------------------
+
+function grammar({ wild }) {
+  const memo = new Map();
+  const memoised = (key, build) => {
+    if (!memo.has(key)) memo.set(key, build());
+    return memo.get(key);
+  };
+  const weighted = (...entries) =>
+    fc.oneof({ withCrossShrink: true }, ...entries.map(([weight, build]) => ({ weight, arbitrary: build() })));
+
+  const leaf = () =>
+    memoised('leaf', () =>
+      weighted(
+        [2, () => fc.constantFrom(...LITERALS).map((v) => ({ t: 'lit', v }))],
+        [7, () => fc.nat(11).map((i) => ({ t: 'var', i }))],
+        [2, () => fc.nat(3).map((i) => ({ t: 'param', i }))],
+        [1, () => fc.nat(3).map((i) => ({ t: 'counter', i }))],
+      ),
+    );
+
+  /** Expressions of operator depth <= d; at depth 0 only leaves. */
+  const expr = (d) =>
+    memoised(`expr${d}`, () => {
+      if (d === 0) return leaf();
+      const sub = expr(d - 1);
+      const unary = wild ? WILD_UNARY : SAFE_UNARY;
+      return weighted(
+        [3, () => leaf()],
+        [4, () => fc.record({ op: fc.constantFrom('+', '-', '*'), a: sub, b: sub }).map((e) => ({ t: 'bin', ...e }))],
+        [1, () => sub.map((a) => ({ t: 'neg', a }))],
+        [1, () => fc.record({ a: sub, b: sub }).map((e) => ({ t: 'div', ...e }))],
+        [1, () => fc.record({ a: sub, b: sub, lit: fc.boolean() }).map((e) => ({ t: 'mod', ...e }))],
+        [3, () => fc.record({ f: fc.constantFrom(...Object.keys(unary)), a: sub }).map((e) => ({ t: 'math', ...e }))],
+        [1, () => fc.record({ a: sub, b: sub }).map((e) => ({ t: 'atan2', ...e }))],
+        [1, () => fc.record({ a: d >= 2 ? expr(1) : sub, n: fc.nat(3), op: fc.boolean() }).map((e) => ({ t: 'pow', ...e }))],
+        [1, () => fc.record({ a: sub, base: fc.constantFrom('2', '1.5', '0.5') }).map((e) => ({ t: 'powExp', ...e }))],
+      );
+    });
+
+  /** What an assignment stores: bounded values (see the header). */
+  const stored = () =>
+    memoised('stored', () =>
+      weighted(
+        [4, () => fc.record({ f: fc.constantFrom(...Object.keys(SQUASH)), a: expr(2) }).map((e) => ({ t: 'squash', ...e }))],
+        [2, () => fc.record({ op: fc.constantFrom('+', '-', 'half'), a: leaf(), b: leaf() }).map((e) => ({ t: 'lin', ...e }))],
+        [1, () => fc.record({ a: leaf(), f: fc.constantFrom(...Object.keys(SQUASH)), b: expr(1) }).map((e) => ({ t: 'scale', ...e }))],
+        [1, () => leaf().map((a) => ({ t: 'neg', a }))],
+        [1, () => leaf().map((a) => ({ t: 'plain', a }))], // `v = w` is written as `v = w + 0` / `1 * w`
+      ),
+    );
+
+  const test = (d) =>
+    memoised(`test${d}`, () => {
+      const cmp = fc
+        .record({ op: fc.constantFrom(...CMP), a: expr(2), b: expr(1), testParam: fc.nat(7) })
+        .map((e) => ({ t: 'cmp', ...e }));
+      if (d === 0) return weighted([6, () => cmp], [1, () => expr(2).map((a) => ({ t: 'truthy', a }))]);
+      const sub = test(d - 1);
+      return weighted(
+        [6, () => cmp],
+        [2, () => fc.record({ op: fc.constantFrom('&&', '||'), a: sub, b: sub }).map((e) => ({ t: 'logic', ...e }))],
+        [1, () => sub.map((a) => ({ t: 'not', a }))],
+        [1, () => expr(2).map((a) => ({ t: 'truthy', a }))],
+      );
+    });
+
+  const block = (d) => memoised(`block${d}`, () => fc.array(statement(d), { minLength: 1, maxLength: 3 }));
+
+  /** Statements nested at most d deep. */
+  const statement = (d) =>
+    memoised(`stmt${d}`, () => {
+      const simple = [
+        [6, () => fc.record({ v: fc.nat(11), op: fc.constantFrom('=', '=', '+=', '-=', '*=', '/=', '%='), rhs: stored() })
+          .map((s) => ({ t: 'assign', ...s }))],
+        [1, () => fc.record({ v: fc.nat(11), op: fc.constantFrom('++', '--'), prefix: fc.boolean() }).map((s) => ({ t: 'update', ...s }))],
+        [1, () => fc.record({ v: fc.nat(11), f: fc.constantFrom(...Object.keys(SQUASH)) }).map((s) => ({ t: 'square', ...s }))],
+        [1, () => fc.record({ v: fc.nat(11), init: stored(), op: fc.constantFrom('+=', '-=', '*=') }).map((s) => ({ t: 'temp', ...s }))],
+      ];
+      if (d === 0) return weighted(...simple);
+      const body = block(d - 1);
+      return weighted(
+        ...simple,
+        [3, () => fc.record({ test: test(1), then: body, else: fc.option(body, { nil: null }), elseIf: fc.boolean() }).map((s) => ({ t: 'if', ...s }))],
+        [2, () => fc.record({ n: fc.integer({ min: 1, max: 4 }), down: fc.boolean(), body }).map((s) => ({ t: 'for', ...s }))],
+        [2, () => fc.record({ max: fc.integer({ min: 1, max: 4 }), test: test(0), body }).map((s) => ({ t: 'while', ...s }))],
+      );
+    });
+
+  const program = fc.record({
+    roles: fc.tuple(
+      fc.constantFrom('value', 'value', 'value', 'test', 'unused'),
+      fc.constantFrom('value', 'value', 'test', 'unused'),
+      fc.constantFrom('value', 'test', 'unused'),
+    ),
+    arity: fc.integer({ min: 1, max: 3 }),
+    locals: fc.array(stored(), { minLength: 1, maxLength: 4 }),
+    declStyle: fc.constantFrom('let', 'let', 'var', 'one'),
+    body: fc.array(statement(2), { minLength: 0, maxLength: 6 }),
+    ret: weighted(
+      [5, () => expr(2).map((e) => ({ t: 'expr', e }))],
+      [2, () => fc.nat(11).map((i) => ({ t: 'name', i }))],
+      [1, () => fc.constantFrom(...LITERALS).map((v) => ({ t: 'const', v }))],
+      [1, () => fc.nat(3).map((i) => ({ t: 'counter', i }))],
+    ),
+  });
+  return program;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rendering. Scope: value params, locals (declared up front, in order), loop counters in scope, and counters of
+// while loops already declared (kept passive unless read as values).
+// ---------------------------------------------------------------------------------------------------------------
+
+function render(p, { wild }) {
+  const arity = p.arity;
+  const params = Array.from({ length: arity }, (_, i) => `x${i}`);
+  const roles = p.roles.slice(0, arity);
+  const valueParams = params.filter((_, i) => roles[i] === 'value');
+  const testParams = params.filter((_, i) => roles[i] !== 'unused');
+  let fresh = 0;
+  const unary = wild ? WILD_UNARY : SAFE_UNARY;
+
+  // scope: { locals: names declared so far, counters: counters in scope }
+  const leafText = (l, sc) => {
+    switch (l.t) {
+      case 'lit':
+        return l.v;
+      case 'var': {
+        const pool = [...sc.locals, ...valueParams];
+        return pool.length ? pool[l.i % pool.length] : LITERALS[l.i % LITERALS.length];
+      }
+      case 'param':
+        return valueParams.length ? valueParams[l.i % valueParams.length] : LITERALS[l.i % LITERALS.length];
+      case 'counter': {
+        const pool = sc.counters.length ? sc.counters : sc.locals;
+        return pool.length ? pool[l.i % pool.length] : LITERALS[l.i % LITERALS.length];
+      }
+    }
+    throw new Error(`leaf ${l.t}`);
+  };
+  // every compound expression is parenthesised: the text is the same program for the interpreter and the compiler
+  const exprText = (e, sc) => {
+    switch (e.t) {
+      case 'lit': case 'var': case 'param': case 'counter':
+        return leafText(e, sc);
+      case 'bin':
+        return `(${exprText(e.a, sc)} ${e.op} ${exprText(e.b, sc)})`;
+      case 'neg':
+        return `(-${exprText(e.a, sc)})`;
+      case 'div': {
+        const b = exprText(e.b, sc);
+        return wild ? `(${exprText(e.a, sc)} / ${b})` : `(${exprText(e.a, sc)} / (1 + ${b} * ${b}))`;
+      }
+      case 'mod': {
+        const b = exprText(e.b, sc);
+        return e.lit ? `(${exprText(e.a, sc)} % 1.5)` : wild ? `(${exprText(e.a, sc)} % ${b})` : `(${exprText(e.a, sc)} % (1 + ${b} * ${b}))`;
+      }
+      case 'math':
+        return (unary[e.f] ?? SAFE_UNARY.sin)(exprText(e.a, sc));
+      case 'atan2': {
+        const b = exprText(e.b, sc);
+        return wild ? `Math.atan2(${exprText(e.a, sc)}, ${b})` : `Math.atan2(${exprText(e.a, sc)}, 1 + ${b} * ${b})`;
+      }
+      case 'pow': {
+        const a = exprText(e.a, sc);
+        if (wild) return e.op ? `Math.pow(${a}, ${exprText(e.a, sc)})` : `(${a} ** -${e.n})`;
+        return e.op ? `Math.pow(${a}, ${e.n})` : `(${a} ** ${e.n})`;
+      }
+      case 'powExp':
+        return wild ? `(${exprText(e.a, sc)} ** 0.5)` : `(${e.base} ** Math.tanh(${exprText(e.a, sc)}))`;
+    }
+    throw new Error(`expr ${e.t}`);
+  };
+  /** A right-hand side that is never a bare name (a copy would make the function ineligible). */
+  const notCopy = (text, k) => (/^[A-Za-z_$][\w$]*$/.test(text) ? (k % 2 ? `${text} + 0` : `1 * ${text}`) : text);
+  const storedText = (s, sc) => {
+    switch (s.t) {
+      case 'squash':
+        return SQUASH[s.f](exprText(s.a, sc));
+      case 'lin': {
+        const a = leafText(s.a, sc), b = leafText(s.b, sc);
+        return s.op === 'half' ? `0.5 * (${a} + ${b})` : `${a} ${s.op} ${b}`;
+      }
+      case 'scale':
+        return `${leafText(s.a, sc)} * ${SQUASH[s.f](exprText(s.b, sc))}`;
+      case 'neg':
+        return `-${leafText(s.a, sc)}`;
+      case 'plain':
+        return notCopy(leafText(s.a, sc), s.a.i ?? 0);
+    }
+    throw new Error(`stored ${s.t}`);
+  };
+  const testText = (c, sc) => {
+    switch (c.t) {
+      case 'cmp': {
+        // tests may also read parameters whose role is 'test' (never in values: their gradient is null)
+        const extra = testParams.length && c.testParam < 3 ? ` + ${testParams[c.testParam % testParams.length]}` : '';
+        return `${exprText(c.a, sc)}${extra} ${c.op} ${exprText(c.b, sc)}`;
+      }
+      case 'logic':
+        return `(${testText(c.a, sc)}) ${c.op} (${testText(c.b, sc)})`;
+      case 'not':
+        return `!(${testText(c.a, sc)})`;
+      case 'truthy':
+        return exprText(c.a, sc);
+    }
+    throw new Error(`test ${c.t}`);
+  };
+  // assignments target locals and (less often) value parameters, which the compiled code then restores in reverse
+  const target = (i, sc) => {
+    const pool = [...sc.locals, ...sc.locals, ...valueParams];
+    return pool[i % pool.length];
+  };
+
+  const lines = [];
+  const emit = (depth, text) => lines.push(`${'  '.repeat(depth)}${text}`);
+  const statementText = (s, sc, depth) => {
+    switch (s.t) {
+      case 'assign': {
+        const rhs = storedText(s.rhs, sc);
+        // *= multiplies by a squashed value; /= and %= divide by 1 + r * r (never 0, so no infinite partials)
+        const text = s.op === '=' ? rhs
+          : s.op === '*=' ? (s.rhs.t === 'squash' ? rhs : `Math.tanh(${rhs})`)
+          : s.op === '/=' || s.op === '%=' ? (wild ? `(${rhs})` : `1 + (${rhs}) * (${rhs})`)
+          : `(${rhs})`;
+        emit(depth, `${target(s.v, sc)} ${s.op} ${text};`);
+        return;
+      }
+      case 'update': {
+        const v = target(s.v, sc);
+        emit(depth, s.prefix ? `${s.op}${v};` : `${v}${s.op};`);
+        return;
+      }
+      case 'square': {
+        const v = target(s.v, sc);
+        emit(depth, `${v} = ${SQUASH[s.f](v)} + 0.5;`);
+        emit(depth, `${v} **= 2;`);
+        return;
+      }
+      case 'temp': {
+        const u = `u${fresh++}`;
+        const init = notCopy(storedText(s.init, sc), fresh);
+        emit(depth, `let ${u} = ${s.op === '*=' && s.init.t !== 'squash' ? `Math.tanh(${init})` : init};`);
+        emit(depth, `${target(s.v, sc)} ${s.op} ${u};`);
+        return;
+      }
+      case 'if':
+        emit(depth, `if (${testText(s.test, sc)}) {`);
+        // each branch is a block: a while loop's counter declared there is not in scope after the if
+        const thenScope = { locals: sc.locals, counters: [...sc.counters] };
+        s.then.forEach((b) => statementText(b, thenScope, depth + 1));
+        if (s.else && s.else.length === 1 && s.else[0].t === 'if' && s.elseIf) {
+          // `else if (...)`: the alternate is an if statement, not a block
+          const inner = s.else[0];
+          const elseScope = { locals: sc.locals, counters: [...sc.counters] };
+          lines.push(`${'  '.repeat(depth)}} else ${''}`);
+          const at = lines.length;
+          statementText(inner, elseScope, depth);
+          lines[at - 1] += lines[at].trimStart();
+          lines.splice(at, 1);
+          return;
+        }
+        if (s.else) {
+          emit(depth, '} else {');
+          const elseScope = { locals: sc.locals, counters: [...sc.counters] };
+          s.else.forEach((b) => statementText(b, elseScope, depth + 1));
+        }
+        emit(depth, '}');
+        return;
+      case 'for': {
+        const i = `i${fresh++}`;
+        emit(depth, s.down ? `for (let ${i} = ${s.n}; ${i} > 0; ${i}--) {` : `for (let ${i} = 0; ${i} < ${s.n}; ${i} += 1) {`);
+        const inner = { locals: sc.locals, counters: [...sc.counters, i] };
+        s.body.forEach((b) => statementText(b, inner, depth + 1));
+        emit(depth, '}');
+        return;
+      }
+      case 'while': {
+        const k = `k${fresh++}`;
+        emit(depth, `let ${k} = 0;`);
+        emit(depth, `while (${k} < ${s.max} && (${testText(s.test, sc)})) {`);
+        const inner = { locals: sc.locals, counters: [...sc.counters, k] };
+        s.body.forEach((b) => statementText(b, inner, depth + 1));
+        emit(depth + 1, `${k}++;`);
+        emit(depth, '}');
+        sc.counters.push(k); // readable (as a value) after the loop
+        return;
+      }
+    }
+    throw new Error(`statement ${s.t}`);
+  };
+
+  const top = { locals: [], counters: [] };
+  // locals: one `let` each, or `var`, or one declaration with several declarators (reversed in the compiled reverse)
+  const declared = p.locals.map((init, j) => {
+    const text = notCopy(storedText(init, top), j);
+    top.locals.push(`v${j}`);
+    return `v${j} = ${text}`;
+  });
+  if (p.declStyle === 'one') emit(1, `let ${declared.join(',\n      ')};`);
+  else declared.forEach((d) => emit(1, `${p.declStyle} ${d};`));
+  p.body.forEach((s) => statementText(s, top, 1));
+  let ret;
+  switch (p.ret.t) {
+    case 'expr':
+      ret = exprText(p.ret.e, top);
+      break;
+    case 'name':
+      ret = leafText({ t: 'var', i: p.ret.i }, top);
+      break;
+    case 'const':
+      ret = p.ret.v;
+      break;
+    case 'counter':
+      ret = top.counters.length ? `${top.counters[p.ret.i % top.counters.length]} * 2` : '1.5';
+      break;
+  }
+  emit(1, `return ${ret};`);
+  const source = `(${params.join(', ')}) => {\n${lines.join('\n')}\n}`;
+  return { source, arity, roles };
+}
+
+/** Random programs in the compiled subset; `{ wild: true }` drops the guards that keep values and partials finite. */
+export function scalarProgramArbitrary({ wild = false } = {}) {
+  return grammar({ wild }).map((p) => {
+    const r = render(p, { wild });
+    return { ...r, toString: () => r.source };
+  });
+}
+
+/** The plain (untraced) function of a generated source. */
+export function compileScalarProgram(source) {
+  return new Function(`return ${source};`)();
+}
