@@ -248,6 +248,7 @@ export function compileGradient(source: string): CompiledGradient {
     for (const k of Object.keys(s)) if (k !== 'type') walkReturn(s[k]);
   };
   body.forEach(walkReturn);
+  checkLexicalScopes(ast.body);
   passive = passiveVariables(ast, params);
   const parts = body.map(statement);
   let out = result.type === 'Identifier' && vars.has(result.name) ? result.name : null;
@@ -334,3 +335,33 @@ function passiveVariables(ast: any, params: string[]): Set<string> {
   }
   return passive;
 }
+
+/**
+ * The compiled code keeps every variable for the whole call, so a program may only use a `let`/`const` where JS
+ * allows it: inside its block and after its declaration. Outside (a ReferenceError in JS, or the temporal dead
+ * zone) the function stays interpreted, where JS itself reports it.
+ */
+function checkLexicalScopes(body: any): void {
+  const scopes: { name: string; from: number; to: number }[] = [];
+  const visit = (n: any, block: any) => {
+    if (n === null || typeof n !== 'object') return;
+    if (n.type === 'VariableDeclaration' && n.kind !== 'var')
+      for (const d of n.declarations) scopes.push({ name: d.id.name, from: d.start, to: block.end });
+    const inner = n.type === 'BlockStatement' || n.type === 'ForStatement' ? n : block;
+    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k], inner);
+  };
+  visit(body, body);
+  const refs = (n: any, out: any[]) => {
+    if (n === null || typeof n !== 'object') return;
+    if (n.type === 'Identifier') out.push(n);
+    else if (n.type === 'MemberExpression') refs(n.object, out);
+    else for (const k of Object.keys(n)) if (k !== 'type') refs(n[k], out);
+  };
+  const all: any[] = [];
+  refs(body, all);
+  for (const id of all) {
+    const s = scopes.find((x) => x.name === id.name);
+    if (s !== undefined && (id.start < s.from || id.start > s.to)) no(`${id.name} used outside its block or before its declaration`);
+  }
+}
+

@@ -536,3 +536,14 @@ test('BUG: returning undefined throws when interpreted but not when compiled', (
   });
   for (let i = 0; i < jit.threshold + 2; i++) t.throws(() => withGradient(T, 1), { message: /single number/ });
 });
+
+test('a let used outside its block, or before its declaration, stays interpreted (JS scoping is kept)', (t) => {
+  const outside = traced(function (x) { let s = x * 1; if (x > 0) { let u = x * 2; s = u * 1; } return s * 1; });
+  const tdz = traced(function (x) { let s = x * 1; if (x > 100) { s = y * 2; } let y = 3; return s + y; });
+  for (let i = 0; i < 3; i++) {
+    t.deepEqual(gradient(outside, 1.5), [2]); // the branch is taken: s = 2x
+    t.deepEqual(gradient(tdz, 1.5), [1]);
+  }
+  t.is(tierOf(outside), 'compiled');
+  t.regex(tierOf(tdz), /interpreted: y used outside its block or before its declaration/);
+});
