@@ -5,7 +5,7 @@ import { ORIGINAL, adjointFor } from '../rules/custom';
 
 /**
  * The policy. Tier 0 (the tape interpreter) always works. A function traced by traced() (or traced automatically by
- * gradient) is compiled on its second top-level gradient call whose arguments are all numbers, if its source is in
+ * gradient) is compiled on its first top-level gradient call whose arguments are all numbers, if its source is in
  * the compiled subset (see compile.ts); a function outside the subset is marked and never tried again. Nested
  * gradients, tracked or non-number arguments, a `Math` given in traced()'s scope and functions with custom rules
  * stay in tier 0. `TRACEGRAD_JIT=0` turns compilation off; `TRACEGRAD_JIT_LOG=1` logs each decision to stderr.
@@ -13,8 +13,8 @@ import { ORIGINAL, adjointFor } from '../rules/custom';
 export const jit = {
   enabled: process.env.TRACEGRAD_JIT !== '0',
   log: process.env.TRACEGRAD_JIT_LOG === '1',
-  /** Calls with the same function before compiling. */
-  threshold: 2,
+  /** Top-level gradient calls of a function before it is compiled (source-based: compiling once pays off at once). */
+  threshold: 1,
 };
 
 interface Entry {
