@@ -3,6 +3,6 @@ import cjs from '../dist/index.js';
 
 export const {
   traced, isTraced, gradient, withGradient, pullback, jacobian,
-  defineAdjoint, nondifferentiable, ignore, hook, checkpoint, TracegradError, Tracked, primal, jit, tierOf,
+  defineAdjoint, nondifferentiable, ignore, hook, checkpoint, TracegradError, Tracked, primal, jit, tierOf, inspect,
 } = cjs;
 export default cjs;

@@ -9,11 +9,15 @@ import { compiledFor } from './jit/tier';
 import { TracegradError } from './errors';
 import type { Tape } from './trace/tape';
 
-/** Call f on fresh inputs under a new tape; return the raw output, the tape and where each argument's inputs are. */
-function record(f: Function, args: any[]) {
+/**
+ * Call f on fresh inputs under a new tape; return the raw output, the tape and where each argument's inputs are.
+ * `annotate` keeps each entry's source location and value (for inspect()).
+ */
+export function record(f: Function, args: any[], annotate = false) {
   const fn = ensureTraced(f);
   const call = adjointFor(fn) ?? fn;
   const tape = pushTape();
+  if (annotate) tape.notes = [];
   let out: any;
   let nodes: any[] = [];
   try {

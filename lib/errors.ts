@@ -13,15 +13,18 @@ function callSites(): any[] {
   }
 }
 
+/** A frame's file; code made by traced() (eval with a sourceURL naming the user's file) reports that file. */
+const fileOf = (f: any): string => f.getFileName?.() ?? f.getScriptNameOrSourceURL?.() ?? '';
+
 const describeSite = (f: any) => ({
   name: f.getFunctionName?.() || f.getMethodName?.() || '<anonymous>',
-  where: `${f.getFileName()}:${f.getLineNumber()}:${f.getColumnNumber()}`,
+  where: `${fileOf(f)}:${f.getLineNumber()}:${f.getColumnNumber()}`,
 });
 
 /** The first stack frame outside tracegrad itself: the user's code that triggered the error. */
 export function userFrame(): { name: string; where: string } | null {
   for (const f of callSites()) {
-    const file: string = f.getFileName?.() ?? '';
+    const file = fileOf(f);
     if (!file || isOwnFile(file) || file.startsWith('node:')) continue;
     return describeSite(f);
   }
@@ -44,15 +47,15 @@ const integerArguments = new Set(['slice', 'at', 'splice', 'repeat', 'charAt', '
 export function numericCoercion(value: number): number {
   const sites = callSites();
   const first = sites.findIndex((f) => {
-    const file: string = f.getFileName?.() ?? '';
+    const file = fileOf(f);
     return !(file && isOwnFile(file));
   });
   const site = first >= 0 ? sites[first] : null;
-  const native = site !== null && (!site.getFileName?.() || site.isNative?.());
+  const native = site !== null && (!fileOf(site) || site.isNative?.());
   if (native) {
     const name: string = site.getFunctionName?.() ?? '';
     if (Number.isInteger(value) && integerArguments.has(name.replace(/^.*\./, ''))) return value;
-    const caller = sites.slice(first + 1).find((f) => f.getFileName?.() && !isOwnFile(f.getFileName()));
+    const caller = sites.slice(first + 1).find((f) => fileOf(f) && !isOwnFile(fileOf(f)));
     const type = site.getTypeName?.();
     const builtin = `${type && type !== 'Object' && !name.includes('.') ? `${type}.` : ''}${name || 'a built-in'}`;
     throw new TracegradError(

@@ -4,4 +4,5 @@ export { gradient, withGradient, pullback, jacobian } from './api';
 export { defineAdjoint, nondifferentiable, ignore, hook, checkpoint, type AdjointRule } from './rules/custom';
 export { TracegradError } from './errors';
 export { jit, tierOf } from './jit/tier';
+export { inspect, type Inspection, type TraceEntry } from './inspect';
 export { Tracked, primal } from './trace/tracked';

@@ -7,8 +7,10 @@ import { unaryRules, binaryRules } from '../rules/scalar';
 export type CompiledGradient = ((args: number[]) => { value: number; grad: (number | null)[] } | null) & {
   /** Number of parameters: the compiled code answers only calls with exactly that many arguments. */
   arity: number;
-  /** The generated source, for introspection. */
+  /** The generated source, for introspection: the whole function, and its forward and reverse passes. */
   source: string;
+  forward: string;
+  reverse: string;
 };
 
 export class Ineligible extends Error {}
@@ -54,6 +56,7 @@ export function compileGradient(source: string): CompiledGradient {
   const vars = new Set<string>(params);
   let ops = 0;
   let passive = new Set<string>();
+  let generated = { forward: '', reverse: '' };
 
   /** Flatten an expression into operation nodes; `nodes` collects them in evaluation order. */
   const operand = (e: any, nodes: OpNode[]): Operand => {
@@ -261,6 +264,7 @@ export function compileGradient(source: string): CompiledGradient {
   }
   const forward = parts.map((p) => p[0]).join('\n') + '\n' + fo;
   const reverse = ro + '\n' + parts.map((p) => p[1]).reverse().join('\n');
+  generated = { forward, reverse };
 
   const names = [...vars];
   const decl = names.map((v) => `let v_${v} = ${params.includes(v) ? `args[${params.indexOf(v)}]` : 'undefined'}, b_${v} = 0, r_${v} = false;`).join('\n');
@@ -286,7 +290,7 @@ return function compiledGradient(args) {
     ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
   ];
   const compiled = new Function(...rules.map((r) => r[0]), code)(...rules.map((r) => r[1]));
-  return Object.assign(compiled, { arity: params.length, source: code });
+  return Object.assign(compiled, { arity: params.length, source: code, forward: generated.forward, reverse: generated.reverse });
 }
 
 /**

@@ -1,5 +1,6 @@
 // The tape: a Wengert list in growable typed arrays, guards as flagged entries, extern entries carrying pullbacks.
-import { Tracked } from './tracked';
+import { Tracked, primal } from './tracked';
+import { userFrame } from '../errors';
 
 /** Entry kinds. The sweep switches on these (arity and storage), never on operation names. */
 export const enum Kind {
@@ -71,6 +72,14 @@ export class Tape {
   /** Typed arrays cannot hold objects: their tracked elements live here, keyed by buffer then element index. */
   shadows = new Map<ArrayBufferLike, ShadowEntry>();
 
+  /** Set by inspect(): per entry, the user's source location and the primal value (null on normal tapes). */
+  notes: { where: string | null; value: any }[] | null = null;
+
+  private annotate(i: number, y: any): void {
+    const frame = userFrame();
+    this.notes![i] = { where: frame === null ? null : frame.where, value: primal(y) };
+  }
+
   constructor(public level: number) {
     const st = storagePool.pop() ?? newStorage(256);
     this.kind = st.kind;
@@ -112,6 +121,7 @@ export class Tape {
     this.kind[i] = Kind.Input;
     this.op[i] = OP_INPUT;
     this.n = i + 1;
+    if (this.notes !== null) this.annotate(i, v);
     return new Tracked(v, i, this);
   }
 
@@ -124,6 +134,7 @@ export class Tape {
     if (typeof da === 'number') this.d0[i] = da;
     else this.setGeneric(i, [da]);
     this.n = i + 1;
+    if (this.notes !== null) this.annotate(i, y);
     return new Tracked(y, i, this);
   }
 
@@ -139,6 +150,7 @@ export class Tape {
       this.d1[i] = db;
     } else this.setGeneric(i, [da, db]);
     this.n = i + 1;
+    if (this.notes !== null) this.annotate(i, y);
     return new Tracked(y, i, this);
   }
 
@@ -169,6 +181,7 @@ export class Tape {
     this.a0[i] = operand;
     this.d0[i] = outcome ? 1 : 0;
     this.n = i + 1;
+    if (this.notes !== null) this.annotate(i, outcome);
   }
 
   private push(kind: Kind, op: number, ext: any): number {
@@ -178,6 +191,7 @@ export class Tape {
     this.op[i] = op;
     this.ext[i] = ext;
     this.n = i + 1;
+    if (this.notes !== null) this.annotate(i, NaN);
     return i;
   }
 
