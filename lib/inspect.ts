@@ -4,7 +4,7 @@ import { Kind, opNames } from './trace/tape';
 import { cleanUp, stripValue } from './trace/containers';
 import { ensureTraced } from './rewrite/traced';
 import { compileGradient, Ineligible } from './jit/compile';
-import { tierOf } from './jit/tier';
+import { tierOf, argKinds } from './jit/tier';
 import { ORIGINAL } from './rules/custom';
 
 export interface TraceEntry {
@@ -63,7 +63,9 @@ export function inspect(f: (...args: any[]) => any, ...args: any[]): Inspection 
   try {
     const original = (fn as any)[ORIGINAL];
     if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
-    const c = compileGradient(Function.prototype.toString.call(original));
+    const kinds = argKinds(args);
+    if (kinds === null) throw new Ineligible('an argument is not a number, a Float64Array or an array of numbers');
+    const c = compileGradient(Function.prototype.toString.call(original), kinds);
     compiled = { forward: c.forward, reverse: c.reverse };
   } catch (e) {
     if (!(e instanceof Ineligible)) throw e;

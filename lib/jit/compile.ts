@@ -29,7 +29,8 @@ interface OpNode {
   unary: boolean;
   operands: Operand[];
 }
-type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | { kind: 'op'; node: OpNode };
+type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | { kind: 'op'; node: OpNode }
+  | { kind: 'elem'; array: string; index: string };
 
 /**
  * Compile a self-contained scalar function (numbers in, a number out; let/const/var, assignments and compound
@@ -42,7 +43,10 @@ type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | {
  * order the interpreter recorded them, so the floating-point sums match. A copy `v = w` would make two names share
  * one tape node (and change the order of sums), so copies are not compiled.
  */
-export function compileGradient(source: string): CompiledGradient {
+/** What each argument is: a number, a Float64Array, or an Array of numbers (the compiled code is specialised on it). */
+export type ArgKind = 'number' | 'f64' | 'array';
+
+export function compileGradient(source: string, kinds?: ArgKind[]): CompiledGradient {
   let ast: any;
   try {
     ast = (Parser.parse(`(${source})`, { ecmaVersion: 'latest' }) as any).body[0].expression;
@@ -53,6 +57,15 @@ export function compileGradient(source: string): CompiledGradient {
   if (ast.async || ast.generator) no('async or generator function');
   const params: string[] = ast.params.map((p: any) => (p.type === 'Identifier' ? p.name : no('destructured or default parameter')));
   if (new Set(params).size !== params.length) no('duplicate parameter names');
+  // array parameters are read-only inputs: `a[i]` reads, `a.length`; their adjoints are arrays of the same length
+  const arrays = new Set(params.filter((_p, i) => kinds !== undefined && kinds[i] !== undefined && kinds[i] !== 'number'));
+  /** An index expression: integers from literals and variables with + - * (no derivative flows through an index). */
+  const indexText = (e: any): string => {
+    if (e.type === 'Literal' && typeof e.value === 'number') return `(${e.raw})`;
+    if (e.type === 'Identifier' && vars.has(e.name) && !arrays.has(e.name)) return `v_${e.name}`;
+    if (e.type === 'BinaryExpression' && ['+', '-', '*'].includes(e.operator)) return `(${indexText(e.left)} ${e.operator} ${indexText(e.right)})`;
+    return no('an index that is not + - * of variables and literals');
+  };
   const vars = new Set<string>(params);
   let ops = 0;
   let passive = new Set<string>();
@@ -66,7 +79,13 @@ export function compileGradient(source: string): CompiledGradient {
         return { kind: 'lit', text: `(${e.raw})` };
       case 'Identifier':
         if (!vars.has(e.name)) no(`free variable ${e.name}`);
+        if (arrays.has(e.name)) no(`array ${e.name} used as a number`);
         return { kind: 'var', name: e.name };
+      case 'MemberExpression': {
+        if (e.object.type !== 'Identifier' || !arrays.has(e.object.name) || e.optional) no('a member access other than a[i] or a.length');
+        if (!e.computed) return e.property.name === 'length' ? { kind: 'lit', text: `v_${e.object.name}.length` } : no(`.${e.property.name}`);
+        return { kind: 'elem', array: e.object.name, index: indexText(e.property) };
+      }
       case 'BinaryExpression': {
         const rule = binaryOps[e.operator] ?? no(`operator ${e.operator} in a value`);
         const a = operand(e.left, nodes), b = operand(e.right, nodes);
@@ -99,11 +118,12 @@ export function compileGradient(source: string): CompiledGradient {
   };
   const arithmetic = { add: 1, sub: 1, mul: 1, div: 1, mod: 1 };
   const operandVars = (o: Operand): string[] =>
-    o.kind === 'var' ? [o.name] : o.kind === 'op' ? o.node.operands.flatMap(operandVars) : [];
+    o.kind === 'var' ? [o.name] : o.kind === 'op' ? o.node.operands.flatMap(operandVars) : []; // elements: r_array
   const constants = new Set<string>();
   const assigned = new Set<string>();
   const undefinedValue = { type: 'Identifier', name: 'undefined' };
-  const valueText = (o: Operand): string => (o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : `t${o.node.id}`);
+  const valueText = (o: Operand): string =>
+    o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : o.kind === 'elem' ? `v_${o.array}[${o.index}]` : `t${o.node.id}`;
   const opValue = (n: OpNode): string => {
     const [a, b] = n.operands.map(valueText);
     if (n.unary) return n.rule === 'neg' ? `(-${a})` : `U_${n.rule}.f(${a})`;
@@ -139,7 +159,9 @@ export function compileGradient(source: string): CompiledGradient {
     if (!vars.has(name)) no(`assignment to undeclared ${name}`);
     if (constants.has(name) && assigned.has(name)) no(`assignment to const ${name}`);
     assigned.add(name);
-    if (e.type === 'Identifier' && e !== undefinedValue) no(`copy ${name} = ${e.name}`);
+    if ((e.type === 'Identifier' && e !== undefinedValue) || (e.type === 'MemberExpression' && e.computed))
+      no(`copy ${name} = ${e.type === 'Identifier' ? e.name : 'an element'}`); // an element read is a copy of its input
+    if (arrays.has(name)) no(`assignment to array ${name}`);
     const v = e === undefinedValue ? { pre: '', text: 'undefined', nodes: [] as OpNode[], root: { kind: 'lit', text: 'undefined' } as Operand } : valueOf(e);
     // Math calls are dear to recompute: the forward keeps their values on the stack for the reverse
     const kept = v.nodes.filter((n) => n.rule !== 'neg' && !(n.rule in arithmetic));
@@ -148,7 +170,8 @@ export function compileGradient(source: string): CompiledGradient {
     if (passive.has(name)) return [fwd, ''];
     // reverse: restore, recompute, then send the adjoint of the new value through E's operations, last first
     const acc = (o: Operand, g: string, d: string) =>
-      o.kind === 'var' ? `b_${o.name} += ${g} * ${d};` : o.kind === 'op' ? `tb${o.node.id} += ${g} * ${d};` : '';
+      o.kind === 'var' ? `b_${o.name} += ${g} * ${d};` : o.kind === 'op' ? `tb${o.node.id} += ${g} * ${d};`
+        : o.kind === 'elem' ? `b_${o.array}[${o.index}] += ${g} * ${d}; r_${o.array} = true;` : '';
     let back = '';
     if (v.root.kind === 'op') {
       const rootId = v.root.node.id;
@@ -267,7 +290,10 @@ export function compileGradient(source: string): CompiledGradient {
   generated = { forward, reverse };
 
   const names = [...vars];
-  const decl = names.map((v) => `let v_${v} = ${params.includes(v) ? `args[${params.indexOf(v)}]` : 'undefined'}, b_${v} = 0, r_${v} = false;`).join('\n');
+  const decl = names.map((v) => `let v_${v} = ${params.includes(v) ? `args[${params.indexOf(v)}]` : 'undefined'}, ` +
+    `b_${v} = ${arrays.has(v) ? `new Float64Array(v_${v}.length)` : '0'}, r_${v} = false;`).join('\n');
+  const gradOf = (p: string, i: number) =>
+    `r_${p} ? ${arrays.has(p) ? (kinds![i] === 'array' ? `Array.from(b_${p})` : `b_${p}`) : `b_${p}`} : null`;
   const code = `
 let S = new Float64Array(1024), sp = 0, C = new Int32Array(256), cp = 0;
 function push(v) { if (sp === S.length) { const T = new Float64Array(2 * sp); T.set(S); S = T; } S[sp++] = v; }
@@ -283,7 +309,7 @@ return function compiledGradient(args) {
   b_${out} = 1;
   r_${out} = true;
   ${reverse}
-  return { value, grad: [${params.map((p) => `r_${p} ? b_${p} : null`).join(', ')}] };
+  return { value, grad: [${params.map(gradOf).join(', ')}] };
 };`;
   const rules: [string, any][] = [
     ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
@@ -300,11 +326,18 @@ return function compiledGradient(args) {
  */
 function passiveVariables(ast: any, params: string[]): Set<string> {
   const sources = new Map<string, Set<string>>(); // variable -> variables its assignments read
+  const indexed = new Set<string>(); // variables used in an index
   const readers = new Map<string, Set<string>>(); // variable -> variables assigned from expressions reading it
   const idents = (e: any, out: Set<string>) => {
     if (e === null || typeof e !== 'object') return;
     if (e.type === 'Identifier') out.add(e.name);
-    else if (e.type === 'MemberExpression') idents(e.object, out);
+    else if (e.type === 'MemberExpression') {
+      idents(e.object, out);
+      if (e.computed) {
+        idents(e.property, out);
+        idents(e.property, indexed); // an index is re-evaluated in the reverse pass: its variables are restored
+      }
+    }
     else for (const k of Object.keys(e)) if (k !== 'type') idents(e[k], out);
   };
   const assign = (target: string, e: any, compound: boolean) => {
@@ -335,7 +368,7 @@ function passiveVariables(ast: any, params: string[]): Set<string> {
   const passive = new Set<string>();
   for (const v of sources.keys()) {
     const feeds = [...(readers.get(v) ?? [])].filter((t) => t !== v);
-    if (!active.has(v) && feeds.length === 0) passive.add(v);
+    if (!active.has(v) && feeds.length === 0 && !indexed.has(v)) passive.add(v);
   }
   return passive;
 }

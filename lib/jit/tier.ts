@@ -1,5 +1,5 @@
 // Tiering: when a traced function's gradients run compiled code instead of the tape interpreter, and the switches for it.
-import { compileGradient, Ineligible, type CompiledGradient } from './compile';
+import { compileGradient, Ineligible, type CompiledGradient, type ArgKind } from './compile';
 import { state } from '../trace/context';
 import { ORIGINAL, adjointFor } from '../rules/custom';
 
@@ -22,19 +22,36 @@ interface Entry {
   compiled: CompiledGradient | null;
   ineligible: string | null;
 }
-const entries = new WeakMap<Function, Entry>();
+/** Per traced function, per argument signature (e.g. "number,f64"): its compiled code or why it has none. */
+const entries = new WeakMap<Function, Map<string, Entry>>();
 /** traced() records here the functions whose scope supplies Math (the compiled code would use the global one). */
 export const scopedMath = new WeakSet<Function>();
+
+/** What the compiled code is specialised on; null when an argument is something it does not take. */
+export function argKinds(args: any[]): ArgKind[] | null {
+  const kinds: ArgKind[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a === 'number') kinds.push('number');
+    else if (a instanceof Float64Array) kinds.push('f64');
+    else if (Array.isArray(a) && a.every((v) => typeof v === 'number')) kinds.push('array');
+    else return null;
+    // the same array passed twice shares its inputs in the interpreter: leave that to it
+    if (kinds[i] !== 'number' && args.indexOf(a) !== i) return null;
+  }
+  return kinds;
+}
 
 /** The compiled gradient of fn for these arguments, or undefined to use the interpreter. */
 export function compiledFor(fn: Function, args: any[]): CompiledGradient | undefined {
   if (!jit.enabled || state.tapes.length !== 0) return undefined;
-  for (let i = 0; i < args.length; i++) if (typeof args[i] !== 'number') return undefined;
-  let e = entries.get(fn);
-  if (e === undefined) {
-    e = { calls: 0, compiled: null, ineligible: null };
-    entries.set(fn, e);
-  }
+  const kinds = argKinds(args);
+  if (kinds === null) return undefined;
+  const key = kinds.join(',');
+  let byKind = entries.get(fn);
+  if (byKind === undefined) entries.set(fn, (byKind = new Map()));
+  let e = byKind.get(key);
+  if (e === undefined) byKind.set(key, (e = { calls: 0, compiled: null, ineligible: null }));
   if (e.compiled !== null) return e.compiled.arity === args.length && adjointFor(fn) === undefined ? e.compiled : undefined;
   if (e.ineligible !== null || ++e.calls < jit.threshold) return undefined;
   const original = (fn as any)[ORIGINAL];
@@ -43,20 +60,24 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
     if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
     if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
     if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
-    e.compiled = compileGradient(Function.prototype.toString.call(original));
-    if (jit.log) console.error(`tracegrad jit: compiled ${name} after ${e.calls} calls`);
+    e.compiled = compileGradient(Function.prototype.toString.call(original), kinds);
+    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${key}) after ${e.calls} calls`);
     return e.compiled.arity === args.length ? e.compiled : undefined;
   } catch (err) {
     if (!(err instanceof Ineligible)) throw err;
     e.ineligible = err.message;
-    if (jit.log) console.error(`tracegrad jit: ${name} stays interpreted: ${err.message}`);
+    if (jit.log) console.error(`tracegrad jit: ${name} (${key}) stays interpreted: ${err.message}`);
     return undefined;
   }
 }
 
-/** Which tier fn's gradients use now: 'compiled', 'interpreted' (with the reason when known) or 'not yet decided'. */
+/**
+ * Which tier fn's gradients use now: 'compiled', 'interpreted: <reason>' or 'not yet decided'. With several argument
+ * signatures, the most recently decided one.
+ */
 export function tierOf(fn: Function): string {
-  const e = entries.get(fn);
-  if (e === undefined || (e.compiled === null && e.ineligible === null)) return 'not yet decided';
+  const decided = [...(entries.get(fn)?.values() ?? [])].filter((e) => e.compiled !== null || e.ineligible !== null);
+  const e = decided[decided.length - 1];
+  if (e === undefined) return 'not yet decided';
   return e.compiled !== null ? 'compiled' : `interpreted: ${e.ineligible}`;
 }
