@@ -2,8 +2,10 @@
 import { Parser } from 'acorn';
 import { unaryRules, binaryRules } from '../rules/scalar';
 
-/** value and per-argument gradients (null where no recorded operation connects the argument to the output). */
-/** null when the output is not a number: the interpreter then runs the call and reports it. */
+/**
+ * Value and per-argument gradients (null where no recorded operation connects the argument to the output); null when
+ * the output is not a number: the interpreter then runs the call and reports it.
+ */
 export type CompiledGradient = ((args: number[]) => { value: number; grad: (number | null)[] } | null) & {
   /** Number of parameters: the compiled code answers only calls with exactly that many arguments. */
   arity: number;
@@ -32,9 +34,12 @@ interface OpNode {
 type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | { kind: 'op'; node: OpNode }
   | { kind: 'elem'; array: string; index: string };
 
+/** What each argument is: a number, a Float64Array, or an Array of numbers (the compiled code is specialised on it). */
+export type ArgKind = 'number' | 'f64' | 'array';
+
 /**
- * Compile a self-contained scalar function (numbers in, a number out; let/const/var, assignments and compound
- * assignments, ++/--, for and while loops, if/else, arithmetic and Math.*) into a gradient function whose values
+ * Compile a self-contained scalar function (numbers and read-only arrays in, a number out; let/const/var, assignments
+ * and compound assignments, ++/--, for and while loops, if/else, arithmetic and Math.*) into a gradient function whose values
  * and gradients are bit-identical to the tape interpreter's. Anything outside that subset throws Ineligible.
  *
  * Forward: the user's statements, each assignment first pushing the variable's old value, each branch its outcome,
@@ -43,9 +48,6 @@ type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | {
  * order the interpreter recorded them, so the floating-point sums match. A copy `v = w` would make two names share
  * one tape node (and change the order of sums), so copies are not compiled.
  */
-/** What each argument is: a number, a Float64Array, or an Array of numbers (the compiled code is specialised on it). */
-export type ArgKind = 'number' | 'f64' | 'array';
-
 export function compileGradient(source: string, kinds?: ArgKind[]): CompiledGradient {
   let ast: any;
   try {
@@ -171,7 +173,9 @@ export function compileGradient(source: string, kinds?: ArgKind[]): CompiledGrad
     // reverse: restore, recompute, then send the adjoint of the new value through E's operations, last first
     const acc = (o: Operand, g: string, d: string) =>
       o.kind === 'var' ? `b_${o.name} += ${g} * ${d};` : o.kind === 'op' ? `tb${o.node.id} += ${g} * ${d};`
-        : o.kind === 'elem' ? `b_${o.array}[${o.index}] += ${g} * ${d}; r_${o.array} = true;` : '';
+        // an element exists only at an integer index in range (elsewhere the read was undefined, not an input)
+        : o.kind === 'elem' ? `{ const k = ${o.index}; if (Number.isInteger(k) && k >= 0 && k < b_${o.array}.length) ` +
+          `{ b_${o.array}[k] += ${g} * ${d}; r_${o.array} = true; } }` : '';
     let back = '';
     if (v.root.kind === 'op') {
       const rootId = v.root.node.id;

@@ -606,3 +606,13 @@ test('array writes, element copies and the same array passed twice stay interpre
   t.deepEqual(gradient(twice, shared, shared), [[6], [6]]); // one input, both uses
   t.is(tierOf(twice), 'not yet decided');
 });
+
+test('an element read at a fractional or out-of-range index is not an input: the gradient is null, as interpreted', (t) => {
+  const f = traced(function (x, k) { return x[k] * 2; });
+  for (let i = 0; i < 2; i++) {
+    t.deepEqual(gradient(f, new Float64Array([1, 2]), 1.5), [null, null]); // x[1.5] is undefined: NaN, no input
+    t.deepEqual(gradient(f, [1, 2], 5), [null, null]);
+    t.deepEqual(gradient(f, [1, 2], 1), [[0, 2], null]);
+  }
+  t.is(tierOf(f), 'compiled');
+});
