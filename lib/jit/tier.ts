@@ -5,10 +5,10 @@ import { ORIGINAL, adjointFor } from '../rules/custom';
 
 /**
  * The policy. Tier 0 (the tape interpreter) always works. A function traced by traced() (or traced automatically by
- * gradient) is compiled on its first top-level gradient call whose arguments are all numbers, if its source is in
- * the compiled subset (see compile.ts); a function outside the subset is marked and never tried again. Nested
- * gradients, tracked or non-number arguments, a `Math` given in traced()'s scope and functions with custom rules
- * stay in tier 0. `TRACEGRAD_JIT=0` turns compilation off; `TRACEGRAD_JIT_LOG=1` logs each decision to stderr.
+ * gradient) is compiled on its first top-level gradient call whose arguments are numbers, Float64Arrays or arrays of
+ * numbers, once per such argument signature, if its source is in the compiled subset (see compile.ts); a signature
+ * outside the subset is marked and never tried again. Nested gradients, other arguments, a `Math` given in traced()'s
+ * scope and functions with custom rules stay in tier 0. `TRACEGRAD_JIT=0` turns compilation off; `TRACEGRAD_JIT_LOG=1` logs each decision to stderr.
  */
 export const jit = {
   enabled: process.env.TRACEGRAD_JIT !== '0',
