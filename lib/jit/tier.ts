@@ -27,6 +27,13 @@ const entries = new WeakMap<Function, Map<string, Entry>>();
 /** traced() records here the functions whose scope supplies Math (the compiled code would use the global one). */
 export const scopedMath = new WeakSet<Function>();
 
+/** An array the interpreter would make all inputs of: no holes, only numbers, not frozen (frozen ones it refuses). */
+function denseNumbers(a: any[]): boolean {
+  if (Object.isFrozen(a)) return false;
+  for (let j = 0; j < a.length; j++) if (typeof a[j] !== 'number' || !(j in a)) return false;
+  return true;
+}
+
 /** What the compiled code is specialised on; null when an argument is something it does not take. */
 export function argKinds(args: any[]): ArgKind[] | null {
   const kinds: ArgKind[] = [];
@@ -34,7 +41,7 @@ export function argKinds(args: any[]): ArgKind[] | null {
     const a = args[i];
     if (typeof a === 'number') kinds.push('number');
     else if (a instanceof Float64Array) kinds.push('f64');
-    else if (Array.isArray(a) && a.every((v) => typeof v === 'number')) kinds.push('array');
+    else if (Array.isArray(a) && denseNumbers(a)) kinds.push('array');
     else return null;
     // the same array passed twice shares its inputs in the interpreter: leave that to it
     if (kinds[i] !== 'number' && args.indexOf(a) !== i) return null;

@@ -34,6 +34,22 @@
 // independently of scoping. Usage:
 //
 //   fc.assert(fc.property(scalarProgramArbitrary(), fc.array(fc.double(...)), ({ source, arity }, xs) => { ... }));
+//
+// With `{ arrays: true }` the programs also take 1-2 read-only array parameters `a0`, `a1` (placed anywhere among
+// 0-3 number parameters; call them with a Float64Array or an Array of numbers). Each array has a length range
+// [minLength, maxLength] (1 <= minLength <= maxLength <= 6): every element read is in range for every length in it,
+// so one program can be called with arrays of different lengths. Arrays are read
+//   - in loops over their length: `for (let j = 0; j < a.length; j++)`, downwards from `a.length - 1`, over
+//     `a.length - 1` with `a[j + 1]`, from 1 with `a[j - 1]`, and in scans `while (k < a.length && (a[k] ...))`
+//     whose trip count depends on the elements and the other inputs;
+//   - at constant indices (`a[2]`, `a[1 + 1]`, `1 * a[0]`...) and at indices from counters (`a[i]`, `a[2 * i]`,
+//     `a[i - 1]`...) of constant loops, while loops and the array loops above (of this array or of another one);
+//   - inside branches (some elements are then read only on some inputs; elements past every constant index and
+//     never reached by a loop are never read: their gradient entry is 0), in tests, in Math calls, in `+= -= *= =`
+//     of dot products, products of two elements and squared differences (Rosenbrock-like), and as `a.length`.
+// Roles of arrays: 'value' (elements flow into values), 'test' (elements read only in tests: gradient null) and
+// 'unused'. No element copy is generated (`v = a[i]` is written `a[i] * 1` or `a[i] + 0`). The value gains
+// `kinds` (per parameter, 'number' or 'array') and `arrays` ([{ name, index, minLength, maxLength, role }]).
 
 import fc from 'fast-check';
 
@@ -92,7 +108,7 @@ const SQUASH = {
 // Abstract syntax: plain objects tagged with `t`. Leaves hold naturals, resolved modulo the names in scope.
 // ---------------------------------------------------------------------------------------------------------------
 
-function grammar({ wild }) {
+function grammar({ wild, arrays }) {
   const memo = new Map();
   const memoised = (key, build) => {
     if (!memo.has(key)) memo.set(key, build());
@@ -108,8 +124,13 @@ function grammar({ wild }) {
         [7, () => fc.nat(11).map((i) => ({ t: 'var', i }))],
         [2, () => fc.nat(3).map((i) => ({ t: 'param', i }))],
         [1, () => fc.nat(3).map((i) => ({ t: 'counter', i }))],
+        ...(arrays ? [[4, () => elem()], [1, () => fc.nat(1).map((arr) => ({ t: 'len', arr }))]] : []),
       ),
     );
+  /** An element read: which value array, whether its index comes from a counter in scope, and which index. */
+  const elem = () =>
+    memoised('elem', () =>
+      fc.record({ arr: fc.nat(1), useCounter: fc.nat(3), k: fc.nat(11), form: fc.nat(5) }).map((e) => ({ t: 'elem', ...e })));
 
   /** Expressions of operator depth <= d; at depth 0 only leaves. */
   const expr = (d) =>
@@ -169,10 +190,16 @@ function grammar({ wild }) {
         [1, () => fc.record({ v: fc.nat(11), f: fc.constantFrom(...Object.keys(SQUASH)) }).map((s) => ({ t: 'square', ...s }))],
         [1, () => fc.record({ v: fc.nat(11), init: stored(), op: fc.constantFrom('+=', '-=', '*=') }).map((s) => ({ t: 'temp', ...s }))],
       ];
+      if (arrays)
+        simple.push([4, () => fc.record({ v: fc.nat(11), op: fc.constantFrom('+=', '+=', '-=', '*=', '='), e: elem(), e2: elem(), mul: leaf(),
+          f: fc.constantFrom(...Object.keys(SQUASH)), shape: fc.nat(3) }).map((s) => ({ t: 'elemAcc', ...s }))]);
       if (d === 0) return weighted(...simple);
       const body = block(d - 1);
       return weighted(
         ...simple,
+        ...(arrays ? [[5, () => fc.record({ arr: fc.nat(1), style: fc.constantFrom('up', 'up', 'down', 'pair', 'lag', 'scan'), inc: fc.nat(2),
+          test: test(0), body, lead: fc.option(fc.record({ v: fc.nat(11), op: fc.constantFrom('+=', '-=', '='), f: fc.constantFrom(...Object.keys(SQUASH)) }),
+            { nil: null }) }).map((s) => ({ t: 'aloop', ...s }))]] : []),
         [3, () => fc.record({ test: test(1), then: body, else: fc.option(body, { nil: null }), elseIf: fc.boolean() }).map((s) => ({ t: 'if', ...s }))],
         [2, () => fc.record({ n: fc.integer({ min: 1, max: 4 }), down: fc.boolean(), body }).map((s) => ({ t: 'for', ...s }))],
         [2, () => fc.record({ max: fc.integer({ min: 1, max: 4 }), test: test(0), body }).map((s) => ({ t: 'while', ...s }))],
@@ -180,6 +207,11 @@ function grammar({ wild }) {
     });
 
   const program = fc.record({
+    ...(arrays ? {
+      arrs: fc.array(fc.record({ minLength: fc.integer({ min: 1, max: 6 }), extra: fc.nat(2), pos: fc.nat(3),
+        role: fc.constantFrom('value', 'value', 'value', 'value', 'test', 'unused') }), { minLength: 1, maxLength: 2 }),
+      numbers: fc.integer({ min: 0, max: 3 }),
+    } : {}),
     roles: fc.tuple(
       fc.constantFrom('value', 'value', 'value', 'test', 'unused'),
       fc.constantFrom('value', 'value', 'test', 'unused'),
@@ -204,14 +236,70 @@ function grammar({ wild }) {
 // while loops already declared (kept passive unless read as values).
 // ---------------------------------------------------------------------------------------------------------------
 
-function render(p, { wild }) {
-  const arity = p.arity;
-  const params = Array.from({ length: arity }, (_, i) => `x${i}`);
-  const roles = p.roles.slice(0, arity);
-  const valueParams = params.filter((_, i) => roles[i] === 'value');
-  const testParams = params.filter((_, i) => roles[i] !== 'unused');
+function render(p, { wild, arrays: withArrays }) {
+  const numbers = withArrays ? p.numbers : p.arity;
+  const numberParams = Array.from({ length: numbers }, (_, i) => `x${i}`);
+  const numberRoles = p.roles.slice(0, numbers);
+  const valueParams = numberParams.filter((_, i) => numberRoles[i] === 'value');
+  const testParams = numberParams.filter((_, i) => numberRoles[i] !== 'unused');
+  // array parameters, inserted among the numbers; each with the range of lengths it is called with
+  const arrays = (withArrays ? p.arrs : []).map((a, j) => ({
+    name: `a${j}`, role: a.role, minLength: a.minLength, maxLength: Math.min(6, a.minLength + a.extra), pos: a.pos,
+  }));
+  const params = [...numberParams];
+  const roles = [...numberRoles];
+  for (const a of arrays) {
+    const at = a.pos % (params.length + 1);
+    params.splice(at, 0, a.name);
+    roles.splice(at, 0, a.role);
+  }
+  const arity = params.length;
+  for (const a of arrays) a.index = params.indexOf(a.name);
+  const kinds = params.map((n) => (n.startsWith('a') ? 'array' : 'number'));
+  const byName = new Map(arrays.map((a) => [a.name, a]));
+  const valueArrays = arrays.filter((a) => a.role === 'value');
+  const readArrays = arrays.filter((a) => a.role !== 'unused');
   let fresh = 0;
   const unary = wild ? WILD_UNARY : SAFE_UNARY;
+
+  // Counters' ranges, for in-range indices: { lo, hi } (absolute), or { arr, lo, hiOff }: lo <= counter <= length of
+  // arr + hiOff (array loops; with an empty range the loop body does not run and reads nothing).
+  const ranges = new Map();
+  const lengths = (a) => Array.from({ length: a.maxLength - a.minLength + 1 }, (_, i) => a.minLength + i);
+  /** Whether index f(counter) is in range of array `to` for every length of the arrays involved. */
+  const inRange = (counter, f, to) => {
+    const r = ranges.get(counter);
+    if (r === undefined) return false;
+    const own = r.arr !== undefined ? byName.get(r.arr) : null;
+    for (const len of own ? lengths(own) : [null]) {
+      const lo = r.lo, hi = own ? len + r.hiOff : r.hi;
+      if (hi < lo) continue;
+      const a = f(lo), b = f(hi);
+      const top = own && own.name === to.name ? len - 1 : to.minLength - 1;
+      if (Math.min(a, b) < 0 || Math.max(a, b) > top) return false;
+    }
+    return true;
+  };
+  const COUNTER_INDEX = [
+    [(c) => c, (j) => j],
+    [(c) => `${c} + 1`, (j) => j + 1],
+    [(c) => `${c} - 1`, (j) => j - 1],
+    [(c) => c, (j) => j],
+    [(c) => `2 * ${c}`, (j) => 2 * j],
+    [(c) => `${c} * 1`, (j) => j],
+    [(c) => `(${c} + 2) - 2`, (j) => j],
+    [(c) => `${c} + 2`, (j) => j + 2],
+  ];
+  const CONST_INDEX = [(k) => `${k}`, (k) => `${k + 1} - 1`, (k) => `1 * ${k}`, (k) => `${k} + 0`, (k) => (k > 0 ? `${k - 1} + 1` : '0 * 3')];
+  /** `a[i]` for array a: from a counter in scope (innermost first) where one is in range, else a constant index. */
+  const elemText = (l, a, sc) => {
+    const counters = [...sc.counters].reverse();
+    const fromCounters = [];
+    for (const c of counters) for (const [text, f] of COUNTER_INDEX) if (inRange(c, f, a)) fromCounters.push(text(c));
+    if (l.useCounter < 3 && fromCounters.length) return `${a.name}[${fromCounters[l.k % fromCounters.length]}]`;
+    return `${a.name}[${CONST_INDEX[l.form % CONST_INDEX.length](l.k % a.minLength)}]`;
+  };
+  const isElement = (text) => /^[A-Za-z_$][\w$]*\[[^\]]*\]$/.test(text);
 
   // scope: { locals: names declared so far, counters: counters in scope }
   const leafText = (l, sc) => {
@@ -228,13 +316,17 @@ function render(p, { wild }) {
         const pool = sc.counters.length ? sc.counters : sc.locals;
         return pool.length ? pool[l.i % pool.length] : LITERALS[l.i % LITERALS.length];
       }
+      case 'elem':
+        return valueArrays.length ? elemText(l, valueArrays[l.arr % valueArrays.length], sc) : leafText({ t: 'var', i: l.k }, sc);
+      case 'len':
+        return readArrays.length ? `${readArrays[l.arr % readArrays.length].name}.length` : LITERALS[l.arr];
     }
     throw new Error(`leaf ${l.t}`);
   };
   // every compound expression is parenthesised: the text is the same program for the interpreter and the compiler
   const exprText = (e, sc) => {
     switch (e.t) {
-      case 'lit': case 'var': case 'param': case 'counter':
+      case 'lit': case 'var': case 'param': case 'counter': case 'elem': case 'len':
         return leafText(e, sc);
       case 'bin':
         return `(${exprText(e.a, sc)} ${e.op} ${exprText(e.b, sc)})`;
@@ -265,7 +357,7 @@ function render(p, { wild }) {
     throw new Error(`expr ${e.t}`);
   };
   /** A right-hand side that is never a bare name (a copy would make the function ineligible). */
-  const notCopy = (text, k) => (/^[A-Za-z_$][\w$]*$/.test(text) ? (k % 2 ? `${text} + 0` : `1 * ${text}`) : text);
+  const notCopy = (text, k) => (/^[A-Za-z_$][\w$]*$/.test(text) || isElement(text) ? (k % 2 ? `${text} + 0` : `1 * ${text}`) : text);
   const storedText = (s, sc) => {
     switch (s.t) {
       case 'squash':
@@ -279,7 +371,7 @@ function render(p, { wild }) {
       case 'neg':
         return `-${leafText(s.a, sc)}`;
       case 'plain':
-        return notCopy(leafText(s.a, sc), s.a.i ?? 0);
+        return notCopy(leafText(s.a, sc), s.a.i ?? s.a.k ?? 0);
     }
     throw new Error(`stored ${s.t}`);
   };
@@ -287,7 +379,9 @@ function render(p, { wild }) {
     switch (c.t) {
       case 'cmp': {
         // tests may also read parameters whose role is 'test' (never in values: their gradient is null)
-        const extra = testParams.length && c.testParam < 3 ? ` + ${testParams[c.testParam % testParams.length]}` : '';
+        // and elements of arrays whose role is 'test' (or any array read)
+        const pool = [...readArrays.map((a) => elemText({ useCounter: c.testParam % 4, k: c.testParam, form: c.testParam }, a, sc)), ...testParams];
+        const extra = pool.length && c.testParam < 3 ? ` + ${pool[c.testParam % pool.length]}` : '';
         return `${exprText(c.a, sc)}${extra} ${c.op} ${exprText(c.b, sc)}`;
       }
       case 'logic':
@@ -362,6 +456,7 @@ function render(p, { wild }) {
         return;
       case 'for': {
         const i = `i${fresh++}`;
+        ranges.set(i, s.down ? { lo: 1, hi: s.n } : { lo: 0, hi: s.n - 1 });
         emit(depth, s.down ? `for (let ${i} = ${s.n}; ${i} > 0; ${i}--) {` : `for (let ${i} = 0; ${i} < ${s.n}; ${i} += 1) {`);
         const inner = { locals: sc.locals, counters: [...sc.counters, i] };
         s.body.forEach((b) => statementText(b, inner, depth + 1));
@@ -370,6 +465,7 @@ function render(p, { wild }) {
       }
       case 'while': {
         const k = `k${fresh++}`;
+        ranges.set(k, { lo: 0, hi: s.max }); // max after the loop
         emit(depth, `let ${k} = 0;`);
         emit(depth, `while (${k} < ${s.max} && (${testText(s.test, sc)})) {`);
         const inner = { locals: sc.locals, counters: [...sc.counters, k] };
@@ -377,6 +473,61 @@ function render(p, { wild }) {
         emit(depth + 1, `${k}++;`);
         emit(depth, '}');
         sc.counters.push(k); // readable (as a value) after the loop
+        return;
+      }
+      case 'elemAcc': {
+        const e = leafText(s.e, sc);
+        let rhs;
+        if (s.shape === 0) rhs = `${e} * ${leafText(s.mul, sc)}`; // a dot product
+        else if (s.shape === 1) rhs = SQUASH[s.f](e);
+        else if (s.shape === 2) rhs = `${e} * ${leafText(s.e2, sc)}`; // e.g. a[j] * a[j + 1], a0[j] * a1[j]
+        else rhs = `Math.pow(${e} - Math.tanh(${leafText(s.mul, sc)}), 2)`; // Rosenbrock-like
+        // *= multiplies by a squashed value, as for other assignments
+        const text = s.op === '*=' && s.shape !== 1 ? `Math.tanh(${rhs})` : rhs;
+        emit(depth, `${target(s.v, sc)} ${s.op} ${text};`);
+        return;
+      }
+      case 'aloop': {
+        if (readArrays.length === 0) return statementText({ t: 'for', n: 2, down: false, body: s.body }, sc, depth);
+        const a = readArrays[s.arr % readArrays.length].name;
+        /** The loop's typical read of its own array, first in the body (when a is read in values). */
+        const lead = (c, sc2, depth2) => {
+          if (s.lead === null || byName.get(a).role !== 'value') return;
+          const rhs = {
+            up: `${a}[${c}] * ${a}[${c}]`, down: `${SQUASH[s.lead.f](`${a}[${c}]`)}`, scan: `Math.sin(${a}[${c}])`,
+            pair: SQUASH[s.lead.f](`${a}[${c} + 1] - ${a}[${c}]`), lag: `${a}[${c}] * ${a}[${c} - 1]`,
+          }[s.style];
+          emit(depth2, `${target(s.lead.v, sc2)} ${s.lead.op} ${rhs};`);
+        };
+        if (s.style === 'scan') {
+          // trip count from the elements: `while (k < a.length && (test reading a[k]))`
+          const k = `k${fresh++}`;
+          emit(depth, `let ${k} = 0;`);
+          ranges.set(k, { arr: a, lo: 0, hiOff: -1 }); // in the test (after k < a.length) and the body
+          const inTest = { locals: sc.locals, counters: [...sc.counters, k] };
+          emit(depth, `while (${k} < ${a}.length && (${testText(s.test, inTest)})) {`);
+          lead(k, inTest, depth + 1);
+          s.body.forEach((b) => statementText(b, inTest, depth + 1));
+          emit(depth + 1, [`${k}++;`, `++${k};`, `${k} += 1;`][s.inc]);
+          emit(depth, '}');
+          ranges.set(k, { arr: a, lo: 0, hiOff: 0 }); // after the loop: k <= a.length
+          sc.counters.push(k);
+          return;
+        }
+        const j = `j${fresh++}`;
+        const up = [`${j}++`, `++${j}`, `${j} += 1`][s.inc], down = [`${j}--`, `--${j}`, `${j} -= 1`][s.inc];
+        const head = {
+          up: [`let ${j} = 0; ${j} < ${a}.length; ${up}`, { lo: 0, hiOff: -1 }],
+          down: [`let ${j} = ${a}.length - 1; ${j} >= 0; ${down}`, { lo: 0, hiOff: -1 }],
+          pair: [`let ${j} = 0; ${j} < ${a}.length - 1; ${up}`, { lo: 0, hiOff: -2 }], // reads a[j + 1]
+          lag: [`let ${j} = 1; ${j} < ${a}.length; ${up}`, { lo: 1, hiOff: -1 }], // reads a[j - 1]
+        }[s.style];
+        ranges.set(j, { arr: a, ...head[1] });
+        emit(depth, `for (${head[0]}) {`);
+        const inner = { locals: sc.locals, counters: [...sc.counters, j] };
+        lead(j, inner, depth + 1);
+        s.body.forEach((b) => statementText(b, inner, depth + 1));
+        emit(depth, '}');
         return;
       }
     }
@@ -408,15 +559,20 @@ function render(p, { wild }) {
       ret = top.counters.length ? `${top.counters[p.ret.i % top.counters.length]} * 2` : '1.5';
       break;
   }
+  if (isElement(ret)) ret = `${ret} * 1`; // returning an element is a copy
   emit(1, `return ${ret};`);
   const source = `(${params.join(', ')}) => {\n${lines.join('\n')}\n}`;
-  return { source, arity, roles };
+  if (!withArrays) return { source, arity, roles };
+  return { source, arity, roles, kinds, arrays: arrays.map(({ name, index, minLength, maxLength, role }) => ({ name, index, minLength, maxLength, role })) };
 }
 
-/** Random programs in the compiled subset; `{ wild: true }` drops the guards that keep values and partials finite. */
-export function scalarProgramArbitrary({ wild = false } = {}) {
-  return grammar({ wild }).map((p) => {
-    const r = render(p, { wild });
+/**
+ * Random programs in the compiled subset; `{ wild: true }` drops the guards that keep values and partials finite;
+ * `{ arrays: true }` adds 1-2 read-only array parameters (see the header).
+ */
+export function scalarProgramArbitrary({ wild = false, arrays = false } = {}) {
+  return grammar({ wild, arrays }).map((p) => {
+    const r = render(p, { wild, arrays });
     return { ...r, toString: () => r.source };
   });
 }

@@ -391,7 +391,7 @@ for (const [name, src] of Object.entries(handWritten)) {
 // Regression (fixed): an assignment whose value never reaches the output gets swept in reverse anyway (adjoint 0), so a non-finite
 // local derivative there (sqrt'(0) = Infinity, log'(0), x/0, (-2)**0.5 ...) makes 0 * Infinity = NaN gradients; the
 // interpreter skips entries no path from the output touches.
-test('BUG: a dead value with an infinite local derivative poisons the compiled gradient (NaN)', (t) => {
+test('regression: a dead value with an infinite local derivative poisons the compiled gradient (NaN)', (t) => {
   const T = traced((x) => {
     let a = Math.sqrt(x);
     a = x * 3;
@@ -404,7 +404,7 @@ test('BUG: a dead value with an infinite local derivative poisons the compiled g
 });
 
 // Regression (fixed): same root cause; here the dead value is read only in a test (a common pattern: `if (Math.sqrt(d) < r)`).
-test('BUG: a value read only in a test, with an infinite local derivative, gives a NaN compiled gradient', (t) => {
+test('regression: a value read only in a test, with an infinite local derivative, gives a NaN compiled gradient', (t) => {
   const T = traced((x) => {
     let d = Math.sqrt(x);
     let s = x * 2;
@@ -420,7 +420,7 @@ test('BUG: a value read only in a test, with an infinite local derivative, gives
 
 // Regression (fixed): `let t;` (no initializer) inside a loop body is not reset to undefined on each iteration in the compiled
 // code, so the value from the previous iteration is still there: value and gradient differ from JS.
-test('BUG: `let t;` without an initializer in a loop keeps the previous iteration\'s value when compiled', (t) => {
+test('regression: `let t;` without an initializer in a loop keeps the previous iteration\'s value when compiled', (t) => {
   const T = traced((x) => {
     let s = x * 0;
     for (let i = 0; i < 2; i++) {
@@ -440,7 +440,7 @@ test('BUG: `let t;` without an initializer in a loop keeps the previous iteratio
 
 // Regression (fixed): duplicate parameter names (allowed in sloppy functions) compile to one variable bound to the FIRST argument;
 // JS binds the last one: value and gradient both differ.
-test('BUG: duplicate parameter names compile to the wrong argument', (t) => {
+test('regression: duplicate parameter names compile to the wrong argument', (t) => {
   // eslint-disable-next-line no-new-func
   const T = traced(fromSource('function (x, x) { return x * 2; }'));
   const expected = interpreted(T, 1, 2);
@@ -451,7 +451,7 @@ test('BUG: duplicate parameter names compile to the wrong argument', (t) => {
 
 // Regression (fixed): a user variable named `__out` collides with the compiled code's output variable: when it is passive (a
 // counter), the output's reverse pass is dropped and gradients are 0.
-test('BUG: a variable named __out makes the compiled gradient 0', (t) => {
+test('regression: a variable named __out makes the compiled gradient 0', (t) => {
   const T = traced((x) => {
     let __out = 1;
     __out++;
@@ -464,7 +464,7 @@ test('BUG: a variable named __out makes the compiled gradient 0', (t) => {
 
 // Regression (fixed): the custom-rule check happens once, at compile time: a defineAdjoint (or nondifferentiable) registered
 // after the function compiled is ignored by the compiled code, though defineAdjoint "takes effect at once".
-test('BUG: defineAdjoint after compilation is ignored by the compiled code', (t) => {
+test('regression: defineAdjoint after compilation is ignored by the compiled code', (t) => {
   const f = (x) => x * x;
   const T = traced(f);
   warm(T, 3);
@@ -474,7 +474,7 @@ test('BUG: defineAdjoint after compilation is ignored by the compiled code', (t)
   t.deepEqual(gradient(T, 3), [100]); // compiled: [6]
 });
 
-test('BUG: nondifferentiable after compilation is ignored by the compiled code', (t) => {
+test('regression: nondifferentiable after compilation is ignored by the compiled code', (t) => {
   const T = traced((x) => x * x);
   warm(T, 3);
   nondifferentiable(T);
@@ -484,7 +484,7 @@ test('BUG: nondifferentiable after compilation is ignored by the compiled code',
 
 // Regression (fixed): traced `x === x` / `x !== x` compare the tracked objects first (seq's identity shortcut), so for NaN x the
 // interpreter finds NaN === NaN true, unlike JS; the compiled code compares numbers, as JS does: the tiers disagree.
-test('BUG: `x !== x` with NaN: the interpreter (unlike JS and the compiled code) says false', (t) => {
+test('regression: `x !== x` with NaN: the interpreter (unlike JS and the compiled code) says false', (t) => {
   const f = (x) => {
     let s = x * 1;
     if (x !== x) {
@@ -502,7 +502,7 @@ test('BUG: `x !== x` with NaN: the interpreter (unlike JS and the compiled code)
 
 // Regression (fixed): `name in unaryRules` also accepts inherited names, so `Math.toString(x)` (or valueOf, hasOwnProperty...)
 // passes the compile check and every compiled call then throws "U_toString is not defined".
-test('BUG: Math.toString(x) compiles to code that throws on every call', (t) => {
+test('regression: Math.toString(x) compiles to code that throws on every call', (t) => {
   const T = traced((x) => {
     let a = Math.toString(x);
     return x * 2;
@@ -512,13 +512,13 @@ test('BUG: Math.toString(x) compiles to code that throws on every call', (t) => 
 
 // Regression (fixed): Math.neg / Math.pos do not exist, but they are rule names, so they compile to -x / +x: the first
 // (interpreted) call throws TypeError and the compiled calls return a result.
-test('BUG: Math.neg(x) throws when interpreted but returns -x when compiled', (t) => {
+test('regression: Math.neg(x) throws when interpreted but returns -x when compiled', (t) => {
   const T = traced((x) => Math.neg(x));
   for (let i = 0; i < jit.threshold + 2; i++) t.throws(() => gradient(T, 1), { instanceOf: TypeError });
 });
 
 // Regression (fixed): assigning to a const throws in JS (and in the interpreter), but the compiled code runs it.
-test('BUG: assignment to a const throws when interpreted but not when compiled', (t) => {
+test('regression: assignment to a const throws when interpreted but not when compiled', (t) => {
   const T = traced((x) => {
     const a = x * 2;
     a = x * 3; // eslint-disable-line no-const-assign
@@ -529,7 +529,7 @@ test('BUG: assignment to a const throws when interpreted but not when compiled',
 
 // Regression (fixed): returning a variable that holds undefined: the interpreter throws (the loss must be a number), the compiled
 // code returns { value: undefined, grad: [null] }.
-test('BUG: returning undefined throws when interpreted but not when compiled', (t) => {
+test('regression: returning undefined throws when interpreted but not when compiled', (t) => {
   const T = traced((x) => {
     let a;
     return a;
