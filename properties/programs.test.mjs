@@ -268,7 +268,7 @@ test('gradient of a generated program is deterministic: repeated calls give bit-
 // ------------------------------------------------------------------------------------------------------------
 
 // Regression (fixed): `v op= (expr);` on a local variable (right-hand side in parentheses) makes traced() throw a SyntaxError: the rewrite emits `v = __tg.add(v, expr));`.
-test('BUG 1: compound assignment to a variable with a parenthesised right-hand side traces (shrunk program)', (t) => {
+test('regression 1: compound assignment to a variable with a parenthesised right-hand side traces (shrunk program)', (t) => {
   // found by programArbitrary({ redundantParens: true }); fast-check shrank it to:
   const source = `function prog(x, data) {
   let a = 0.5, b = 0.5, c = 0.5, d = 0.5;
@@ -287,7 +287,7 @@ test('BUG 1: compound assignment to a variable with a parenthesised right-hand s
 });
 
 // Regression (fixed): `v op= (expr);` on a local variable (right-hand side in parentheses) makes traced() throw a SyntaxError: the rewrite emits `v = __tg.add(v, expr));`.
-test('BUG 1: compound assignment to a variable with a parenthesised right-hand side traces (minimal)', (t) => {
+test('regression 1: compound assignment to a variable with a parenthesised right-hand side traces (minimal)', (t) => {
   const f = (x) => {
     let a = 1;
     a /= (1 + x * x);
@@ -299,7 +299,7 @@ test('BUG 1: compound assignment to a variable with a parenthesised right-hand s
 });
 
 // Regression (fixed): `obj.key op= rhs` evaluates rhs before reading obj.key; JavaScript reads the old value first, so a call in rhs that writes obj.key changes the result.
-test('BUG 2: compound assignment to a field reads the old value before the right-hand side runs (shrunk program)', (t) => {
+test('regression 2: compound assignment to a field reads the old value before the right-hand side runs (shrunk program)', (t) => {
   // found by the exactness property; fast-check shrank it to (x = [0]):
   const source = `function prog(x, data) {
   let a = 0.5, b = 0.5, c = data.arr[0] + 0.5, d = 0.5;
@@ -325,7 +325,7 @@ test('BUG 2: compound assignment to a field reads the old value before the right
 });
 
 // Regression (fixed): `obj.key op= rhs` evaluates rhs before reading obj.key; JavaScript reads the old value first, so a call in rhs that writes obj.key changes the result.
-test('BUG 2: compound assignment to a field or element reads the old value before the right-hand side runs (minimal)', (t) => {
+test('regression 2: compound assignment to a field or element reads the old value before the right-hand side runs (minimal)', (t) => {
   const field = (x, o) => {
     const write = () => {
       o.f = 10;
@@ -348,7 +348,7 @@ test('BUG 2: compound assignment to a field or element reads the old value befor
 });
 
 // Regression (fixed): a field/element assignment whose right-hand side is a parenthesised sequence, `o.f = (s, v)`, loses the parentheses (`__tg.wf(o, s, v)`) and stores s instead of v.
-test('BUG 3: assigning a parenthesised sequence expression to a field or element stores its last value', (t) => {
+test('regression 3: assigning a parenthesised sequence expression to a field or element stores its last value', (t) => {
   // found by hand while minimising BUG 2 (the generator does not write sequence expressions)
   const field = (x, o) => {
     o.f = (0, 2 * x);
@@ -369,7 +369,7 @@ test('BUG 3: assigning a parenthesised sequence expression to a field or element
 });
 
 // Regression (fixed): a compound assignment whose target is in parentheses, `(o.f) *= v` / `(a[0]) += v` / `(a) += v`, is rewritten wrongly: `(__tg.updm(o, "f") , "mul", v, 0)` throws "runtime[op] is not a function", `(a = __tg.add(a, v);` is a SyntaxError.
-test('BUG 1b: compound assignment to a parenthesised target traces', (t) => {
+test('regression 1b: compound assignment to a parenthesised target traces', (t) => {
   // found by hand next to BUG 1 (same family: parentheses around an operand of a compound assignment)
   const field = (x, o) => {
     (o.f) *= x;
@@ -390,7 +390,7 @@ test('BUG 1b: compound assignment to a parenthesised target traces', (t) => {
 });
 
 // Regression (fixed): Number.prototype methods other than toString/valueOf called on a tracked number (`v.toFixed(2)`, `v.toPrecision(4)`) throw "Cannot read properties of undefined (reading 'call')" instead of running on the primal.
-test('BUG 4: toFixed / toPrecision on a tracked number work on its value', (t) => {
+test('regression 4: toFixed / toPrecision on a tracked number work on its value', (t) => {
   // found by hand (the generator does not call number methods); e.g. rounding for display inside a loss function
   const f = (x) => {
     const shown = Number(x.toFixed(3)) + Number(x.toPrecision(2));
