@@ -9,11 +9,15 @@ import { TracegradError } from '../errors';
 /** `rule(...args)` returns `[y, back]`; `back(dy)` returns one cotangent per argument (null for none). */
 export type AdjointRule = (...args: any[]) => [any, (dy: any) => any[]];
 
-interface AdjointEntry {
+/** A rule as callWithRule runs it; hook and checkpoint are such rules, called directly by their functions. */
+interface RuleEntry {
   name: string;
   fn: Function | null; // the function itself, called as usual when nothing is being differentiated
   rule: AdjointRule | null; // null: nondifferentiable
-  call: (this: any, ...args: any[]) => any; // what traced call sites run instead of the function
+}
+/** A rule registered for a user's function: traced call sites run `call` instead of the function. */
+interface AdjointEntry extends RuleEntry {
+  call: (this: any, ...args: any[]) => any;
 }
 
 const adjoints = new WeakMap<Function, AdjointEntry>();
@@ -67,7 +71,7 @@ export function adjointFor(f: any): ((...args: any[]) => any) | undefined {
  * Run a custom rule at the innermost level L: its forward and its back run one level down (as Zygote does), its
  * output becomes an extern entry whose parents are the level-L tracked leaves of the arguments.
  */
-function callWithRule(entry: AdjointEntry, thisArg: any, args: any[]): any {
+function callWithRule(entry: RuleEntry, thisArg: any, args: any[]): any {
   const tape = top();
   if (tape === null) return entry.fn !== null ? entry.fn.apply(thisArg, args) : entry.rule!.apply(thisArg, args)[0];
   const level = state.tapes.length;
@@ -172,14 +176,10 @@ export function ignore<T>(x: T | (() => T)): T {
   return deepPrimal(x);
 }
 
-const hookRule = (f: (dy: any) => any, x: any): [any, (dy: any) => any[]] => [x, (dy) => [null, f(dy)]];
-const hookEntry: AdjointEntry = {
+const hookEntry: RuleEntry = {
   name: 'hook',
   fn: null,
-  rule: hookRule,
-  call(...args) {
-    return callWithRule(hookEntry, this, args);
-  },
+  rule: (f: (dy: any) => any, x: any) => [x, (dy) => [null, f(dy)]],
 };
 
 /**
@@ -205,11 +205,8 @@ export function checkpoint(f: (...args: any[]) => any, ...args: any[]): any {
   if (typeof f !== 'function') throw new TracegradError('checkpoint(f, ...args): f must be a function.');
   return callWithRule(checkpointEntry, undefined, [f, ...args]);
 }
-const checkpointEntry: AdjointEntry = {
+const checkpointEntry: RuleEntry = {
   name: 'checkpoint',
   fn: null,
   rule: (f: any, ...args: any[]) => [inner.ensureTraced(f)(...args), (dy: any) => [null, ...inner.pullback(f, args)[1](dy)]],
-  call(...args) {
-    return callWithRule(checkpointEntry, this, args);
-  },
 };

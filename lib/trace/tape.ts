@@ -26,6 +26,7 @@ export function opId(name: string): number {
   return id;
 }
 const OP_INPUT = 0;
+const OP_EXTERN_OUT = 2;
 const OP_GUARD = 3;
 
 export interface ExternRecord {
@@ -169,7 +170,7 @@ export class Tape {
   }
 
   externOut(y: any, node: number, path: (string | number)[]): Tracked {
-    return new Tracked(y, this.push(Kind.ExternOut, opId('extern-out'), { node, path }), this);
+    return new Tracked(y, this.push(Kind.ExternOut, OP_EXTERN_OUT, { node, path }), this);
   }
 
   /** Guards record which way a test on a tracked value went; a later JIT checks them before replaying a trace. */
