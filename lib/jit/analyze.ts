@@ -1,0 +1,112 @@
+// Activity analysis for the compiled tier: which names need adjoints, which share adjoint slots (copies), which values the reverse pass reads.
+import type { Program, Stmt } from './lower';
+
+export interface Facts {
+  /** Names (variables and arrays) that can hold a value the output depends on and that depends on an argument. */
+  adjoint: Set<string>;
+  /** Adjoint names connected by copies (`v = w`, `v = a[i]`, `w[i] = v`): their adjoints live in shared slots. */
+  aliased: Set<string>;
+  /** Names whose values the reverse pass reads (so assignments to them save the old value). */
+  needed: Set<string>;
+  /** Needed variables read in the reverse pass only inside indices (loop counters: `i++` can be undone by `i--`). */
+  indexOnly: Set<string>;
+}
+
+export const isCopy = (e: any) => (e.type === 'Identifier' && e.name !== 'undefined') || (e.type === 'MemberExpression' && e.computed);
+/** The name an expression reads as a whole: a variable, or the array of an element. */
+export const copySource = (e: any): string => (e.type === 'Identifier' ? e.name : e.object.name);
+
+const linear = new Set(['+', '-']);
+/** Operators and calls whose partial derivatives need no operand values (only +, - and unary minus). */
+const isLinear = (e: any) => (e.type === 'BinaryExpression' && linear.has(e.operator)) || (e.type === 'UnaryExpression' && e.operator === '-');
+const isLiteral = (e: any) => e.type === 'Literal';
+const isMathCall = (e: any) => e.type === 'CallExpression';
+
+/**
+ * Reads of a right-hand side. `values`: names whose value the reverse pass needs to recompute the partial
+ * derivatives (an operand of a product, quotient or Math call, directly or through sums); operands reached only
+ * through + and - are not needed, since those partials are constants. `all`: every name read as a value.
+ * `indices`: variables read inside indices.
+ */
+function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<string> } {
+  const values = new Set<string>(), all = new Set<string>(), indices = new Set<string>();
+  const idents = (e: any, into: Set<string>) => {
+    if (e === null || typeof e !== 'object') return;
+    if (e.type === 'Identifier') into.add(e.name);
+    else for (const k of Object.keys(e)) if (k !== 'type') idents(e[k], into);
+  };
+  /** `needed`: whether this subexpression's value is read by its parent's partial derivatives (or recomputed for one). */
+  const walk = (e: any, needed: boolean) => {
+    switch (e.type) {
+      case 'Identifier':
+        if (e.name === 'undefined') return;
+        all.add(e.name);
+        if (needed) values.add(e.name);
+        return;
+      case 'MemberExpression':
+        if (!e.computed) return; // a.length
+        all.add(e.object.name);
+        if (needed) values.add(e.object.name);
+        idents(e.property, indices);
+        return;
+      case 'BinaryExpression': {
+        // a * b: the partial for a is b and for b is a, so a literal operand needs no partial and its partner no value;
+        // a value is recomputed in the reverse pass (not kept) only for arithmetic, so its operands are needed when it is
+        if (isLinear(e)) return (walk(e.left, needed), walk(e.right, needed));
+        if (e.operator === '*') return (walk(e.left, needed || !isLiteral(e.right)), walk(e.right, needed || !isLiteral(e.left)));
+        return (walk(e.left, true), walk(e.right, true));
+      }
+      case 'UnaryExpression':
+        return walk(e.argument, needed);
+      case 'CallExpression':
+        return e.arguments.forEach((a: any) => walk(a, true));
+    }
+  };
+  walk(rhs, false);
+  return { values, all, indices };
+}
+
+export function analyze(p: Program): Facts {
+  const assigns: (Stmt & { t: 'assign' })[] = [];
+  const collect = (ss: Stmt[]) => {
+    for (const s of ss) {
+      if (s.t === 'assign') assigns.push(s);
+      else if (s.t === 'if') (collect(s.then), collect(s.else));
+      else if (s.t === 'loop') collect(s.body);
+    }
+  };
+  collect(p.body);
+  const info = assigns.map((s) => ({ s, ...reads(s.rhs) }));
+  // useful: the output depends on it (through values, not indices or tests)
+  const useful = new Set([p.out]);
+  // varied: it depends on an argument
+  const varied = new Set(p.params);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const { s, all } of info) {
+      if (useful.has(s.target.name)) for (const r of all) if (!useful.has(r)) (useful.add(r), (changed = true));
+      if (!varied.has(s.target.name) && [...all].some((r) => varied.has(r))) (varied.add(s.target.name), (changed = true));
+    }
+  }
+  const adjoint = new Set([...useful].filter((n) => varied.has(n)));
+  // copies between adjoint names make one node under two names: such names get per-value adjoint slots
+  const aliased = new Set<string>();
+  for (const { s } of info)
+    if (isCopy(s.rhs) && adjoint.has(s.target.name) && adjoint.has(copySource(s.rhs))) (aliased.add(s.target.name), aliased.add(copySource(s.rhs)));
+  const needed = new Set<string>(), valueNeeded = new Set<string>();
+  for (const { s, values, indices } of info) {
+    if (!adjoint.has(s.target.name)) continue;
+    for (const v of values) (needed.add(v), valueNeeded.add(v));
+    for (const v of indices) needed.add(v);
+    if (s.target.index !== null) {
+      const into = new Set<string>();
+      const idents = (e: any) => (e.type === 'Identifier' ? into.add(e.name) : e.type === 'BinaryExpression' ? (idents(e.left), idents(e.right)) : undefined);
+      idents(s.target.index);
+      for (const v of into) needed.add(v);
+    }
+  }
+  const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
+  return { adjoint, aliased, needed, indexOnly };
+}
+
+export { isMathCall };
