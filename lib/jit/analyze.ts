@@ -10,6 +10,12 @@ export interface Facts {
   needed: Set<string>;
   /** Needed variables read in the reverse pass only inside indices (loop counters: `i++` can be undone by `i--`). */
   indexOnly: Set<string>;
+  /**
+   * Local arrays whose element values the reverse pass gets from the stack where they are used (each assignment
+   * whose partials read an element saves it) instead of restoring every overwritten element: chosen where uses are
+   * fewer than overwrites, weighted by loop depth (a scratch vector rewritten in a loop nest and read once).
+   */
+  saveAtUse: Set<string>;
 }
 
 export const isCopy = (e: any) => (e.type === 'Identifier' && e.name !== 'undefined') || (e.type === 'MemberExpression' && e.computed);
@@ -28,8 +34,10 @@ const isMathCall = (e: any) => e.type === 'CallExpression';
  * through + and - are not needed, since those partials are constants. `all`: every name read as a value.
  * `indices`: variables read inside indices.
  */
-function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<string> } {
+function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<string>; elements: Map<string, Set<string>> } {
   const values = new Set<string>(), all = new Set<string>(), indices = new Set<string>();
+  const elements = new Map<string, Set<string>>(); // array -> distinct index texts read for their values
+  const text = (e: any): string => (e.type === 'Identifier' ? e.name : e.type === 'Literal' ? String(e.value) : `(${text(e.left)}${e.operator}${text(e.right)})`);
   const idents = (e: any, into: Set<string>) => {
     if (e === null || typeof e !== 'object') return;
     if (e.type === 'Identifier') into.add(e.name);
@@ -46,7 +54,11 @@ function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<
       case 'MemberExpression':
         if (!e.computed) return; // a.length
         all.add(e.object.name);
-        if (needed) values.add(e.object.name);
+        if (needed) {
+          values.add(e.object.name);
+          if (!elements.has(e.object.name)) elements.set(e.object.name, new Set());
+          elements.get(e.object.name)!.add(text(e.property));
+        }
         idents(e.property, indices);
         return;
       case 'BinaryExpression': {
@@ -63,20 +75,21 @@ function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<
     }
   };
   walk(rhs, false);
-  return { values, all, indices };
+  return { values, all, indices, elements };
 }
 
 export function analyze(p: Program): Facts {
   const assigns: (Stmt & { t: 'assign' })[] = [];
-  const collect = (ss: Stmt[]) => {
+  const weights: number[] = []; // 10 per enclosing loop: a rough count of executions
+  const collect = (ss: Stmt[], weight: number) => {
     for (const s of ss) {
-      if (s.t === 'assign') assigns.push(s);
-      else if (s.t === 'if') (collect(s.then), collect(s.else));
-      else if (s.t === 'loop') collect(s.body);
+      if (s.t === 'assign') (assigns.push(s), weights.push(weight));
+      else if (s.t === 'if') (collect(s.then, weight), collect(s.else, weight));
+      else if (s.t === 'loop') collect(s.body, weight * 10);
     }
   };
-  collect(p.body);
-  const info = assigns.map((s) => ({ s, ...reads(s.rhs) }));
+  collect(p.body, 1);
+  const info = assigns.map((s, i) => ({ s, weight: weights[i], ...reads(s.rhs) }));
   // useful: the output depends on it (through values, not indices or tests)
   const useful = new Set([p.out]);
   // varied: it depends on an argument
@@ -106,7 +119,17 @@ export function analyze(p: Program): Facts {
     }
   }
   const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
-  return { adjoint, aliased, needed, indexOnly };
+  const saveAtUse = new Set<string>();
+  for (const w of p.localArrays) {
+    if (!needed.has(w)) continue;
+    let overwrites = 0, uses = 0;
+    for (const { s, weight, elements } of info) {
+      if (s.target.name === w && s.target.index !== null) overwrites += weight;
+      if (adjoint.has(s.target.name) && !isCopy(s.rhs)) uses += weight * (elements.get(w)?.size ?? 0);
+    }
+    if (uses < overwrites) (saveAtUse.add(w), needed.delete(w));
+  }
+  return { adjoint, aliased, needed, indexOnly, saveAtUse };
 }
 
 export { isMathCall };

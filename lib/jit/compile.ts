@@ -13,14 +13,25 @@ export { Ineligible, type ArgKind } from './lower';
 export type CompiledGradient = ((args: any[]) => { value: number; grad: any[] } | null) & {
   /** Number of parameters: the compiled code answers only calls with exactly that many arguments. */
   arity: number;
-  /** Calls that bailed out to the interpreter so far, and why the last one did. */
+  /** Calls that bailed out to the interpreter so far; onBail (if set) hears why each one did. */
   bails: number;
-  lastBail?: unknown;
+  onBail?: (why: unknown) => void;
   /** The generated source, for introspection: the whole function, and its forward and reverse passes. */
   source: string;
   forward: string;
   reverse: string;
 };
+
+// the stacks, inline: S holds values (old values, kept Math results), C counts (branches, trips) and slots
+const POP = 'S[--sp]';
+const POPC = 'C[--cp]';
+/**
+ * Reach without flags, for elements and slots: the interpreter's adjoints start at +0 and only ever add, so they are
+ * never -0 once something reached them (x + y is -0 only if both are). Unreached ones are stored as -0 here, each
+ * addition is `a + x + 0` (which turns a -0 sum into the +0 the interpreter has, and changes nothing else), so
+ * "reached" is "not -0".
+ */
+const UNREACHED = (x: string) => `(${x} === 0 && 1 / ${x} < 0)`;
 
 const arithmetic: Record<string, string> = { '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod', '**': 'pow' };
 const inline: Record<string, (a: string, b: string) => string> = {
@@ -68,7 +79,7 @@ export function compileGradient(source: string, kinds?: ArgKind[]): CompiledGrad
       return run(args);
     } catch (e) {
       compiled.bails++; // pure code (no user calls, no writes outside its own arrays): the interpreter redoes the call
-      compiled.lastBail = e;
+      compiled.onBail?.(e);
       return null;
     }
   };
@@ -78,6 +89,25 @@ export function compileGradient(source: string, kinds?: ArgKind[]): CompiledGrad
 class Generator {
   private ops = 0;
   private temps = 0;
+  /**
+   * Pushes onto S and C. Inside an innermost loop the capacity is checked once per iteration for all of them
+   * (`unchecked`), counting the pushes its body can make.
+   */
+  private unchecked = false;
+  private pushes = 0;
+  private pushesC = 0;
+  private pushS(x: string): string {
+    this.pushes++;
+    return this.unchecked ? `S[sp++] = ${x};` : `if (sp === S.length) S = growS(sp + 1); S[sp++] = ${x};`;
+  }
+  private pushC(x: string): string {
+    this.pushesC++;
+    return this.unchecked ? `C[cp++] = ${x};` : `if (cp === C.length) C = growC(cp + 1); C[cp++] = ${x};`;
+  }
+  /** While generating a reverse pass: elements of saveAtUse arrays read there, by index temp (saved by the forward). */
+  private saved: Map<string, { array: string; k: string; temp: string }> | null = null;
+  /** Index temps of the current statement by array and index text: one check (and one slot lookup) per element. */
+  private indexTemps = new Map<string, string>();
   constructor(private p: Program, private f: Facts) {}
 
   private isArray(n: string) {
@@ -95,10 +125,11 @@ class Generator {
         return e === UNDEFINED ? { kind: 'lit', text: 'undefined' } : { kind: 'var', name: e.name };
       case 'MemberExpression': {
         if (!e.computed) return { kind: 'lit', text: `v_${e.object.name}.length` };
-        const k = `k${this.temps++}`;
         const index = this.indexText(e.property);
-        // an element outside the array (or at a fractional index) bails out: the interpreter handles it
-        pre.push(`const ${k} = ${index}; if (${k} >>> 0 !== ${k} || ${k} >= v_${e.object.name}.length) throw BAIL;`);
+        const [k, isNew] = this.indexTemp(e.object.name, index);
+        // an element outside the array (or at a fractional index) reads undefined and bails out: the interpreter
+        // handles it (V8 drops the test after an in-bounds load of a Float64Array, which cannot give undefined)
+        if (isNew) pre.push(`const ${k} = ${index}; if (v_${e.object.name}[${k}] === undefined) throw BAIL;`);
         return { kind: 'elem', array: e.object.name, index, k };
       }
       case 'BinaryExpression': {
@@ -120,12 +151,25 @@ class Generator {
     pre.push(`const t${node.id} = ${this.opValue(node)};`);
     return { kind: 'op', node };
   }
+  private indexTemp(array: string, index: string): [string, boolean] {
+    const key = `${array}[${index}]`;
+    const k = this.indexTemps.get(key);
+    if (k !== undefined) return [k, false];
+    const fresh = `k${this.temps++}`;
+    this.indexTemps.set(key, fresh);
+    return [fresh, true];
+  }
   private indexText(e: any): string {
     if (e.type === 'Literal') return `(${e.raw})`;
     if (e.type === 'Identifier') return `v_${e.name}`;
     return `(${this.indexText(e.left)} ${e.operator} ${this.indexText(e.right)})`;
   }
   private valueText(o: Operand): string {
+    if (o.kind === 'elem' && this.saved !== null && this.f.saveAtUse.has(o.array)) {
+      let u = this.saved.get(o.k);
+      if (u === undefined) this.saved.set(o.k, (u = { array: o.array, k: o.k, temp: `u_${o.k}` }));
+      return u.temp;
+    }
     return o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : o.kind === 'elem' ? `v_${o.array}[${o.k}]` : `t${o.node.id}`;
   }
   private opValue(n: OpNode): string {
@@ -145,6 +189,7 @@ class Generator {
     if (e.type === 'LogicalExpression') return `(${this.test(e.left)} ${e.operator} ${this.test(e.right)})`;
     if (e.type === 'UnaryExpression' && e.operator === '!') return `(!${this.test(e.argument)})`;
     const pre: string[] = [];
+    this.indexTemps.clear(); // each comparison is its own scope
     let text: string;
     if (e.type === 'BinaryExpression' && !(e.operator in arithmetic)) {
       const a = this.operand(e.left, [], pre), b = this.operand(e.right, [], pre);
@@ -158,11 +203,11 @@ class Generator {
   /** `A[s] += g * d`-style accumulation into an operand's adjoint, marking it reached. */
   private accumulate(o: Operand, add: string): string {
     if (o.kind === 'op') return `tb${o.node.id} += ${add};`;
-    if (o.kind === 'var') return this.f.aliased.has(o.name) ? `{ const s = s_${o.name}; A[s] += ${add}; R[s] = 1; }` : `b_${o.name} += ${add}; r_${o.name} = true;`;
+    if (o.kind === 'var') return this.f.aliased.has(o.name) ? `{ const s = s_${o.name}; A[s] = A[s] + ${add} + 0; }` : `b_${o.name} += ${add}; r_${o.name} = true;`;
     if (o.kind !== 'elem') return '';
     const a = o.array, k = o.k;
-    if (this.p.paramArrays.has(a)) return this.f.aliased.has(a) ? `A[o_${a} + ${k}] += ${add}; R[o_${a} + ${k}] = 1;` : `b_${a}[${k}] += ${add}; r_${a} = true;`;
-    return this.f.aliased.has(a) ? `{ const s = s_${a}[${k}]; A[s] += ${add}; R[s] = 1; }` : `b_${a}[${k}] += ${add}; r_${a}[${k}] = 1;`;
+    if (this.p.paramArrays.has(a)) return this.f.aliased.has(a) ? `{ const s = o_${a} + ${k}; A[s] = A[s] + ${add} + 0; }` : `b_${a}[${k}] += ${add}; r_${a} = true;`;
+    return this.f.aliased.has(a) ? `{ const s = s_${a}[${k}]; A[s] = A[s] + ${add} + 0; }` : `b_${a}[${k}] = b_${a}[${k}] + ${add} + 0;`;
   }
   /** The slot a copy of this operand shares (aliased names only; 0 is the slot of plain values, never swept). */
   private slotOf(o: Operand): string {
@@ -179,6 +224,7 @@ class Generator {
   }
 
   private statement(s: Stmt): [string, string] {
+    this.indexTemps.clear(); // index variables may change between statements
     switch (s.t) {
       case 'assign':
         return this.assignment(s.target.name, s.target.index, s.rhs);
@@ -186,15 +232,25 @@ class Generator {
         return this.array(s.name, s.size);
       case 'if': {
         const test = this.test(s.test);
+        this.indexTemps.clear();
         const [fa, ra] = this.block(s.then), [fb, rb] = this.block(s.else);
         if (!ra && !rb) return [`if (${test}) { ${fa} } else { ${fb} }`, ''];
-        return [`if (${test}) { ${fa} pushC(1); } else { ${fb} pushC(0); }`, `if (popC() === 1) { ${ra} } else { ${rb} }`];
+        return [`if (${test}) { ${fa} ${this.pushC('1')} } else { ${fb} ${this.pushC('0')} }`, `if (${POPC} === 1) { ${ra} } else { ${rb} }`];
       }
       case 'loop': {
         const test = s.test === null ? 'true' : this.test(s.test);
-        const [fb, rb] = this.block(s.body);
+        this.indexTemps.clear();
+        const innermost = !this.unchecked && !containsLoop(s.body);
+        const [ps, pc] = [this.pushes, this.pushesC];
+        if (innermost) this.unchecked = true;
+        let [fb, rb] = this.block(s.body);
+        if (innermost) {
+          this.unchecked = false;
+          const [ns, nc] = [this.pushes - ps, this.pushesC - pc];
+          fb = `${ns ? `if (sp + ${ns} > S.length) S = growS(sp + ${ns});` : ''} ${nc ? `if (cp + ${nc} > C.length) C = growC(cp + ${nc});` : ''} ${fb}`;
+        }
         if (!rb) return [`while (${test}) { ${fb} }`, ''];
-        return [`{ let n = 0; while (${test}) { ${fb} n++; } pushC(n); }`, `{ let n = popC(); while (n-- > 0) { ${rb} } }`];
+        return [`{ let n = 0; while (${test}) { ${fb} n++; } ${this.pushC('n')} }`, `{ let n = ${POPC}; while (n-- > 0) { ${rb} } }`];
       }
     }
   }
@@ -207,7 +263,7 @@ class Generator {
     const make = [`v_${name} = new Float64Array(len);`];
     if (this.f.adjoint.has(name)) {
       if (this.f.aliased.has(name)) (parts.push(`s_${name}`), make.push(`s_${name} = new Int32Array(len);`));
-      else (parts.push(`b_${name}`, `r_${name}`), make.push(`b_${name} = new Float64Array(len); r_${name} = new Uint8Array(len);`));
+      else (parts.push(`b_${name}`), make.push(`b_${name} = new Float64Array(len).fill(-0);`));
     }
     const keep = this.f.adjoint.has(name) || this.f.needed.has(name);
     const fwd = `{ ${pre.join(' ')} const len = ${n}; ${keep ? parts.map((x) => `O.push(${x});`).join(' ') : ''} ${make.join(' ')} }`;
@@ -228,8 +284,9 @@ class Generator {
     let place = `v_${name}`, slotPlace = `s_${name}`;
     let fwdIndex = '', revIndex = '', k = '';
     if (index !== null) {
-      k = `k${this.temps++}`;
-      fwdIndex = `const ${k} = ${this.indexText(index)}; if (${k} >>> 0 !== ${k} || ${k} >= v_${name}.length) throw BAIL;`;
+      let isNew: boolean;
+      [k, isNew] = this.indexTemp(name, this.indexText(index));
+      if (isNew) fwdIndex = `const ${k} = ${this.indexText(index)}; if (${k} >>> 0 !== ${k} || ${k} >= v_${name}.length) throw BAIL;`;
       revIndex = `const ${k} = ${this.indexText(index)};`;
       place = `v_${name}[${k}]`;
       slotPlace = `s_${name}[${k}]`;
@@ -240,40 +297,65 @@ class Generator {
     // loop counters read only in indices: `i = i ± c` is undone by `i ∓ c`, exact for int32 values (else bail out)
     const step = index === null && f.indexOnly.has(name) ? counterStep(name, rhs) : null;
     const saveValue = needed && step === null;
-    const fresh = copy ? (f.adjoint.has(copySource(rhs)) ? this.slotOf(root) : '0') : root.kind === 'lit' ? '0' : 'slot()';
-    const fwd = `{ ${pre.join(' ')} ${fwdIndex} ${kept.map((n) => `push(t${n.id});`).join(' ')} ${saveValue ? `push(${place});` : ''} ` +
-      `${aliased ? `pushC(${slotPlace}); ${slotPlace} = ${fresh};` : ''} ${place} = ${this.valueText(root)};` +
+    const fresh = copy ? (f.adjoint.has(copySource(rhs)) ? this.slotOf(root) : '0') : root.kind === 'lit' ? '0' : 'nA++';
+    // `v = v + e` (or -): the interpreter's sweep moves the adjoint from the new node to the old one (times the
+    // partial, 1): here both are one place, so it is rewritten in place (`b = g·1 + 0`) instead of reset and re-added;
+    // a place not reached is unreached for the old value too
+    const rootNode = root.kind === 'op' ? root.node : null;
+    const first = rootNode?.operands[0];
+    const inPlace = propagates && !aliased && (rootNode!.rule === 'add' || rootNode!.rule === 'sub') &&
+      (index === null ? first!.kind === 'var' && first!.name === name : first!.kind === 'elem' && first!.array === name && first!.k === k);
+    // the reverse pass first: it decides which elements the forward saves for it
+    let back = '';
+    this.saved = new Map();
+    if (propagates)
+      back = this.propagate(root as Operand & { kind: 'op' }, nodes, new Set(k ? [k] : []), inPlace ? { operand: first!, place: index === null ? `b_${name}` : `b_${name}[${k}]` } : undefined);
+    const saved = [...this.saved.values()];
+    this.saved = null;
+    const newSlot = fresh === 'nA++' ? 'if (nA === A.length) { growSlots(nA); A = AS; }' : '';
+    const fwd = `{ ${pre.join(' ')} ${fwdIndex} ${kept.map((n) => this.pushS(`t${n.id}`)).join(' ')} ${saved.map((u) => this.pushS(`v_${u.array}[${u.k}]`)).join(' ')} ${saveValue ? this.pushS(place) : ''} ` +
+      `${aliased ? `${this.pushC(slotPlace)} ${newSlot} ${slotPlace} = ${fresh};` : ''} ${place} = ${this.valueText(root)};` +
       `${step !== null ? ` if ((v_${name} | 0) !== v_${name}) throw BAIL;` : ''} }`;
     if (!adjoint && !needed) return [fwd, ''];
-    const restore = `${saveValue ? `${place} = pop();` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = popC();` : ''}`;
+    const restore = `${saveValue ? `${place} = ${POP};` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = ${POPC};` : ''}`;
     const adjointPlace = index === null ? `b_${name}` : `b_${name}[${k}]`;
-    const reachPlace = index === null ? `r_${name}` : `r_${name}[${k}]`;
+    // reached: a flag for a variable; for an element, its adjoint is not -0 (see UNREACHED)
+    const reachedText = index === null ? `r_${name}` : `!${UNREACHED('g')}`;
+    const reset = index === null ? `r_${name} = false; b_${name} = 0;` : `b_${name}[${k}] = -0;`;
     if (!propagates) {
-      // nothing to propagate: restore; a non-aliased adjoint starts again from 0 for the old value
-      const reset = adjoint && !aliased ? `${reachPlace} = ${index === null ? 'false' : '0'}; ${adjointPlace} = 0;` : '';
+      // nothing to propagate: restore; a non-aliased adjoint starts again (unreached) for the old value
+      if (!(adjoint && !aliased)) return [fwd, `{ ${revIndex} ${restore} }`];
       return [fwd, `{ ${revIndex} ${reset} ${restore} }`];
     }
+    const restoredKept = [...saved].reverse().map((u) => `const ${u.temp} = ${POP};`).join(' ') + ' ' +
+      [...kept].reverse().map((n) => `const t${n.id} = ${POP};`).join(' ');
+    if (inPlace) {
+      const take = `const g = ${adjointPlace}; const reached = ${reachedText};`;
+      return [fwd, `{ ${revIndex} ${take} ${restore} ${restoredKept} if (reached) { ${back} } }`];
+    }
     // read the new value's adjoint, restore the old value, then send the adjoint through rhs's operations, last first
-    const take = aliased ? `const s = ${slotPlace}; const reached = R[s] === 1; const g = A[s];`
-      : `const reached = ${reachPlace}${index === null ? '' : ' === 1'}; const g = ${adjointPlace}; ${reachPlace} = ${index === null ? 'false' : '0'}; ${adjointPlace} = 0;`;
-    const restoredKept = [...kept].reverse().map((n) => `const t${n.id} = pop();`).join(' ');
-    return [fwd, `{ ${revIndex} ${take} ${restore} ${restoredKept} if (reached) { ${this.propagate(root as Operand & { kind: 'op' }, nodes)} } }`];
+    const take = aliased ? `const g = A[${slotPlace}]; const reached = !${UNREACHED('g')};`
+      : `const g = ${adjointPlace}; const reached = ${reachedText}; ${reset}`;
+    return [fwd, `{ ${revIndex} ${take} ${restore} ${restoredKept} if (reached) { ${back} } }`];
   }
 
   /** Reverse of one right-hand side: recompute what the partials read, then accumulate, last operation first. */
-  private propagate(root: Operand & { kind: 'op' }, nodes: OpNode[]): string {
+  private propagate(root: Operand & { kind: 'op' }, nodes: OpNode[], declared: Set<string>, inPlace?: { operand: Operand; place: string }): string {
     const rootId = root.node.id;
     const needsValue = neededTemps(root.node);
     const recompute: string[] = [];
     const indexOf = (o: Operand) => {
-      if (o.kind === 'elem') recompute.push(`const ${o.k} = ${o.index};`);
+      if (o.kind === 'elem' && !declared.has(o.k)) (declared.add(o.k), recompute.push(`const ${o.k} = ${o.index};`));
     };
     for (const n of nodes) {
       n.operands.forEach(indexOf);
       if (!n.kept && needsValue.has(n)) recompute.push(`const t${n.id} = ${this.opValue(n)};`);
     }
-    // an arithmetic value no partial reads is not recomputed: its partners' partials get a placeholder
-    const arg = (o: Operand) => (o.kind === 'op' && !o.node.kept && !needsValue.has(o.node) ? '0' : this.valueText(o));
+    // an arithmetic value no partial reads is not recomputed, and the partials of + - and negation read no operand
+    // (they are constants): both get a placeholder
+    const constantPartials = (n: OpNode) => n.rule === 'add' || n.rule === 'sub' || n.rule === 'neg';
+    const arg = (o: Operand, n: OpNode) =>
+      constantPartials(n) || (o.kind === 'op' && !o.node.kept && !needsValue.has(o.node)) ? '0' : this.valueText(o);
     let back = '';
     const temps: string[] = [];
     for (const n of [...nodes].reverse()) {
@@ -282,10 +364,12 @@ class Generator {
       if (n.id !== rootId) temps.push(`tb${n.id} = 0`);
       const t = n.kept ? `t${n.id}` : '0'; // arithmetic partials do not read the result
       const [a, b] = n.operands;
-      if (n.unary) back += this.accumulate(a, `${g} * U_${n.rule}.d(${arg(a)}, ${t})`);
+      if (n.unary) back += this.accumulate(a, `${g} * U_${n.rule}.d(${arg(a, n)}, ${t})`);
       else {
-        const args = `${arg(a)}, ${arg(b)}, ${t}`;
-        if (this.active(a)) back += this.accumulate(a, `${g} * B_${n.rule}.da(${args})`);
+        const args = `${arg(a, n)}, ${arg(b, n)}, ${t}`;
+        // in place with a partial of exactly 1: g·1 + 0 is g itself (a reached adjoint is never -0), so nothing to do
+        if (a === inPlace?.operand) back += unitPartial(n.rule) ? '' : `${inPlace.place} = ${g} * B_${n.rule}.da(${args}) + 0;`;
+        else if (this.active(a)) back += this.accumulate(a, `${g} * B_${n.rule}.da(${args})`);
         if (this.active(b)) back += this.accumulate(b, `${g} * B_${n.rule}.db(${args})`);
       }
     }
@@ -302,12 +386,12 @@ class Generator {
       if (p.paramArrays.has(name)) {
         decl.push(`const v_${name} = args[${i}];`);
         if (!f.adjoint.has(name)) return;
-        if (f.aliased.has(name)) reserve.push(`const o_${name} = nA; reserve(v_${name}.length);`);
+        if (f.aliased.has(name)) reserve.push(`const o_${name} = nA; nA += v_${name}.length; if (nA >= A.length) { growSlots(nA); A = AS; }`);
         else decl.push(`const b_${name} = new Float64Array(v_${name}.length); let r_${name} = false;`);
       } else {
         decl.push(`let v_${name} = args[${i}];`);
         if (!f.adjoint.has(name)) return;
-        if (f.aliased.has(name)) reserve.push(`const o_${name} = nA; reserve(1); let s_${name} = o_${name};`);
+        if (f.aliased.has(name)) reserve.push(`const o_${name} = nA++; if (nA >= A.length) { growSlots(nA); A = AS; } let s_${name} = o_${name};`);
         else decl.push(`let b_${name} = 0, r_${name} = false;`);
       }
     });
@@ -318,35 +402,44 @@ class Generator {
     }
     for (const name of p.localArrays) {
       decl.push(`let v_${name};`);
-      if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name};` : `let b_${name}, r_${name};`);
+      if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name};` : `let b_${name};`);
     }
     const out = p.out;
-    const seed = !f.adjoint.has(out) ? '' : f.aliased.has(out) ? `A[s_${out}] = 1; R[s_${out}] = 1;` : `b_${out} = 1; r_${out} = true;`;
+    const seed = !f.adjoint.has(out) ? '' : f.aliased.has(out) ? `A[s_${out}] = 1;` : `b_${out} = 1; r_${out} = true;`;
     const gradOf = (name: string, i: number) => {
       if (!f.adjoint.has(name)) return 'null';
       const asArray = (x: string) => (p.kinds[i] === 'array' ? `Array.from(${x})` : x);
       if (p.paramArrays.has(name))
-        return f.aliased.has(name) ? `anyReached(o_${name}, v_${name}.length) ? ${asArray(`A.slice(o_${name}, o_${name} + v_${name}.length)`)} : null`
+        return f.aliased.has(name) ? `slotGradient(A, o_${name}, v_${name}.length, ${p.kinds[i] === 'array'})`
           : `r_${name} ? ${asArray(`b_${name}`)} : null`;
-      return f.aliased.has(name) ? `R[o_${name}] === 1 ? A[o_${name}] : null` : `r_${name} ? b_${name} : null`;
+      return f.aliased.has(name) ? `${UNREACHED(`A[o_${name}]`)} ? null : A[o_${name}]` : `r_${name} ? b_${name} : null`;
     };
     return `
 const BAIL = new Error('bail out to the interpreter');
-let S = new Float64Array(1024), sp = 0, C = new Int32Array(256), cp = 0, O = [];
-function push(v) { if (sp === S.length) { const T = new Float64Array(2 * sp); T.set(S); S = T; } S[sp++] = v; }
-function pop() { return S[--sp]; }
-function pushC(v) { if (cp === C.length) { const T = new Int32Array(2 * cp); T.set(C); C = T; } C[cp++] = v; }
-function popC() { return C[--cp]; }
-// adjoint slots of names connected by copies: A[s] (R[s]: reached); slot 0 belongs to plain values and is never swept
-let A = new Float64Array(256), R = new Uint8Array(256), nA = 1;
-function reserve(n) {
-  if (nA + n >= A.length) { const size = 2 * (nA + n), B = new Float64Array(size), Q = new Uint8Array(size); B.set(A); Q.set(R); A = B; R = Q; }
-  nA += n;
+// stacks (kept between calls; the running call holds them in locals S, C): values, and counts and slots
+let SS = new Float64Array(1024), CS = new Int32Array(256), O = [];
+function growS(need) { const T = new Float64Array(Math.max(2 * SS.length, 2 * need)); T.set(SS); return (SS = T); }
+function growC(need) { const T = new Int32Array(Math.max(2 * CS.length, 2 * need)); T.set(CS); return (CS = T); }
+// adjoint slots of names connected by copies: A[s], -0 while unreached; slot 0 belongs to plain values, never swept
+let AS = new Float64Array(256).fill(-0), used = 0;
+function growSlots(n) { const B = new Float64Array(2 * n + 2).fill(-0); B.set(AS); AS = B; }
+/** An argument's gradient from its slots: null if none was reached, else unreached entries are 0. */
+function slotGradient(A, o, n, asArray) {
+  const g = asArray ? new Array(n) : new Float64Array(n);
+  let reached = false;
+  for (let i = 0; i < n; i++) {
+    const v = A[o + i];
+    if (${UNREACHED('v')}) g[i] = 0;
+    else (g[i] = v, reached = true);
+  }
+  return reached ? g : null;
 }
-function slot() { if (nA === A.length) reserve(0); return nA++; }
-function anyReached(o, n) { for (let i = o; i < o + n; i++) if (R[i] === 1) return true; return false; }
 return function compiledGradient(args) {
-  sp = 0; cp = 0; O.length = 0; A.fill(0, 0, nA); R.fill(0, 0, nA); nA = 1;
+  let S = SS, sp = 0, C = CS, cp = 0;
+  O.length = 0;
+  AS.fill(-0, 0, used);
+  used = AS.length; // until this call returns normally (a bail-out leaves its slots to clear)
+  let A = AS, nA = 1;
   ${decl.join('\n  ')}
   ${reserve.join('\n  ')}
   ${forward}
@@ -354,11 +447,22 @@ return function compiledGradient(args) {
   if (typeof value !== 'number') return null; // the interpreter reports a non-number output
   ${seed}
   ${reverse}
+  used = nA;
   return { value, grad: [${p.params.map(gradOf).join(', ')}] };
 };`;
   }
 }
 
+
+/** Whether a binary rule's partial in its first operand is the constant 1 (+ and -). */
+function unitPartial(rule: string): boolean {
+  const da = (binaryRules as any)[rule].da;
+  return da.length === 0 && da() === 1;
+}
+
+function containsLoop(ss: Stmt[]): boolean {
+  return ss.some((s) => s.t === 'loop' || (s.t === 'if' && (containsLoop(s.then) || containsLoop(s.else))));
+}
 
 /** `i = i + c` or `i = i - c` with an integer literal c: the step the reverse pass undoes, else null. */
 function counterStep(name: string, rhs: any): string | null {

@@ -6,9 +6,12 @@ import { ORIGINAL, adjointFor } from '../rules/custom';
 /**
  * The policy. Tier 0 (the tape interpreter) always works. A function traced by traced() (or traced automatically by
  * gradient) is compiled on its first top-level gradient call whose arguments are numbers, Float64Arrays or arrays of
- * numbers, once per such argument signature, if its source is in the compiled subset (see compile.ts); a signature
- * outside the subset is marked and never tried again. Nested gradients, other arguments, a `Math` given in traced()'s
- * scope and functions with custom rules stay in tier 0. `TRACEGRAD_JIT=0` turns compilation off; `TRACEGRAD_JIT_LOG=1` logs each decision to stderr.
+ * numbers, once per such argument signature, if its source is in the compiled subset (see lower.ts); a signature
+ * outside the subset is marked and never tried again. A compiled call that cannot answer exactly bails out and the
+ * interpreter redoes it; a variant that bails out on more than half of its calls (after BAIL_GRACE) is dropped and
+ * marked. Nested gradients, other arguments, a `Math` given in traced()'s scope and functions with custom rules stay
+ * in tier 0. `TRACEGRAD_JIT=0` turns compilation off; `TRACEGRAD_JIT_LOG=1` logs each decision (and each bail-out)
+ * to stderr.
  */
 export const jit = {
   enabled: process.env.TRACEGRAD_JIT !== '0',
@@ -16,6 +19,10 @@ export const jit = {
   /** Top-level gradient calls of a function before it is compiled (source-based: compiling once pays off at once). */
   threshold: 1,
 };
+
+/** Calls a compiled variant may bail out on before the policy looks at its bail-out rate. */
+const BAIL_GRACE = 8;
+const fnName = (fn: Function) => (fn as any)[ORIGINAL]?.name || fn.name || 'anonymous';
 
 interface Entry {
   calls: number;
@@ -59,16 +66,29 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
   if (byKind === undefined) entries.set(fn, (byKind = new Map()));
   let e = byKind.get(key);
   if (e === undefined) byKind.set(key, (e = { calls: 0, compiled: null, ineligible: null }));
-  if (e.compiled !== null) return e.compiled.arity === args.length && adjointFor(fn) === undefined ? e.compiled : undefined;
+  if (e.compiled !== null) {
+    // code that keeps bailing out (indices out of range, fractional counters) only doubles the work: give it up
+    if (++e.calls > BAIL_GRACE && e.compiled.bails * 2 > e.calls) {
+      e.ineligible = `its compiled code bailed out to the interpreter on ${e.compiled.bails} of ${e.calls - 1} calls`;
+      e.compiled = null;
+      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${key}) gives up its compiled code: ${e.ineligible}`);
+      return undefined;
+    }
+    return e.compiled.arity === args.length && adjointFor(fn) === undefined ? e.compiled : undefined;
+  }
   if (e.ineligible !== null || ++e.calls < jit.threshold) return undefined;
   const original = (fn as any)[ORIGINAL];
-  const name = original?.name || fn.name || 'anonymous';
+  const name = fnName(fn);
   try {
     if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
     if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
     if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
     e.compiled = compileGradient(Function.prototype.toString.call(original), kinds);
-    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${key}) after ${e.calls} calls`);
+    e.calls = 1;
+    e.compiled.onBail = (why) => {
+      if (jit.log) console.error(`tracegrad jit: ${name} (${key}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
+    };
+    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${key})`);
     return e.compiled.arity === args.length ? e.compiled : undefined;
   } catch (err) {
     if (!(err instanceof Ineligible)) throw err;
