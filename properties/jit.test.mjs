@@ -1,4 +1,4 @@
-// Property tests of the compiled tier: on random programs in the compiled subset (numbers, and read-only Float64Array and Array parameters), compiled values and gradients are bit-identical (Object.is) to the interpreter's.
+// Property tests of the compiled tier: on random programs in the compiled subset (numbers, read-only Float64Array and Array parameters, local scratch Float64Arrays, plain copies), compiled values and gradients are bit-identical (Object.is) to the interpreter's.
 import test from 'ava';
 import fc from 'fast-check';
 import { traced, gradient, withGradient, jit, tierOf } from '../dist/index.js';
@@ -281,4 +281,175 @@ test('a frozen Array argument throws with the tiers on too, as interpreted', (t)
   t.regex(interpreted.error.message, /frozen/);
   t.not(tierOf(T), 'compiled');
   t.truthy(compiled.error, `compiled answered ${JSON.stringify(compiled.result)}`);
+});
+
+// ---- local scratch arrays ({ locals: true }) and plain copies ({ copies: true }) ----
+// Scratch arrays: `const w0 = new Float64Array(3)` (or `a0.length + 1`), a fresh `wt` per loop iteration, element
+// writes `= += -= *=`, fill / reduce / smooth loops, unwritten elements read as 0. Copies: `v = w`, `let c = x0`,
+// `v = a0[i]`, `w0[i] = v`, `w0[i] = w0[j]`, max scans followed by log-sum-exp, `return w0[2]`: one value under
+// two names, whose adjoint sums both names' uses in the interpreter's order.
+
+const LOCALS_RUNS = 110;
+
+test('compiled gradients of programs with local scratch Float64Arrays are bit-identical to the interpreter', (t) => {
+  try {
+    fc.assert(fc.property(scalarProgramArbitrary({ locals: true }), inputs, checkProgram), { numRuns: LOCALS_RUNS });
+  } finally {
+    jit.enabled = true;
+  }
+  t.true(jit.enabled);
+});
+
+test('compiled gradients of programs with plain copies (v = w, let c = x0, max of names) are bit-identical to the interpreter', (t) => {
+  try {
+    fc.assert(fc.property(scalarProgramArbitrary({ copies: true }), inputs, checkProgram), { numRuns: LOCALS_RUNS });
+  } finally {
+    jit.enabled = true;
+  }
+  t.true(jit.enabled);
+});
+
+test('compiled gradients of programs with array parameters, scratch arrays and copies are bit-identical to the interpreter', (t) => {
+  try {
+    fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), arrayInputs, checkArrayProgram), { numRuns: LOCALS_RUNS });
+  } finally {
+    jit.enabled = true;
+  }
+  t.true(jit.enabled);
+});
+
+test('wild programs with array parameters, scratch arrays and copies (NaN, infinite partials) are bit-identical too', (t) => {
+  try {
+    fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true, wild: true }), arrayInputs, checkArrayProgram),
+      { numRuns: LOCALS_RUNS });
+  } finally {
+    jit.enabled = true;
+  }
+  t.true(jit.enabled);
+});
+
+/**
+ * A generated source as plain JS with every array access checked: parameters and scratch arrays (a stand-in
+ * Float64Array) are Proxies that throw on an index that is not an integer in range, and on any write into a
+ * parameter. Each call returns the value, how many reads found an element never written (a plain 0) and how many
+ * writes overwrote one. (One function per program: every compiled script makes later traced() calls dearer.)
+ */
+function checkedRunner(source) {
+  const log = { unwrittenReads: 0, overwrites: 0 };
+  const index = (t, k) => {
+    const i = typeof k === 'string' ? Number(k) : NaN;
+    if (!Number.isInteger(i) || i < 0 || i >= t.length || String(i) !== k) throw new RangeError(`index ${String(k)} of an array of length ${t.length}`);
+    return i;
+  };
+  function CheckedFloat64Array(length) {
+    if (!Number.isInteger(length) || length < 1) throw new RangeError(`scratch array of length ${length}`);
+    const t = new Float64Array(length), written = new Uint8Array(length);
+    return new Proxy(t, {
+      get(_, k) {
+        if (k === 'length') return t.length;
+        const i = index(t, k);
+        if (!written[i]) log.unwrittenReads++;
+        return t[i];
+      },
+      set(_, k, v) {
+        const i = index(t, k);
+        if (written[i]) log.overwrites++;
+        written[i] = 1;
+        t[i] = v;
+        return true;
+      },
+    });
+  }
+  const f = new Function('Float64Array', `return ${source};`)(CheckedFloat64Array);
+  return (args) => {
+    const checked = args.map((a) => (typeof a === 'number' ? a : new Proxy(a, {
+      get: (t, k) => (k === 'length' ? t.length : t[index(t, k)]),
+      set: (_t, k) => { throw new TypeError(`write into a parameter at ${String(k)}`); },
+    })));
+    log.unwrittenReads = log.overwrites = 0;
+    const value = f(...checked);
+    return { value, ...log };
+  };
+}
+
+test('scratch-array and copy programs index in range for every length, never write a parameter, and stay finite', (t) => {
+  // the generator alone: every element access (read or write) is checked for every length of every array parameter;
+  // the interpreter agrees with the plain run, and in safe mode values and gradients are finite
+  const problems = [];
+  let unwrittenReads = 0, overwrites = 0;
+  for (const program of fc.sample(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), { numRuns: 40, seed: 11 })) {
+    const { source, kinds, arrays } = program;
+    const runChecked = checkedRunner(source);
+    const T = traced(new Function(`return ${source};`)());
+    let lengthSets = [[]];
+    for (const a of arrays) lengthSets = lengthSets.flatMap((ls) => Array.from({ length: a.maxLength - a.minLength + 1 }, (_, k) => [...ls, a.minLength + k]));
+    for (const lengths of lengthSets) {
+      const args = () => {
+        let e = 0; // the same arguments on every call
+        return kinds.map((k, i) => (k === 'number' ? 0.4 - 0.3 * i : new Float64Array(lengths[arrays.findIndex((a) => a.index === i)]).map(() => Math.sin(++e))));
+      };
+      let plain;
+      try {
+        plain = runChecked(args());
+      } catch (error) {
+        problems.push(`${error.message} (lengths ${lengths}):\n${source}`);
+        continue;
+      }
+      unwrittenReads += plain.unwrittenReads;
+      overwrites += plain.overwrites;
+      let result;
+      try {
+        jit.enabled = false;
+        result = withGradient(T, ...args());
+      } finally {
+        jit.enabled = true;
+      }
+      const finite = (g) => g === null || (typeof g === 'number' ? Number.isFinite(g) : [...g].every(Number.isFinite));
+      if (!Object.is(result.value, plain.value)) problems.push(`interpreter ${show(result.value)}, plain JS ${show(plain.value)}:\n${source}`);
+      else if (!Number.isFinite(result.value) || !result.grad.every(finite)) problems.push(`not finite (lengths ${lengths}):\n${source}`);
+    }
+  }
+  t.deepEqual(problems, []);
+  t.true(unwrittenReads > 0, 'elements never written are read');
+  t.true(overwrites > 0, 'elements are overwritten');
+});
+
+test('the scratch-array and copy programs cover their shapes', (t) => {
+  // rendering only (no gradients): the shapes the properties above are meant to exercise all occur
+  const sources = fc.sample(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), { numRuns: 300, seed: 3 }).map((p) => p.source);
+  const shapes = {
+    'scratch array of a literal length': /const w\d = new Float64Array\(\d\);/,
+    'scratch array sized by an array parameter': /const w\d = new Float64Array\(a\d\.length( \+ \d)?\);/,
+    'fresh scratch array declared in a loop body': /for \(let i\d+ = 0; [^\n]*\{\n\s*const wt = new Float64Array\(\d\);/,
+    'element write =': /^\s*w\d\[[^\]]+\] = /m,
+    'element write +=': /^\s*w\d\[[^\]]+\] \+= /m,
+    'element write -=': /^\s*w\d\[[^\]]+\] -= /m,
+    'element write *=': /^\s*w\d\[[^\]]+\] \*= /m,
+    'element write at a counter index': /^\s*w\d\[[^\]]*[ijk]\d+[^\]]*\] [-+*]?= /m,
+    'fill loop from an array parameter': /w\d\[(j\d+)\] [-+]?= [^\n]*a\d\[\1\]/,
+    'reduce loop over a scratch array': /for \(let (j\d+) = 0; \1 < (w\d\.length|\d);[^\n]*\n?[^\n]*[-+]?= [^\n]*w\d\[\1\]/,
+    'scratch element in a test': /(if|while) \([^\n]*w\d\[/,
+    'return of a scratch element': /return w\d\[[^\]]+\];/,
+    'copy v = w': /^\s*\w+ = [a-z]\d+;$/m,
+    'copy let c = w': /^\s*let \w+ = [a-z]\d+;$/m,
+    'copy of a parameter': /let \w+ = x\d;/,
+    'parameter element to a variable': /^\s*(let )?\w+ = a\d\[[^\]]+\];$/m,
+    'scratch element to a variable': /^\s*(let )?\w+ = w\d\[[^\]]+\];$/m,
+    'variable to an element': /^\s*w\d\[[^\]]+\] = [a-z]\d+;$/m,
+    'parameter element to an element': /^\s*w\d\[[^\]]+\] = a\d\[[^\]]+\];$/m,
+    'element to element': /^\s*w\d\[[^\]]+\] = w\d\[[^\]]+\];$/m,
+    'max scan over a scratch array': /let (m\d+) = (w\d)\[0\];\n\s*for \(let (j\d+) = 1; [^\n]*if \(\2\[\3\] > \1\)/,
+    'max scan over an array parameter': /let (m\d+) = (a\d)\[0\];\n\s*for \(let (j\d+) = 1; [^\n]*if \(\2\[\3\] > \1\)/,
+    'log-sum-exp after a max scan': /\+= Math\.exp\(\w+\[j\d+\] - m\d+\);\n\s*\w+ = m\d+ \+ Math\.log\(s\d+\);/,
+    'copy then both names in one product': /(\w+) = (a\d\[[^\]]+\]);\n\s*\w+ \+= \1 \* \2;/,
+    'copy inside a branch': /(if \([^\n]*\{|else \{)\n\s*(let )?\w+ = [a-z]\d+(\[[^\]]+\])?;\n/,
+    'return of a copy': /return (c|m)\d+;/,
+  };
+  for (const [what, re] of Object.entries(shapes)) t.true(sources.some((s) => re.test(s)), what);
+  // without `copies`, nothing is a copy; without `locals`, nothing allocates
+  const plain = fc.sample(scalarProgramArbitrary({ arrays: true, locals: true }), { numRuns: 200, seed: 3 }).map((p) => p.source);
+  const copy = /^\s*(let |var |const )?[\w$]+(\[[^\]]+\])? = [A-Za-z_$][\w$]*(\[[^\]]+\])?[;,]$/m;
+  t.deepEqual(plain.filter((s) => copy.test(s) || /return [aw]\d\[[^\]]+\];/.test(s)), []);
+  const noLocals = fc.sample(scalarProgramArbitrary({ arrays: true, copies: true }), { numRuns: 200, seed: 3 }).map((p) => p.source);
+  t.false(noLocals.some((s) => /new |w\d/.test(s)));
 });

@@ -15,7 +15,8 @@
 // count depends on the inputs through a comparison (`while (k0 < 3 && x0 * k0 < 2) { ...; k0++; }`, bounded by the
 // counter); a final `return e`. Expressions: number literals, identifiers, + - * / % **, unary minus, Math.f(x) for
 // unary f, Math.pow and Math.atan2. Tests: comparisons (< > <= >= === !== == !=), &&, ||, ! and truthiness.
-// No copy `v = w` is generated: a right-hand side that would be a bare name is written `w + 0` or `1 * w`.
+// No copy `v = w` is generated (unless `{ copies: true }`, below): a right-hand side that would be a bare name is
+// written `w + 0` or `1 * w`.
 //
 // Programs exercise: branches that flip with the inputs (tests compare active values), trip counts that change with
 // the inputs, variables reassigned many times, loop counters used as values (so they are not passive), block-local
@@ -48,8 +49,42 @@
 //     never reached by a loop are never read: their gradient entry is 0), in tests, in Math calls, in `+= -= *= =`
 //     of dot products, products of two elements and squared differences (Rosenbrock-like), and as `a.length`.
 // Roles of arrays: 'value' (elements flow into values), 'test' (elements read only in tests: gradient null) and
-// 'unused'. No element copy is generated (`v = a[i]` is written `a[i] * 1` or `a[i] + 0`). The value gains
-// `kinds` (per parameter, 'number' or 'array') and `arrays` ([{ name, index, minLength, maxLength, role }]).
+// 'unused'. No element copy is generated (`v = a[i]` is written `a[i] * 1` or `a[i] + 0`; `{ copies: true }` lifts
+// this). The value gains `kinds` (per parameter, 'number' or 'array') and `arrays` ([{ name, index, minLength,
+// maxLength, role }]). Array parameters are never written.
+//
+// With `{ locals: true }` the programs also use 1-2 local scratch arrays, declared first in the body:
+// `const w0 = new Float64Array(3)` (a literal length 1..5) or, with arrays, `const w1 = new Float64Array(a0.length + 1)`
+// (the length of an array parameter that is read, plus 0..2: indices are checked against it for every length of
+// that parameter, so counters of loops over `a0.length` index both). About 1 program in 4 also has a loop whose body
+// declares a fresh `const wt = new Float64Array(n)` on each iteration, writes it, lets the body's statements read
+// and write it, and folds one of its elements into a local. `new Float64Array(length)` is the only constructor call.
+// Scratch arrays are
+//   - written at in-range indices (constants, or counters as for parameters): `w0[i] = e`, `+=`, `-=`, `*=` (by a
+//     squashed value), with the bounded right-hand sides of other assignments; elements are overwritten many times,
+//     and some are never written and read as 0;
+//   - filled by loops over their length (`for (let j = 0; j < w0.length; j++) w0[j] = Math.tanh(a0[j])`, from an
+//     array parameter where `a0[j]` is in range, else from values and the counter), reduced by later loops
+//     (`v += w0[j] * a0[j]`, `v -= Math.sin(w0[j])`), smoothed (`w0[j] = 0.5 * (w0[j] + w0[j - 1])`), and looped
+//     over with random bodies (`w0.length` or the literal / `a0.length + 1` as the bound, up, down, over pairs);
+//     a program sometimes starts with a fill loop and ends with a reduce loop;
+//   - read in values, tests and Math calls (`w0[k]`, `w0.length`), and returned (`return w0[2] * 1`).
+//
+// With `{ copies: true }` the programs also make plain copies, one value under two names: `v = w`, `let c = w`
+// (then both names are read and reassigned), `let c = x0` (parameters), `v = i` (counters), `v = v`,
+// `v = a0[i]` and `v = w0[i]` (element to variable), and with scratch arrays `w0[i] = v`, `w0[i] = a0[j]`,
+// `w0[i] = w0[j]` (element writes by copy, also in loops: `w0[j] = a0[j]`, `w0[j] = w0[j - 1]`). Copies are followed
+// by uses of both names in one expression (`v = a0[i]; s += v * a0[i];`, `s -= Math.exp(Math.sin(w - c))`), they
+// occur inside branches and loops, and `return c` / `return w0[2]` return a copy or an element directly.
+// Max scans: `let m = w0[0]; for (let j = 1; j < 3; j++) if (w0[j] > m) m = w0[j];` over a scratch array or an array
+// parameter read in values (or `let m = v0; if (v1 > m) m = v1; ...` over names when there is neither), then
+// log-sum-exp (`let s = 0; for (...) s += Math.exp(w0[j] - m); v = m + Math.log(s);`: each term <= 1 and one is
+// exp(0), so s >= 1 and every value stays finite), a softmax-weighted sum or another use of m and the elements.
+// Products of a copy with its source only occur where the source is an element of an array parameter or a
+// literal; elsewhere one factor is squashed, so values still grow at most linearly per statement.
+//
+// The options combine freely ({ arrays, locals, copies, wild }); without them, the programs are exactly those of
+// the versions without these options (same structure, same random choices, same text).
 
 import fc from 'fast-check';
 
@@ -108,7 +143,7 @@ const SQUASH = {
 // Abstract syntax: plain objects tagged with `t`. Leaves hold naturals, resolved modulo the names in scope.
 // ---------------------------------------------------------------------------------------------------------------
 
-function grammar({ wild, arrays }) {
+function grammar({ wild, arrays, locals, copies }) {
   const memo = new Map();
   const memoised = (key, build) => {
     if (!memo.has(key)) memo.set(key, build());
@@ -125,12 +160,33 @@ function grammar({ wild, arrays }) {
         [2, () => fc.nat(3).map((i) => ({ t: 'param', i }))],
         [1, () => fc.nat(3).map((i) => ({ t: 'counter', i }))],
         ...(arrays ? [[4, () => elem()], [1, () => fc.nat(1).map((arr) => ({ t: 'len', arr }))]] : []),
+        ...(locals ? [[4, () => welem()], [1, () => fc.nat(2).map((w) => ({ t: 'wlen', w }))]] : []),
       ),
     );
   /** An element read: which value array, whether its index comes from a counter in scope, and which index. */
   const elem = () =>
     memoised('elem', () =>
       fc.record({ arr: fc.nat(1), useCounter: fc.nat(3), k: fc.nat(11), form: fc.nat(5) }).map((e) => ({ t: 'elem', ...e })));
+  /** An element read of a local scratch array (w0, w1, or wt inside the scratch loop): as `elem`, plus which array. */
+  const welem = () =>
+    memoised('welem', () =>
+      fc.record({ w: fc.nat(2), useCounter: fc.nat(3), k: fc.nat(11), form: fc.nat(5) }).map((e) => ({ t: 'welem', ...e })));
+  /** The source of a plain copy: a name (local, parameter, counter), an element of a parameter or a scratch array. */
+  const copySource = () =>
+    memoised('copySource', () =>
+      weighted(
+        [4, () => leaf()],
+        [2, () => fc.nat(11).map((i) => ({ t: 'var', i }))],
+        ...(arrays ? [[2, () => elem()]] : []),
+        ...(locals ? [[2, () => welem()]] : []),
+      ),
+    );
+  /** A loop over a scratch array doing one thing (fill it, reduce it, smooth it, shift it); see `wpassLine`. */
+  const wpass = (kinds) =>
+    fc.record({ w: fc.nat(2), kind: fc.constantFrom(...kinds), head: fc.nat(5), shape: fc.nat(4), f: fc.constantFrom(...Object.keys(SQUASH)),
+      src: leaf(), v: fc.nat(11), op: fc.constantFrom('+=', '+=', '-=', '=') }).map((s) => ({ t: 'wpass', ...s }));
+  /** Where an element write goes: a scratch array and an index (constant, or from a counter in scope where in range). */
+  const windex = () => fc.record({ w: fc.nat(2), useCounter: fc.nat(3), k: fc.nat(11), form: fc.nat(5) });
 
   /** Expressions of operator depth <= d; at depth 0 only leaves. */
   const expr = (d) =>
@@ -159,7 +215,8 @@ function grammar({ wild, arrays }) {
         [2, () => fc.record({ op: fc.constantFrom('+', '-', 'half'), a: leaf(), b: leaf() }).map((e) => ({ t: 'lin', ...e }))],
         [1, () => fc.record({ a: leaf(), f: fc.constantFrom(...Object.keys(SQUASH)), b: expr(1) }).map((e) => ({ t: 'scale', ...e }))],
         [1, () => leaf().map((a) => ({ t: 'neg', a }))],
-        [1, () => leaf().map((a) => ({ t: 'plain', a }))], // `v = w` is written as `v = w + 0` / `1 * w`
+        [1, () => leaf().map((a) => ({ t: 'plain', a }))], // `v = w` is written as `v = w + 0` / `1 * w` (copies: `v = w`)
+        ...(copies ? [[2, () => copySource().map((a) => ({ t: 'plain', a }))]] : []),
       ),
     );
 
@@ -193,6 +250,21 @@ function grammar({ wild, arrays }) {
       if (arrays)
         simple.push([4, () => fc.record({ v: fc.nat(11), op: fc.constantFrom('+=', '+=', '-=', '*=', '='), e: elem(), e2: elem(), mul: leaf(),
           f: fc.constantFrom(...Object.keys(SQUASH)), shape: fc.nat(3) }).map((s) => ({ t: 'elemAcc', ...s }))]);
+      if (locals) {
+        simple.push([5, () => fc.record({ at: windex(), op: fc.constantFrom('=', '=', '+=', '-=', '*='), rhs: stored() }).map((s) => ({ t: 'wwrite', ...s }))]);
+        simple.push([2, () => wpass(['fill', 'fill', 'reduce', 'reduce', 'smooth', ...(copies ? ['shift'] : [])])]);
+      }
+      if (copies) {
+        simple.push(
+          [3, () => fc.record({ v: fc.nat(11), src: copySource() }).map((s) => ({ t: 'copy', ...s }))],
+          [2, () => fc.record({ src: copySource(), use: fc.option(fc.record({ v: fc.nat(11), form: fc.nat(4) }), { nil: null }) })
+            .map((s) => ({ t: 'letCopy', ...s }))],
+          [2, () => fc.record({ v: fc.nat(11), u: fc.nat(11), src: copySource(), form: fc.nat(4) }).map((s) => ({ t: 'copyUse', ...s }))],
+          [2, () => fc.record({ src: fc.nat(3), head: fc.nat(5), braces: fc.boolean(), follow: fc.constantFrom('lse', 'lse', 'softmax', 'use', 'none'),
+            v: fc.nat(11), f: fc.constantFrom(...Object.keys(SQUASH)) }).map((s) => ({ t: 'maxScan', ...s }))],
+        );
+        if (locals) simple.push([3, () => fc.record({ at: windex(), src: copySource() }).map((s) => ({ t: 'wcopy', ...s }))]);
+      }
       if (d === 0) return weighted(...simple);
       const body = block(d - 1);
       return weighted(
@@ -203,6 +275,8 @@ function grammar({ wild, arrays }) {
         [3, () => fc.record({ test: test(1), then: body, else: fc.option(body, { nil: null }), elseIf: fc.boolean() }).map((s) => ({ t: 'if', ...s }))],
         [2, () => fc.record({ n: fc.integer({ min: 1, max: 4 }), down: fc.boolean(), body }).map((s) => ({ t: 'for', ...s }))],
         [2, () => fc.record({ max: fc.integer({ min: 1, max: 4 }), test: test(0), body }).map((s) => ({ t: 'while', ...s }))],
+        ...(locals ? [[3, () => fc.record({ w: fc.nat(2), style: fc.constantFrom('up', 'up', 'down', 'pair', 'lag'), inc: fc.nat(2), body,
+          lead: fc.option(wpass(['fill', 'reduce', 'acc', ...(copies ? ['fill'] : [])]), { nil: null }) }).map((s) => ({ t: 'wloop', ...s }))]] : []),
       );
     });
 
@@ -226,7 +300,22 @@ function grammar({ wild, arrays }) {
       [2, () => fc.nat(11).map((i) => ({ t: 'name', i }))],
       [1, () => fc.constantFrom(...LITERALS).map((v) => ({ t: 'const', v }))],
       [1, () => fc.nat(3).map((i) => ({ t: 'counter', i }))],
+      ...(locals ? [[1, () => welem().map((e) => ({ t: 'welem', e }))]] : []),
     ),
+    ...(locals ? {
+      // 1-2 scratch arrays: a literal length 1..5, or the length of an array parameter plus 0..2
+      warrs: fc.array(fc.record({ size: fc.integer({ min: 1, max: 5 }), fromParam: fc.nat(2), add: fc.nat(2) }), { minLength: 1, maxLength: 2 }),
+      // a loop filling the scratch arrays before the body, and one reducing them after it (each sometimes)
+      prologue: fc.option(wpass(['fill']), { nil: null, freq: 3 }),
+      epilogue: fc.option(wpass(['reduce', ...(copies ? ['max'] : [])]), { nil: null, freq: 3 }),
+      // about 1 program in 4: a loop whose body declares a fresh scratch array `wt` each iteration and uses it
+      scratch: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.record({ pos: fc.nat(6), n: fc.integer({ min: 1, max: 3 }), size: fc.integer({ min: 1, max: 3 }),
+          init: fc.array(fc.record({ at: windex(), rhs: stored() }), { minLength: 0, maxLength: 2 }), body: block(1),
+          v: fc.nat(11), use: fc.nat(3), f: fc.constantFrom(...Object.keys(SQUASH)) }) },
+      ),
+    } : {}),
   });
   return program;
 }
@@ -236,7 +325,7 @@ function grammar({ wild, arrays }) {
 // while loops already declared (kept passive unless read as values).
 // ---------------------------------------------------------------------------------------------------------------
 
-function render(p, { wild, arrays: withArrays }) {
+function render(p, { wild, arrays: withArrays, locals: withLocals, copies }) {
   const numbers = withArrays ? p.numbers : p.arity;
   const numberParams = Array.from({ length: numbers }, (_, i) => `x${i}`);
   const numberRoles = p.roles.slice(0, numbers);
@@ -245,6 +334,7 @@ function render(p, { wild, arrays: withArrays }) {
   // array parameters, inserted among the numbers; each with the range of lengths it is called with
   const arrays = (withArrays ? p.arrs : []).map((a, j) => ({
     name: `a${j}`, role: a.role, minLength: a.minLength, maxLength: Math.min(6, a.minLength + a.extra), pos: a.pos,
+    base: `a${j}`, off: 0, // its length is its own length + 0 (scratch arrays sized `a.length + k` have base a, off k)
   }));
   const params = [...numberParams];
   const roles = [...numberRoles];
@@ -275,7 +365,8 @@ function render(p, { wild, arrays: withArrays }) {
       const lo = r.lo, hi = own ? len + r.hiOff : r.hi;
       if (hi < lo) continue;
       const a = f(lo), b = f(hi);
-      const top = own && own.name === to.name ? len - 1 : to.minLength - 1;
+      // an array whose length follows the counter's array (itself, or a scratch array sized `a.length + off`)
+      const top = own && to.base === own.name ? len + to.off - 1 : to.minLength - 1;
       if (Math.min(a, b) < 0 || Math.max(a, b) > top) return false;
     }
     return true;
@@ -301,6 +392,22 @@ function render(p, { wild, arrays: withArrays }) {
   };
   const isElement = (text) => /^[A-Za-z_$][\w$]*\[[^\]]*\]$/.test(text);
 
+  // Scratch arrays ({ locals: true }): { name, base, off, minLength, maxLength } like the parameters, where `base`
+  // names the parameter whose length the array's length follows (`a0.length + off`), or is null (a literal length).
+  /** A length as program text: `w.length`, or how the array was sized (`3`, `a0.length + 1`). */
+  const lenText = (w, form) =>
+    form % 2 === 0 || (w.base && w.base === w.name) ? `${w.name}.length` : w.base ? (w.off ? `${w.base}.length + ${w.off}` : `${w.base}.length`) : `${w.minLength}`;
+  /** The range of a counter running over lo .. length(w) + hiOff, as `ranges` holds it. */
+  const rangeOver = (w, lo, hiOff) => (w.base ? { arr: w.base, lo, hiOff: w.off + hiOff } : { lo, hi: w.minLength + hiOff });
+  const pickW = (i, sc) => sc.warrs[i % sc.warrs.length];
+  /** An element of a value array parameter at counter j, where that is in range for every length; else null. */
+  const paramAt = (j, k) => {
+    const ok = valueArrays.filter((a) => inRange(j, (x) => x, a));
+    return ok.length ? `${ok[k % ok.length].name}[${j}]` : null;
+  };
+  /** A nested scope: a block sees the names declared so far; its own declarations (copies `let c = w`) stay in it. */
+  const nest = (sc, ...counters) => ({ locals: [...sc.locals], counters: [...sc.counters, ...counters], warrs: sc.warrs });
+
   // scope: { locals: names declared so far, counters: counters in scope }
   const leafText = (l, sc) => {
     switch (l.t) {
@@ -320,13 +427,17 @@ function render(p, { wild, arrays: withArrays }) {
         return valueArrays.length ? elemText(l, valueArrays[l.arr % valueArrays.length], sc) : leafText({ t: 'var', i: l.k }, sc);
       case 'len':
         return readArrays.length ? `${readArrays[l.arr % readArrays.length].name}.length` : LITERALS[l.arr];
+      case 'welem':
+        return sc.warrs.length ? elemText(l, pickW(l.w, sc), sc) : leafText({ t: 'var', i: l.k }, sc);
+      case 'wlen':
+        return sc.warrs.length ? `${pickW(l.w, sc).name}.length` : LITERALS[l.w];
     }
     throw new Error(`leaf ${l.t}`);
   };
   // every compound expression is parenthesised: the text is the same program for the interpreter and the compiler
   const exprText = (e, sc) => {
     switch (e.t) {
-      case 'lit': case 'var': case 'param': case 'counter': case 'elem': case 'len':
+      case 'lit': case 'var': case 'param': case 'counter': case 'elem': case 'len': case 'welem': case 'wlen':
         return leafText(e, sc);
       case 'bin':
         return `(${exprText(e.a, sc)} ${e.op} ${exprText(e.b, sc)})`;
@@ -357,7 +468,8 @@ function render(p, { wild, arrays: withArrays }) {
     throw new Error(`expr ${e.t}`);
   };
   /** A right-hand side that is never a bare name (a copy would make the function ineligible). */
-  const notCopy = (text, k) => (/^[A-Za-z_$][\w$]*$/.test(text) || isElement(text) ? (k % 2 ? `${text} + 0` : `1 * ${text}`) : text);
+  const notCopy = (text, k) =>
+    (!copies && (/^[A-Za-z_$][\w$]*$/.test(text) || isElement(text)) ? (k % 2 ? `${text} + 0` : `1 * ${text}`) : text);
   const storedText = (s, sc) => {
     switch (s.t) {
       case 'squash':
@@ -434,12 +546,12 @@ function render(p, { wild, arrays: withArrays }) {
       case 'if':
         emit(depth, `if (${testText(s.test, sc)}) {`);
         // each branch is a block: a while loop's counter declared there is not in scope after the if
-        const thenScope = { locals: sc.locals, counters: [...sc.counters] };
+        const thenScope = nest(sc);
         s.then.forEach((b) => statementText(b, thenScope, depth + 1));
         if (s.else && s.else.length === 1 && s.else[0].t === 'if' && s.elseIf) {
           // `else if (...)`: the alternate is an if statement, not a block
           const inner = s.else[0];
-          const elseScope = { locals: sc.locals, counters: [...sc.counters] };
+          const elseScope = nest(sc);
           lines.push(`${'  '.repeat(depth)}} else ${''}`);
           const at = lines.length;
           statementText(inner, elseScope, depth);
@@ -449,7 +561,7 @@ function render(p, { wild, arrays: withArrays }) {
         }
         if (s.else) {
           emit(depth, '} else {');
-          const elseScope = { locals: sc.locals, counters: [...sc.counters] };
+          const elseScope = nest(sc);
           s.else.forEach((b) => statementText(b, elseScope, depth + 1));
         }
         emit(depth, '}');
@@ -458,7 +570,7 @@ function render(p, { wild, arrays: withArrays }) {
         const i = `i${fresh++}`;
         ranges.set(i, s.down ? { lo: 1, hi: s.n } : { lo: 0, hi: s.n - 1 });
         emit(depth, s.down ? `for (let ${i} = ${s.n}; ${i} > 0; ${i}--) {` : `for (let ${i} = 0; ${i} < ${s.n}; ${i} += 1) {`);
-        const inner = { locals: sc.locals, counters: [...sc.counters, i] };
+        const inner = nest(sc, i);
         s.body.forEach((b) => statementText(b, inner, depth + 1));
         emit(depth, '}');
         return;
@@ -468,7 +580,7 @@ function render(p, { wild, arrays: withArrays }) {
         ranges.set(k, { lo: 0, hi: s.max }); // max after the loop
         emit(depth, `let ${k} = 0;`);
         emit(depth, `while (${k} < ${s.max} && (${testText(s.test, sc)})) {`);
-        const inner = { locals: sc.locals, counters: [...sc.counters, k] };
+        const inner = nest(sc, k);
         s.body.forEach((b) => statementText(b, inner, depth + 1));
         emit(depth + 1, `${k}++;`);
         emit(depth, '}');
@@ -504,7 +616,7 @@ function render(p, { wild, arrays: withArrays }) {
           const k = `k${fresh++}`;
           emit(depth, `let ${k} = 0;`);
           ranges.set(k, { arr: a, lo: 0, hiOff: -1 }); // in the test (after k < a.length) and the body
-          const inTest = { locals: sc.locals, counters: [...sc.counters, k] };
+          const inTest = nest(sc, k);
           emit(depth, `while (${k} < ${a}.length && (${testText(s.test, inTest)})) {`);
           lead(k, inTest, depth + 1);
           s.body.forEach((b) => statementText(b, inTest, depth + 1));
@@ -524,17 +636,213 @@ function render(p, { wild, arrays: withArrays }) {
         }[s.style];
         ranges.set(j, { arr: a, ...head[1] });
         emit(depth, `for (${head[0]}) {`);
-        const inner = { locals: sc.locals, counters: [...sc.counters, j] };
+        const inner = nest(sc, j);
         lead(j, inner, depth + 1);
         s.body.forEach((b) => statementText(b, inner, depth + 1));
         emit(depth, '}');
+        return;
+      }
+      // ---- scratch arrays ({ locals: true }) ----
+      case 'wwrite': {
+        // w[i] = e, += -= and *= (by a squashed value), at an index in range of the array for every length
+        const rhs = storedText(s.rhs, sc);
+        const text = s.op === '=' ? rhs : s.op === '*=' ? (s.rhs.t === 'squash' ? rhs : `Math.tanh(${rhs})`) : `(${rhs})`;
+        emit(depth, `${elemText(s.at, pickW(s.at.w, sc), sc)} ${s.op} ${text};`);
+        return;
+      }
+      case 'wpass': {
+        if (s.kind === 'max')
+          return statementText({ t: 'maxScan', src: s.w, head: s.head, braces: s.shape % 2 === 0, v: s.v, f: s.f,
+            follow: ['lse', 'softmax', 'use', 'lse', 'none'][s.shape] }, sc, depth);
+        // one loop over a scratch array: fill / reduce from 0 (or down to 0); smooth / shift from 1 (reads w[j - 1])
+        const w = pickW(s.w, sc);
+        const j = `j${fresh++}`;
+        const L = lenText(w, s.head);
+        const from = s.kind === 'smooth' || s.kind === 'shift' ? 1 : 0;
+        ranges.set(j, rangeOver(w, from, -1));
+        const head = s.head === 3 ? `let ${j} = ${L} - 1; ${j} >= ${from}; ${j}--` : `let ${j} = ${from}; ${j} < ${L}; ${[`${j}++`, `${j} += 1`, `++${j}`][s.head % 3]}`;
+        const line = wpassLine(s, w, j, nest(sc, j));
+        if (s.head % 3 === 2) emit(depth, `for (${head}) ${line}`);
+        else {
+          emit(depth, `for (${head}) {`);
+          emit(depth + 1, line);
+          emit(depth, '}');
+        }
+        return;
+      }
+      case 'wloop': {
+        // a loop over a scratch array's length with a body of random statements (as 'aloop' for parameters)
+        const w = pickW(s.w, sc);
+        const j = `j${fresh++}`;
+        const L = lenText(w, s.inc + (s.style === 'down' ? 1 : 0));
+        const up = [`${j}++`, `++${j}`, `${j} += 1`][s.inc], down = [`${j}--`, `--${j}`, `${j} -= 1`][s.inc];
+        const [head, lo, hiOff] = {
+          up: [`let ${j} = 0; ${j} < ${L}; ${up}`, 0, -1],
+          down: [`let ${j} = ${L} - 1; ${j} >= 0; ${down}`, 0, -1],
+          pair: [`let ${j} = 0; ${j} < ${L} - 1; ${up}`, 0, -2], // reads w[j + 1]
+          lag: [`let ${j} = 1; ${j} < ${L}; ${up}`, 1, -1], // reads w[j - 1]
+        }[s.style];
+        ranges.set(j, rangeOver(w, lo, hiOff));
+        emit(depth, `for (${head}) {`);
+        const inner = nest(sc, j);
+        if (s.lead) emit(depth + 1, wpassLine(s.lead, w, j, inner));
+        // neighbours: averaging keeps the elements bounded; the element written was maybe read just before
+        if (s.style === 'pair') emit(depth + 1, `${w.name}[${j} + 1] = 0.5 * (${w.name}[${j} + 1] + ${w.name}[${j}]);`);
+        if (s.style === 'lag') emit(depth + 1, `${w.name}[${j}] += ${SQUASH[s.lead?.f ?? 'sin'](`${w.name}[${j} - 1]`)};`);
+        s.body.forEach((b) => statementText(b, inner, depth + 1));
+        emit(depth, '}');
+        return;
+      }
+      // ---- plain copies ({ copies: true }) ----
+      case 'copy':
+        // v = w, v = a[i], v = w0[i], v = x0, v = i (a counter), and v = v
+        emit(depth, `${target(s.v, sc)} = ${leafText(s.src, sc)};`);
+        return;
+      case 'letCopy': {
+        // `let c = w`: a new name for the same value; both names are read (and maybe reassigned) afterwards
+        const c = `c${fresh++}`;
+        const src = leafText(s.src, sc);
+        emit(depth, `let ${c} = ${src};`);
+        if (s.use) emit(depth, `${target(s.use.v, sc)} ${useBoth(c, src, s.use.form)};`);
+        sc.locals.push(c);
+        return;
+      }
+      case 'copyUse': {
+        // `m = a0[i]; s += m * a0[i];`: one expression reads the copy and its source
+        const src = leafText(s.src, sc);
+        const c = target(s.v, sc);
+        emit(depth, `${c} = ${src};`);
+        emit(depth, `${target(s.u, sc)} ${useBoth(c, src, s.form)};`);
+        return;
+      }
+      case 'wcopy':
+        // w0[i] = v, w0[i] = a0[j], w0[i] = w0[j], w0[i] = w1[j]
+        emit(depth, `${elemText(s.at, pickW(s.at.w, sc), sc)} = ${leafText(s.src, sc)};`);
+        return;
+      case 'maxScan': {
+        // `let m = X[0]; for (let j = 1; j < N; j++) if (X[j] > m) m = X[j];` over a scratch array or an array
+        // parameter read in values (or, with neither, over names), then uses of m together with X's elements:
+        // log-sum-exp (exp(X[j] - m) <= 1, so the sum is >= 1 and its log finite), a softmax-weighted sum, ...
+        const m = `m${fresh++}`;
+        const t = target(s.v, sc);
+        const candidates = [...sc.warrs, ...valueArrays];
+        const branch = (test, lhs, rhs) => (s.braces ? `if (${test}) { ${lhs} = ${rhs}; }` : `if (${test}) ${lhs} = ${rhs};`);
+        const sum = `s${fresh++}`;
+        if (candidates.length === 0) {
+          const pool = [...sc.locals, ...valueParams];
+          const names = [...new Set([0, 1, 2].map((k) => pool[(s.v + k) % pool.length]))];
+          emit(depth, `let ${m} = ${names[0]};`);
+          names.slice(1).forEach((n) => emit(depth, branch(`${n} > ${m}`, m, n)));
+          if (s.follow === 'lse' || s.follow === 'softmax') {
+            emit(depth, `let ${sum} = ${names.map((n) => `Math.exp(${n} - ${m})`).join(' + ')};`);
+            emit(depth, `${t} = ${m} + Math.log(${sum});`);
+            sc.locals.push(sum);
+          } else if (s.follow === 'use') emit(depth, `${t} += ${m} - ${SQUASH[s.f](names[0])};`);
+          sc.locals.push(m);
+          return;
+        }
+        const X = candidates[s.src % candidates.length], x = X.name;
+        const L = lenText(X, s.head);
+        const j = `j${fresh++}`;
+        ranges.set(j, rangeOver(X, 1, -1));
+        emit(depth, `let ${m} = ${x}[0];`);
+        emit(depth, `for (let ${j} = 1; ${j} < ${L}; ${j}++) ${branch(`${x}[${j}] > ${m}`, m, `${x}[${j}]`)}`);
+        const k = `j${fresh++}`;
+        ranges.set(k, rangeOver(X, 0, -1));
+        if (s.follow === 'lse') {
+          emit(depth, `let ${sum} = 0;`);
+          emit(depth, `for (let ${k} = 0; ${k} < ${L}; ${k}++) ${sum} += Math.exp(${x}[${k}] - ${m});`);
+          emit(depth, `${t} = ${m} + Math.log(${sum});`);
+          sc.locals.push(sum);
+        } else if (s.follow === 'softmax') {
+          emit(depth, `for (let ${k} = 0; ${k} < ${L}; ${k}++) {`);
+          emit(depth + 1, `${t} += ${x}[${k}] * Math.exp(${x}[${k}] - ${m});`);
+          emit(depth, '}');
+        } else if (s.follow === 'use') emit(depth, `${t} += ${m} - ${SQUASH[s.f](`${x}[0]`)};`);
+        sc.locals.push(m);
         return;
       }
     }
     throw new Error(`statement ${s.t}`);
   };
 
-  const top = { locals: [], counters: [] };
+  /**
+   * `op rhs` of an update reading both a copy c and its source src (both names of one value in one expression). A
+   * product c * src only where src is an element of an array parameter (|src| <= 3) or a literal; else one factor is
+   * squashed, so values grow at most linearly.
+   */
+  const useBoth = (c, src, form) => {
+    const small = /^a\d\[/.test(src) || !/[A-Za-z_$]/.test(src);
+    switch (form) {
+      case 0:
+        return `+= ${c} * ${small ? src : `Math.tanh(${src})`}`;
+      case 1:
+        return `+= Math.sin(${c}) * ${src}`;
+      case 2:
+        return `-= Math.exp(Math.sin(${src} - ${c}))`;
+      case 3:
+        return `= 0.5 * (${c} + ${src})`;
+      default:
+        return small ? `+= ${c} * ${src}` : `+= ${c} - Math.tanh(${src})`;
+    }
+  };
+
+  /** The one statement of a scratch-array loop at counter j (in range of w: j from its loop over w's length). */
+  const wpassLine = (s, w, j, sc) => {
+    const wj = `${w.name}[${j}]`;
+    const op = s.op;
+    switch (s.kind) {
+      case 'fill': {
+        // from an array parameter's element at j where in range for every length, else from values
+        const src = paramAt(j, s.shape) ?? leafText(s.src, sc);
+        const rhs = [
+          copies ? src : SQUASH[s.f](src), // with copies: `w0[j] = a0[j]`
+          SQUASH[s.f](src),
+          SQUASH[s.f](`${src} * ${j}`),
+          `${src} * Math.tanh(${leafText(s.src, sc)})`,
+          `0.5 * (${src} + ${wj})`,
+        ][s.shape];
+        return `${wj} ${op} ${notCopy(rhs, s.shape)};`;
+      }
+      case 'reduce': {
+        const rhs = [
+          wj,
+          SQUASH[s.f](wj),
+          `${wj} * ${SQUASH[s.f](leafText(s.src, sc))}`,
+          `${wj} * ${paramAt(j, s.v) ?? '0.5'}`, // a dot product with an array parameter
+          `${wj} * Math.tanh(${wj})`,
+        ][s.shape];
+        return `${target(s.v, sc)} ${op} ${op === '=' ? notCopy(rhs, s.head) : rhs};`;
+      }
+      case 'acc':
+        return `${wj} ${op} ${SQUASH[s.f](leafText(s.src, sc))};`;
+      case 'smooth': {
+        const prev = `${w.name}[${j} - 1]`;
+        return [
+          `${wj} = 0.5 * (${wj} + ${prev});`,
+          `${wj} += ${SQUASH[s.f](prev)};`,
+          `${wj} = ${prev} * ${SQUASH[s.f](wj)};`,
+          `${wj} -= 0.5 * ${prev};`,
+          `${wj} *= ${SQUASH[s.f](prev)};`,
+        ][s.shape];
+      }
+      case 'shift': // copies between elements: `w[j] = w[j - 1]` (an up loop spreads w[0]) or `w[j - 1] = w[j]`
+        return s.shape % 2 ? `${wj} = ${w.name}[${j} - 1];` : `${w.name}[${j} - 1] = ${wj};`;
+    }
+    throw new Error(`wpass ${s.kind}`);
+  };
+
+  const top = { locals: [], counters: [], warrs: [] };
+  // scratch arrays first (all elements 0): a literal length, or the length of an array parameter read by the program
+  if (withLocals)
+    p.warrs.forEach((d, k) => {
+      const a = d.fromParam > 0 && readArrays.length ? readArrays[(d.fromParam - 1) % readArrays.length] : null;
+      const w = a
+        ? { name: `w${k}`, base: a.name, off: d.add, minLength: a.minLength + d.add, maxLength: a.maxLength + d.add }
+        : { name: `w${k}`, base: null, off: 0, minLength: d.size, maxLength: d.size };
+      emit(1, `const ${w.name} = new Float64Array(${a ? `${a.name}.length${d.add ? ` + ${d.add}` : ''}` : d.size});`);
+      top.warrs.push(w);
+    });
   // locals: one `let` each, or `var`, or one declaration with several declarators (reversed in the compiled reverse)
   const declared = p.locals.map((init, j) => {
     const text = notCopy(storedText(init, top), j);
@@ -543,7 +851,28 @@ function render(p, { wild, arrays: withArrays }) {
   });
   if (p.declStyle === 'one') emit(1, `let ${declared.join(',\n      ')};`);
   else declared.forEach((d) => emit(1, `${p.declStyle} ${d};`));
-  p.body.forEach((s) => statementText(s, top, 1));
+  if (withLocals && p.prologue) statementText(p.prologue, top, 1);
+  /** A loop whose body declares a fresh scratch array `wt` each iteration, writes and reads it, and folds it into a local. */
+  const scratchLoop = (q) => {
+    const i = `i${fresh++}`;
+    ranges.set(i, { lo: 0, hi: q.n - 1 });
+    emit(1, `for (let ${i} = 0; ${i} < ${q.n}; ${i}++) {`);
+    const wt = { name: 'wt', base: null, off: 0, minLength: q.size, maxLength: q.size };
+    const inner = { locals: [...top.locals], counters: [...top.counters, i], warrs: [...top.warrs, wt] };
+    emit(2, `const wt = new Float64Array(${q.size});`);
+    q.init.forEach(({ at, rhs }) => emit(2, `${elemText(at, wt, inner)} = ${storedText(rhs, inner)};`));
+    q.body.forEach((b) => statementText(b, inner, 2));
+    const read = elemText({ useCounter: q.use, k: q.use, form: q.use }, wt, inner);
+    emit(2, `${target(q.v, inner)} += ${q.use % 2 ? SQUASH[q.f](read) : `${read} * 0.5`};`);
+    emit(1, '}');
+  };
+  const scratchAt = withLocals && p.scratch ? p.scratch.pos % (p.body.length + 1) : -1;
+  p.body.forEach((s, k) => {
+    if (k === scratchAt) scratchLoop(p.scratch);
+    statementText(s, top, 1);
+  });
+  if (scratchAt === p.body.length) scratchLoop(p.scratch);
+  if (withLocals && p.epilogue) statementText(p.epilogue, top, 1);
   let ret;
   switch (p.ret.t) {
     case 'expr':
@@ -558,8 +887,11 @@ function render(p, { wild, arrays: withArrays }) {
     case 'counter':
       ret = top.counters.length ? `${top.counters[p.ret.i % top.counters.length]} * 2` : '1.5';
       break;
+    case 'welem': // `return w0[2]`
+      ret = elemText(p.ret.e, pickW(p.ret.e.w, top), top);
+      break;
   }
-  if (isElement(ret)) ret = `${ret} * 1`; // returning an element is a copy
+  if (isElement(ret) && !copies) ret = `${ret} * 1`; // returning an element is a copy
   emit(1, `return ${ret};`);
   const source = `(${params.join(', ')}) => {\n${lines.join('\n')}\n}`;
   if (!withArrays) return { source, arity, roles };
@@ -568,11 +900,12 @@ function render(p, { wild, arrays: withArrays }) {
 
 /**
  * Random programs in the compiled subset; `{ wild: true }` drops the guards that keep values and partials finite;
- * `{ arrays: true }` adds 1-2 read-only array parameters (see the header).
+ * `{ arrays: true }` adds 1-2 read-only array parameters; `{ locals: true }` local scratch Float64Arrays with element
+ * writes; `{ copies: true }` plain copies of names and elements (see the header). The options combine freely.
  */
-export function scalarProgramArbitrary({ wild = false, arrays = false } = {}) {
-  return grammar({ wild, arrays }).map((p) => {
-    const r = render(p, { wild, arrays });
+export function scalarProgramArbitrary({ wild = false, arrays = false, locals = false, copies = false } = {}) {
+  return grammar({ wild, arrays, locals, copies }).map((p) => {
+    const r = render(p, { wild, arrays, locals, copies });
     return { ...r, toString: () => r.source };
   });
 }
