@@ -3,9 +3,8 @@ import { record } from './api';
 import { Kind, opNames } from './trace/tape';
 import { cleanUp, stripValue } from './trace/containers';
 import { ensureTraced } from './rewrite/traced';
-import { compileGradient, Ineligible } from './jit/compile';
-import { tierOf, argKinds } from './jit/tier';
-import { ORIGINAL } from './rules/custom';
+import { Ineligible } from './jit/compile';
+import { tierOf, argKinds, compileFor } from './jit/tier';
 
 export interface TraceEntry {
   /** Slot on the tape (the `%n` in the listing). */
@@ -61,11 +60,9 @@ export function inspect(f: (...args: any[]) => any, ...args: any[]): Inspection 
   const guards = trace.filter((e) => e.op.startsWith('guard'));
   let compiled: Inspection['compiled'];
   try {
-    const original = (fn as any)[ORIGINAL];
-    if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
     const kinds = argKinds(args);
     if (kinds === null) throw new Ineligible('an argument is not a number, a Float64Array or an array of numbers');
-    const c = compileGradient(Function.prototype.toString.call(original), kinds);
+    const c = compileFor(fn, kinds);
     compiled = { forward: c.forward, reverse: c.reverse };
   } catch (e) {
     if (!(e instanceof Ineligible)) throw e;

@@ -1,9 +1,15 @@
 // The compiled tier's code generator: a lowered function becomes a forward pass with stacks and a reverse pass, as `new Function` source.
 import { unaryRules, binaryRules } from '../rules/scalar';
-import { lower, mathBinary, UNDEFINED, type Program, type Stmt, type ArgKind } from './lower';
+import { lower, mathBinary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind } from './lower';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
 
 export { Ineligible, type ArgKind } from './lower';
+
+/** Where a traced() function's free variables live: its scope object for the names it was given, globals otherwise. */
+export interface Outside {
+  scope: Record<string, any>;
+  scopeNames: Set<string>;
+}
 
 /**
  * Value and per-argument gradients (null where no recorded operation connects the argument to the output); null when
@@ -63,17 +69,27 @@ type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | {
  * per-value slots (`A[s]`, a fresh slot per computed value, a copy shares its source's slot), so every use of the
  * node adds into one place in the interpreter's order.
  */
-export function compileGradient(source: string, kinds?: ArgKind[]): CompiledGradient {
-  const p = lower(source, kinds);
+export function compileGradient(source: string, kinds?: ArgKind[], outside?: Outside): CompiledGradient {
+  // free variables: numbers and Float64Arrays held as plain data properties (a getter would run once, not per read)
+  const holder = (name: string) => (outside?.scopeNames.has(name) ? outside.scope : globalThis);
+  const capture = (name: string) => {
+    let o: any = holder(name), d: PropertyDescriptor | undefined;
+    while (o !== null && (d = Object.getOwnPropertyDescriptor(o, name)) === undefined) o = Object.getPrototypeOf(o);
+    if (d === undefined || !('value' in d)) return null;
+    return typeof d.value === 'number' ? 'number' : d.value instanceof Float64Array ? 'f64' : null;
+  };
+  for (const name of ['Number', 'Float64Array', 'undefined'])
+    if (outside?.scopeNames.has(name)) throw new Ineligible(`its scope supplies ${name}`); // the compiled code uses the global one
+  const p = lower(source, kinds, capture);
   const facts = analyze(p);
-  const g = new Generator(p, facts);
+  const g = new Generator(p, facts, outside);
   const passes = g.block(p.body);
   const code = g.assemble(passes);
   const rules: [string, any][] = [
     ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
     ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
   ];
-  const run = new Function(...rules.map((r) => r[0]), code)(...rules.map((r) => r[1]));
+  const run = new Function('SCOPE', ...rules.map((r) => r[0]), code)(outside?.scope ?? {}, ...rules.map((r) => r[1]));
   const compiled: any = (args: any[]) => {
     try {
       return run(args);
@@ -108,7 +124,7 @@ class Generator {
   private saved: Map<string, { array: string; k: string; temp: string }> | null = null;
   /** Index temps of the current statement by array and index text: one check (and one slot lookup) per element. */
   private indexTemps = new Map<string, string>();
-  constructor(private p: Program, private f: Facts) {}
+  constructor(private p: Program, private f: Facts, private outside?: Outside) {}
 
   private isArray(n: string) {
     return this.p.paramArrays.has(n) || this.p.localArrays.has(n);
@@ -124,6 +140,8 @@ class Generator {
       case 'Identifier':
         return e === UNDEFINED ? { kind: 'lit', text: 'undefined' } : { kind: 'var', name: e.name };
       case 'MemberExpression': {
+        const constant = numericConstant(e);
+        if (constant !== undefined && !this.isArray(e.object.name)) return { kind: 'lit', text: `(${String(constant)})` };
         if (!e.computed) return { kind: 'lit', text: `v_${e.object.name}.length` };
         const index = this.indexText(e.property);
         const [k, isNew] = this.indexTemp(e.object.name, index);
@@ -399,6 +417,14 @@ class Generator {
       if (p.params.includes(name)) continue;
       decl.push(`let v_${name};`);
       if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name} = 0;` : `let b_${name} = 0, r_${name} = false;`);
+    }
+    // captured values are read afresh at each call (a changed flag is seen); an array that shares a buffer with an
+    // argument would hold the argument's tracked elements in the interpreter: that call is interpreted
+    const from = (name: string) => (this.outside?.scopeNames.has(name) ? 'SCOPE' : 'globalThis');
+    for (const name of p.capturedScalars) decl.push(`const v_${name} = ${from(name)}.${name}; if (typeof v_${name} !== 'number') throw BAIL;`);
+    for (const name of p.capturedArrays) {
+      decl.push(`const v_${name} = ${from(name)}.${name}; if (!(v_${name} instanceof Float64Array)) throw BAIL;`);
+      p.params.forEach((q, i) => p.kinds[i] === 'f64' && decl.push(`if (v_${name}.buffer === v_${q}.buffer) throw BAIL;`));
     }
     for (const name of p.localArrays) {
       decl.push(`let v_${name};`);

@@ -34,6 +34,12 @@ export interface Program {
   localArrays: Set<string>;
   /** Every variable that holds a number (number parameters included), after renaming. */
   scalars: Set<string>;
+  /**
+   * Free variables read from outside (traced()'s scope, or globals): numbers and Float64Arrays, read-only, constants
+   * of the call (the compiled code reads them afresh at each call, so a changed flag is seen).
+   */
+  capturedScalars: Set<string>;
+  capturedArrays: Set<string>;
   body: Stmt[];
   /** The variable returned at the end. */
   out: string;
@@ -45,12 +51,21 @@ const binaryOps = new Set(['+', '-', '*', '/', '%', '**']);
 const comparisons = new Set(['<', '>', '<=', '>=', '===', '!==', '==', '!=']);
 export const mathBinary = new Set(['pow', 'atan2']);
 
+/** `Math.PI`, `Number.EPSILON` and the like: the number, or undefined for any other expression. */
+export function numericConstant(e: any): number | undefined {
+  if (e.type !== 'MemberExpression' || e.computed || e.optional || e.object.type !== 'Identifier') return undefined;
+  const holder = e.object.name === 'Math' ? Math : e.object.name === 'Number' ? Number : null;
+  if (holder === null || !Object.hasOwn(holder, e.property.name)) return undefined;
+  const v = (holder as any)[e.property.name];
+  return typeof v === 'number' ? v : undefined;
+}
+
 /**
  * Parse `source` (a function) and lower it, or throw Ineligible saying which construct is outside the subset:
  * numbers and read-only arrays in, a number out; let/const/var; assignments and compound assignments to variables
  * and to elements of local Float64Arrays; ++/--; if/else; for and while loops; arithmetic and Math.f(x).
  */
-export function lower(source: string, kinds?: ArgKind[]): Program {
+export function lower(source: string, kinds?: ArgKind[], capture?: (name: string) => 'number' | 'f64' | null): Program {
   let ast: any;
   try {
     ast = (Parser.parse(`(${source})`, { ecmaVersion: 'latest' }) as any).body[0].expression;
@@ -81,18 +96,26 @@ export function lower(source: string, kinds?: ArgKind[]): Program {
   };
   bodyStmts.forEach(forbidden);
   forbidden(result);
-  rename({ type: 'BlockStatement', body: [...bodyStmts, { type: 'ReturnStatement', argument: result }] }, params);
+  const free = rename({ type: 'BlockStatement', body: [...bodyStmts, { type: 'ReturnStatement', argument: result }] }, params);
+  const capturedScalars = new Set<string>(), capturedArrays = new Set<string>();
+  for (const name of free) {
+    if (name === 'Math' || name === 'Number' || name === 'Float64Array' || name === 'undefined') continue;
+    const kind = capture?.(name) ?? null;
+    if (kind === 'number') capturedScalars.add(name);
+    else if (kind === 'f64') capturedArrays.add(name);
+  }
 
   const scalars = new Set(params.filter((p) => !paramArrays.has(p)));
   const localArrays = new Set<string>();
   const constants = new Set<string>();
-  const isArray = (n: string) => paramArrays.has(n) || localArrays.has(n);
-  const known = (n: string) => scalars.has(n) || isArray(n);
+  const isArray = (n: string) => paramArrays.has(n) || localArrays.has(n) || capturedArrays.has(n);
+  const isScalar = (n: string) => scalars.has(n) || capturedScalars.has(n);
+  const known = (n: string) => isScalar(n) || isArray(n);
 
   /** An index: integers from literals and number variables with + - * (no derivative flows through an index). */
   const checkIndex = (e: any): void => {
     if (e.type === 'Literal' && typeof e.value === 'number') return;
-    if (e.type === 'Identifier' && scalars.has(e.name)) return;
+    if (e.type === 'Identifier' && isScalar(e.name)) return;
     if (e.type === 'BinaryExpression' && ['+', '-', '*'].includes(e.operator)) return (checkIndex(e.left), checkIndex(e.right));
     return no('an index that is not + - * of variables and literals');
   };
@@ -108,7 +131,8 @@ export function lower(source: string, kinds?: ArgKind[]): Program {
         if (isArray(e.name)) no(`array ${e.name} used as a number`);
         return;
       case 'MemberExpression':
-        if (e.object.type !== 'Identifier' || !isArray(e.object.name) || e.optional) no('a member access other than a[i] or a.length');
+        if (numericConstant(e) !== undefined && !known(e.object.name)) return;
+        if (e.object.type !== 'Identifier' || !isArray(e.object.name) || e.optional) no('a member access other than a[i], a.length, Math.PI or Number.EPSILON');
         if (!e.computed) return e.property.name === 'length' ? undefined : no(`.${e.property.name}`);
         return checkIndex(e.property);
       case 'BinaryExpression':
@@ -142,6 +166,7 @@ export function lower(source: string, kinds?: ArgKind[]): Program {
   const assign = (left: any, rhs: any, update = false): Stmt => {
     if (left.type === 'Identifier') {
       if (isArray(left.name)) no(`assignment to array ${left.name}`);
+      if (capturedScalars.has(left.name)) no(`assignment to ${left.name}, a variable outside the function (a side effect)`);
       if (!scalars.has(left.name)) no(`assignment to undeclared ${left.name}`);
       if (constants.has(left.name)) no(`assignment to const ${left.name}`);
       checkValue(rhs);
@@ -150,6 +175,7 @@ export function lower(source: string, kinds?: ArgKind[]): Program {
     if (left.type === 'MemberExpression' && left.computed && left.object.type === 'Identifier' && !left.optional) {
       const name = left.object.name;
       if (paramArrays.has(name)) no(`a write into parameter array ${name}`);
+      if (capturedArrays.has(name)) no(`a write into ${name}, an array outside the function (a side effect)`);
       if (!localArrays.has(name)) no(`a write into ${name}, which is not a local Float64Array`);
       checkIndex(left.property);
       checkValue(rhs);
@@ -234,7 +260,7 @@ export function lower(source: string, kinds?: ArgKind[]): Program {
     scalars.add(out);
     body.push(assign({ type: 'Identifier', name: out }, result));
   }
-  return { params, kinds: params.map((_p, i) => kinds?.[i] ?? 'number'), paramArrays, localArrays, scalars, body, out };
+  return { params, kinds: params.map((_p, i) => kinds?.[i] ?? 'number'), paramArrays, localArrays, scalars, capturedScalars, capturedArrays, body, out };
 }
 
 /**
@@ -243,17 +269,17 @@ export function lower(source: string, kinds?: ArgKind[]): Program {
  * or before its let/const declaration, in the temporal dead zone) makes the function ineligible: interpreted, JS
  * itself reports it.
  */
-function rename(body: any, params: string[]): void {
-  const taken = new Set(params);
-  const fresh = (name: string) => {
-    let n = name, k = 0;
-    while (taken.has(n)) n = `${name}$${++k}`;
-    taken.add(n);
-    return n;
+function rename(body: any, params: string[]): Set<string> {
+  /** A binding: its source name, the unique name it gets (after the walk), where it becomes usable (let/const: after its declarator). */
+  type Binding = { source: string; name: string; start: number };
+  type Scope = Map<string, Binding>;
+  const bindings: Binding[] = [];
+  const bind = (source: string, start: number): Binding => {
+    const b = { source, name: '', start };
+    bindings.push(b);
+    return b;
   };
-  /** Bindings by source name: the unique name, and where the binding becomes usable (let/const: after its declarator). */
-  type Scope = Map<string, { name: string; start: number }>;
-  const fnScope: Scope = new Map(params.map((p) => [p, { name: p, start: -1 }]));
+  const fnScope: Scope = new Map(params.map((p) => [p, { source: p, name: p, start: -1 }]));
   // var declarations are function-scoped and hoisted
   const vars = (n: any) => {
     if (n === null || typeof n !== 'object') return;
@@ -261,7 +287,7 @@ function rename(body: any, params: string[]): void {
       for (const d of n.declarations) {
         if (d.id.type !== 'Identifier') no('destructuring declaration');
         if (fnScope.has(d.id.name)) no(`${d.id.name} declared twice`);
-        fnScope.set(d.id.name, { name: fresh(d.id.name), start: -1 });
+        fnScope.set(d.id.name, bind(d.id.name, -1));
       }
     for (const k of Object.keys(n)) if (k !== 'type') vars(n[k]);
   };
@@ -273,18 +299,21 @@ function rename(body: any, params: string[]): void {
         for (const d of s.declarations) {
           if (d.id.type !== 'Identifier') no('destructuring declaration');
           if (scope.has(d.id.name)) no(`${d.id.name} declared twice`);
-          scope.set(d.id.name, { name: fresh(d.id.name), start: d.end }); // `let x = x` reads x in its dead zone
+          scope.set(d.id.name, bind(d.id.name, d.end)); // `let x = x` reads x in its dead zone
         }
     return scope;
   };
+  const uses: [any, Binding][] = [];
+  const free = new Set<string>();
   const resolve = (id: any, chain: Scope[], declaring = false) => {
     for (let i = chain.length - 1; i >= 0; i--) {
       const b = chain[i].get(id.name);
       if (b === undefined) continue;
       if (!declaring && id.start < b.start) no(`${id.name} used before its declaration`);
-      id.name = b.name;
+      uses.push([id, b]);
       return;
     }
+    free.add(id.name);
   };
   const visit = (n: any, chain: Scope[]): void => {
     if (n === null || typeof n !== 'object') return;
@@ -312,4 +341,14 @@ function rename(body: any, params: string[]): void {
     }
   };
   visit(body.body, [fnScope, lexical(body.body)]);
+  // unique names, avoiding the parameters and the free names (a local `i` must not hide a captured `i` elsewhere)
+  const taken = new Set([...params, ...free]);
+  for (const b of bindings) {
+    let n = b.source, k = 0;
+    while (taken.has(n)) n = `${b.source}$${++k}`;
+    taken.add(n);
+    b.name = n;
+  }
+  for (const [id, b] of uses) id.name = b.name;
+  return free;
 }

@@ -1,5 +1,5 @@
 // Tiering: when a traced function's gradients run compiled code instead of the tape interpreter, and the switches for it.
-import { compileGradient, Ineligible, type CompiledGradient, type ArgKind } from './compile';
+import { compileGradient, Ineligible, type CompiledGradient, type ArgKind, type Outside } from './compile';
 import { state } from '../trace/context';
 import { ORIGINAL, adjointFor } from '../rules/custom';
 
@@ -33,6 +33,8 @@ interface Entry {
 const entries = new WeakMap<Function, Map<string, Entry>>();
 /** traced() records here the functions whose scope supplies Math (the compiled code would use the global one). */
 export const scopedMath = new WeakSet<Function>();
+/** traced() records here each function's scope object and the names it resolves from it (the rest are globals). */
+export const scopes = new WeakMap<Function, Outside>();
 
 /** An array the interpreter would make all inputs of: no holes, only numbers, not frozen (frozen ones it refuses). */
 function denseNumbers(a: any[]): boolean {
@@ -77,13 +79,9 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
     return e.compiled.arity === args.length && adjointFor(fn) === undefined ? e.compiled : undefined;
   }
   if (e.ineligible !== null || ++e.calls < jit.threshold) return undefined;
-  const original = (fn as any)[ORIGINAL];
   const name = fnName(fn);
   try {
-    if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
-    if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
-    if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
-    e.compiled = compileGradient(Function.prototype.toString.call(original), kinds);
+    e.compiled = compileFor(fn, kinds);
     e.calls = 1;
     e.compiled.onBail = (why) => {
       if (jit.log) console.error(`tracegrad jit: ${name} (${key}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
@@ -96,6 +94,15 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
     if (jit.log) console.error(`tracegrad jit: ${name} (${key}) stays interpreted: ${err.message}`);
     return undefined;
   }
+}
+
+/** Compile fn for these argument kinds, or throw Ineligible saying why it stays interpreted. */
+export function compileFor(fn: Function, kinds: ArgKind[]): CompiledGradient {
+  const original = (fn as any)[ORIGINAL];
+  if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
+  if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
+  if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
+  return compileGradient(Function.prototype.toString.call(original), kinds, scopes.get(fn));
 }
 
 /**

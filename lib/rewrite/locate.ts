@@ -81,29 +81,43 @@ function fromStack(src: string, name: string): Location | null {
   return null;
 }
 
-/** V8's [[FunctionLocation]] of fn, read synchronously through an in-process inspector session. */
-function fromInspector(fn: Function, src: string): Location | null {
+/**
+ * One in-process inspector session for the whole process, its debugger enabled once: enabling replays a
+ * scriptParsed event for every script compiled so far, so enabling per lookup made each traced() call slower than the
+ * last (quadratic over many `new Function` sources). Scripts parsed later are reported as they come.
+ */
+let inspector: { post: (method: string, params?: object) => any; urls: Map<string, string> } | null = null;
+
+function connect() {
+  if (inspector !== null) return inspector;
   const session = new Session();
+  session.connect();
+  const urls = new Map<string, string>();
+  session.on('Debugger.scriptParsed', (m: any) => {
+    if (m.params.url) urls.set(m.params.scriptId, m.params.url);
+  });
+  const post = (method: string, params?: object): any => {
+    let result: any, error: any;
+    session.post(method, params, (e: any, r: any) => ((error = e), (result = r)));
+    if (error) throw error;
+    return result;
+  };
+  post('Debugger.enable');
+  return (inspector = { post, urls });
+}
+
+/** V8's [[FunctionLocation]] of fn, read synchronously through the inspector session. */
+function fromInspector(fn: Function, src: string): Location | null {
   const key = '__tracegradLocate';
   try {
-    session.connect();
-    const post = (method: string, params?: object): any => {
-      let result: any, error: any;
-      session.post(method, params, (e: any, r: any) => ((error = e), (result = r)));
-      if (error) throw error;
-      return result;
-    };
+    const { post, urls } = connect();
     (globalThis as any)[key] = fn;
     const { result } = post('Runtime.evaluate', { expression: `globalThis.${key}` });
     const props = post('Runtime.getProperties', { objectId: result.objectId, ownProperties: true });
+    post('Runtime.releaseObject', { objectId: result.objectId });
     const where = props.internalProperties?.find((p: any) => p.name === '[[FunctionLocation]]')?.value?.value;
     if (!where) return null;
-    let url: string | undefined;
-    session.on('Debugger.scriptParsed', (m: any) => {
-      if (m.params.scriptId === where.scriptId) url = m.params.url;
-    });
-    post('Debugger.enable');
-    post('Debugger.disable');
+    const url = urls.get(where.scriptId); // scripts without a URL (eval, new Function) have no file to read
     const text = url ? readSource(url) : null;
     if (!url || text === null) return null;
     // the copy of the source that contains V8's position (it points into the function, not at its first character)
@@ -115,6 +129,5 @@ function fromInspector(fn: Function, src: string): Location | null {
     return null;
   } finally {
     delete (globalThis as any)[key];
-    session.disconnect();
   }
 }

@@ -5,7 +5,7 @@ import { runtime } from '../runtime';
 import { mathNamespace } from '../rules/math';
 import { ORIGINAL } from '../rules/custom';
 import { TRACED, markTraced } from '../ops';
-import { scopedMath } from '../jit/tier';
+import { scopedMath, scopes } from '../jit/tier';
 import { TracegradError } from '../errors';
 
 const autoTraced = new WeakMap<Function, Function>();
@@ -43,9 +43,8 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   // methods and accessors (`m(x) { ... }`, `get r() { ... }`) only parse inside an object literal
   const asExpression = parses(src);
   const body = asExpression ? `(${src})` : `({${src}})`;
-  const out = instrument(body, {
-    sourceType: 'script', rt: '__tg', scopeObject: '__scope', scopeNames: new Set(scope ? allKeys(scope) : []), markFunctions: true,
-  });
+  const scopeNames = new Set(scope ? allKeys(scope) : []);
+  const out = instrument(body, { sourceType: 'script', rt: '__tg', scopeObject: '__scope', scopeNames, markFunctions: true });
   const missing = out.free.filter((n) => !(scope !== undefined && n in scope) && !(n in globalThis));
   if (missing.length > 0)
     throw new TracegradError(
@@ -64,6 +63,7 @@ export function traced<F extends Function>(fn: F, scope?: Record<string, any>): 
   markTraced(result);
   Object.defineProperty(result, ORIGINAL, { value: fn });
   if (scope !== undefined && 'Math' in scope) scopedMath.add(result);
+  scopes.set(result, { scope: scope ?? {}, scopeNames });
   // a bound traced function is still traced (bind() itself makes a native function whose source is hidden)
   Object.defineProperty(result, 'bind', {
     value(this: Function, ...args: any[]) {

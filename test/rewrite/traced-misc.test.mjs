@@ -170,3 +170,22 @@ test('under --import tracegrad/register: gradient(Math.sin, 1) is cos(1); DataVi
   t.regex(r.dataView.error.message, /DataView\.setFloat64/);
   t.regex(r.dataView.error.message, /loader-builtins\.mjs:\d+/);
 });
+
+// Regression (fixed): locating a function that is in no file on the stack (made by new Function, or imported) opened an
+// inspector session and enabled its debugger for each traced() call; enabling replays every script compiled so far,
+// so each call was slower than the last (3000 generated programs: 7 s for the first 500, 46 s for the last 500).
+test('regression: traced() on many generated functions enables the inspector debugger at most once', async (t) => {
+  const inspector = await import('node:inspector');
+  const original = inspector.Session.prototype.post;
+  let enables = 0;
+  inspector.Session.prototype.post = function (method, ...rest) {
+    if (method === 'Debugger.enable') enables++;
+    return original.call(this, method, ...rest);
+  };
+  try {
+    for (let i = 0; i < 20; i++) t.is(traced(new Function(`return (x) => x * ${i}`)())(2), 2 * i);
+  } finally {
+    inspector.Session.prototype.post = original;
+  }
+  t.true(enables <= 1, `Debugger.enable posted ${enables} times`);
+});
