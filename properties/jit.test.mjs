@@ -289,7 +289,7 @@ test('a frozen Array argument throws with the tiers on too, as interpreted', (t)
 // `v = a0[i]`, `w0[i] = v`, `w0[i] = w0[j]`, max scans followed by log-sum-exp, `return w0[2]`: one value under
 // two names, whose adjoint sums both names' uses in the interpreter's order.
 
-const LOCALS_RUNS = 110;
+const LOCALS_RUNS = 150;
 
 test('compiled gradients of programs with local scratch Float64Arrays are bit-identical to the interpreter', (t) => {
   try {
