@@ -1,15 +1,41 @@
 // The compiled tier's code generator: a lowered function becomes a forward pass with stacks and a reverse pass, as `new Function` source.
 import { unaryRules, binaryRules } from '../rules/scalar';
-import { lower, mathBinary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind } from './lower';
+import { lower, mathBinary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind, type Captured } from './lower';
+import { scopes, scopedMath, type Outside } from './scopes';
+import { ORIGINAL, adjointFor } from '../rules/custom';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
 
 export { Ineligible, type ArgKind } from './lower';
 
-/** Where a traced() function's free variables live: its scope object for the names it was given, globals otherwise. */
-export interface Outside {
-  scope: Record<string, any>;
-  scopeNames: Set<string>;
+/**
+ * What a free variable holds, looked up where the traced code reads it (the scope object for the names it was given,
+ * else globalThis): numbers and Float64Arrays held as plain data properties (a getter would run once per call, not per
+ * read), and traced functions without custom rules, to inline.
+ */
+function resolveFree(outside: Outside | undefined, name: string): Captured | null {
+  let o: any = outside?.scopeNames.has(name) ? outside.scope : globalThis;
+  const holder = o;
+  let d: PropertyDescriptor | undefined;
+  while (o !== null && (d = Object.getOwnPropertyDescriptor(o, name)) === undefined) o = Object.getPrototypeOf(o);
+  if (d === undefined || !('value' in d)) return null;
+  const v = d.value;
+  if (typeof v === 'number') return { kind: 'number', holder, prop: name };
+  if (v instanceof Float64Array) return { kind: 'f64', holder, prop: name };
+  if (typeof v !== 'function' || v[ORIGINAL] === undefined) return null;
+  const fname = v[ORIGINAL].name || name;
+  if (adjointFor(v) !== undefined) throw new Ineligible(`it calls ${fname}, which has a custom rule`);
+  if (scopedMath.has(v)) throw new Ineligible(`it calls ${fname}, whose scope supplies Math`);
+  checkScope(scopes.get(v));
+  return { kind: 'function', fn: v, name: fname, source: Function.prototype.toString.call(v[ORIGINAL]) };
 }
+
+/** The compiled code uses the global Number, Float64Array and undefined: a scope that supplies its own is not compiled. */
+function checkScope(outside: Outside | undefined): void {
+  for (const name of ['Number', 'Float64Array', 'undefined'])
+    if (outside?.scopeNames.has(name)) throw new Ineligible(`its scope supplies ${name}`);
+}
+
+
 
 /**
  * Value and per-argument gradients (null where no recorded operation connects the argument to the output); null when
@@ -69,27 +95,25 @@ type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | {
  * per-value slots (`A[s]`, a fresh slot per computed value, a copy shares its source's slot), so every use of the
  * node adds into one place in the interpreter's order.
  */
-export function compileGradient(source: string, kinds?: ArgKind[], outside?: Outside): CompiledGradient {
-  // free variables: numbers and Float64Arrays held as plain data properties (a getter would run once, not per read)
-  const holder = (name: string) => (outside?.scopeNames.has(name) ? outside.scope : globalThis);
-  const capture = (name: string) => {
-    let o: any = holder(name), d: PropertyDescriptor | undefined;
-    while (o !== null && (d = Object.getOwnPropertyDescriptor(o, name)) === undefined) o = Object.getPrototypeOf(o);
-    if (d === undefined || !('value' in d)) return null;
-    return typeof d.value === 'number' ? 'number' : d.value instanceof Float64Array ? 'f64' : null;
-  };
-  for (const name of ['Number', 'Float64Array', 'undefined'])
-    if (outside?.scopeNames.has(name)) throw new Ineligible(`its scope supplies ${name}`); // the compiled code uses the global one
-  const p = lower(source, kinds, capture);
+export function compileGradient(source: string, kinds?: ArgKind[], outside?: Outside, self?: string): CompiledGradient {
+  checkScope(outside);
+  const p = lower(source, kinds, (owner, name) => {
+    // a function's own name (bound to itself in a named function expression): a call through it is recursion, which
+    // cannot be inlined
+    const own = owner === null ? self : owner[ORIGINAL]?.name;
+    const at = owner === null ? outside : scopes.get(owner);
+    if (name === own && !at?.scopeNames.has(name)) throw new Ineligible(`a recursive call of ${name}`);
+    return resolveFree(at, name);
+  });
   const facts = analyze(p);
-  const g = new Generator(p, facts, outside);
+  const g = new Generator(p, facts);
   const passes = g.block(p.body);
   const code = g.assemble(passes);
   const rules: [string, any][] = [
     ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
     ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
   ];
-  const run = new Function('SCOPE', ...rules.map((r) => r[0]), code)(outside?.scope ?? {}, ...rules.map((r) => r[1]));
+  const run = new Function('H', ...rules.map((r) => r[0]), code)(g.holders, ...rules.map((r) => r[1]));
   const compiled: any = (args: any[]) => {
     try {
       return run(args);
@@ -124,7 +148,9 @@ class Generator {
   private saved: Map<string, { array: string; k: string; temp: string }> | null = null;
   /** Index temps of the current statement by array and index text: one check (and one slot lookup) per element. */
   private indexTemps = new Map<string, string>();
-  constructor(private p: Program, private f: Facts, private outside?: Outside) {}
+  /** The objects captured values are read from (traced() scopes, globalThis), passed to the generated code as H. */
+  holders: object[] = [];
+  constructor(private p: Program, private f: Facts) {}
 
   private isArray(n: string) {
     return this.p.paramArrays.has(n) || this.p.localArrays.has(n);
@@ -420,10 +446,15 @@ class Generator {
     }
     // captured values are read afresh at each call (a changed flag is seen); an array that shares a buffer with an
     // argument would hold the argument's tracked elements in the interpreter: that call is interpreted
-    const from = (name: string) => (this.outside?.scopeNames.has(name) ? 'SCOPE' : 'globalThis');
-    for (const name of p.capturedScalars) decl.push(`const v_${name} = ${from(name)}.${name}; if (typeof v_${name} !== 'number') throw BAIL;`);
+    const from = (name: string) => {
+      const c = p.captured.get(name)!;
+      let i = this.holders.indexOf(c.holder);
+      if (i < 0) i = this.holders.push(c.holder) - 1;
+      return `H[${i}][${JSON.stringify(c.prop)}]`;
+    };
+    for (const name of p.capturedScalars) decl.push(`const v_${name} = ${from(name)}; if (typeof v_${name} !== 'number') throw BAIL;`);
     for (const name of p.capturedArrays) {
-      decl.push(`const v_${name} = ${from(name)}.${name}; if (!(v_${name} instanceof Float64Array)) throw BAIL;`);
+      decl.push(`const v_${name} = ${from(name)}; if (!(v_${name} instanceof Float64Array)) throw BAIL;`);
       p.params.forEach((q, i) => p.kinds[i] === 'f64' && decl.push(`if (v_${name}.buffer === v_${q}.buffer) throw BAIL;`));
     }
     for (const name of p.localArrays) {

@@ -40,6 +40,8 @@ export interface Program {
    */
   capturedScalars: Set<string>;
   capturedArrays: Set<string>;
+  /** Where each captured name is read from. */
+  captured: Map<string, { holder: object; prop: string }>;
   body: Stmt[];
   /** The variable returned at the end. */
   out: string;
@@ -60,12 +62,13 @@ export function numericConstant(e: any): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-/**
- * Parse `source` (a function) and lower it, or throw Ineligible saying which construct is outside the subset:
- * numbers and read-only arrays in, a number out; let/const/var; assignments and compound assignments to variables
- * and to elements of local Float64Arrays; ++/--; if/else; for and while loops; arithmetic and Math.f(x).
- */
-export function lower(source: string, kinds?: ArgKind[], capture?: (name: string) => 'number' | 'f64' | null): Program {
+/** What a free variable of a traced function holds: a number or Float64Array (read from `holder[prop]`), or a traced function to inline. */
+export type Captured = { kind: 'number' | 'f64'; holder: object; prop: string } | { kind: 'function'; fn: Function; name: string; source: string };
+/** Resolves a free variable of `owner` (null: the function being compiled), or null when it is none of the above. */
+export type Resolve = (owner: Function | null, name: string) => Captured | null;
+
+/** A function's parameters, statements and returned expression; throws Ineligible outside the subset's shape. */
+function parseFunction(source: string): { params: string[]; body: any[]; result: any; name: string } {
   let ast: any;
   try {
     ast = (Parser.parse(`(${source})`, { ecmaVersion: 'latest' }) as any).body[0].expression;
@@ -76,16 +79,15 @@ export function lower(source: string, kinds?: ArgKind[], capture?: (name: string
   if (ast.async || ast.generator) no('async or generator function');
   const params: string[] = ast.params.map((p: any) => (p.type === 'Identifier' ? p.name : no('destructured or default parameter')));
   if (new Set(params).size !== params.length) no('duplicate parameter names');
-  const paramArrays = new Set(params.filter((_p, i) => kinds !== undefined && kinds[i] !== undefined && kinds[i] !== 'number'));
-  let bodyStmts: any[];
+  let body: any[];
   let result: any;
   if (ast.body.type === 'BlockStatement') {
-    bodyStmts = ast.body.body.slice();
-    const last = bodyStmts.pop();
+    body = ast.body.body.slice();
+    const last = body.pop();
     if (last?.type !== 'ReturnStatement' || last.argument === null) no('the body does not end with `return value`');
     result = last.argument;
   } else {
-    bodyStmts = [];
+    body = [];
     result = ast.body;
   }
   const forbidden = (s: any): void => {
@@ -94,23 +96,51 @@ export function lower(source: string, kinds?: ArgKind[], capture?: (name: string
     if (s.type === 'FunctionExpression' || s.type === 'ArrowFunctionExpression' || s.type === 'FunctionDeclaration') no('nested function');
     for (const k of Object.keys(s)) if (k !== 'type') forbidden(s[k]);
   };
-  bodyStmts.forEach(forbidden);
+  body.forEach(forbidden);
   forbidden(result);
-  const free = rename({ type: 'BlockStatement', body: [...bodyStmts, { type: 'ReturnStatement', argument: result }] }, params);
-  const capturedScalars = new Set<string>(), capturedArrays = new Set<string>();
-  for (const name of free) {
-    if (name === 'Math' || name === 'Number' || name === 'Float64Array' || name === 'undefined') continue;
-    const kind = capture?.(name) ?? null;
-    if (kind === 'number') capturedScalars.add(name);
-    else if (kind === 'f64') capturedArrays.add(name);
-  }
+  return { params, body, result, name: ast.id?.name ?? '' };
+}
 
+/** Globals the subset uses by name (Math.f, Number.EPSILON, new Float64Array, undefined): never renamed or captured. */
+const structural = new Set(['Math', 'Number', 'Float64Array', 'undefined']);
+
+/**
+ * Parse `source` (a function) and lower it, or throw Ineligible saying which construct is outside the subset:
+ * numbers and read-only arrays in, a number out; let/const/var; assignments and compound assignments to variables
+ * and to elements of local Float64Arrays; ++/--; if/else; for and while loops; arithmetic and Math.f(x); free numbers
+ * and Float64Arrays; calls to traced functions (inlined).
+ */
+export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Program {
+  const top = parseFunction(source);
+  const params = top.params;
+  const paramArrays = new Set(params.filter((_p, i) => kinds !== undefined && kinds[i] !== undefined && kinds[i] !== 'number'));
+  const taken = new Set(params); // every name in the program, the inlined functions' included, is unique
   const scalars = new Set(params.filter((p) => !paramArrays.has(p)));
   const localArrays = new Set<string>();
   const constants = new Set<string>();
+  const capturedScalars = new Set<string>(), capturedArrays = new Set<string>();
+  const captured = new Map<string, { holder: object; prop: string }>();
+  const callees = new Map<string, Captured & { kind: 'function' }>();
   const isArray = (n: string) => paramArrays.has(n) || localArrays.has(n) || capturedArrays.has(n);
   const isScalar = (n: string) => scalars.has(n) || capturedScalars.has(n);
   const known = (n: string) => isScalar(n) || isArray(n);
+  /** Rename a function's bindings and free variables to unique names; record what its free variables hold. */
+  const bindNames = (fn: { params: string[]; body: any[]; result: any }, owner: Function | null, renameParams: boolean) => {
+    const block = { type: 'BlockStatement', body: [...fn.body, { type: 'ReturnStatement', argument: fn.result }] };
+    const { free, params: names } = rename(block, fn.params, taken, renameParams);
+    for (const [source, unique] of free) {
+      const c = resolve?.(owner, source) ?? null;
+      if (c === null) continue; // reported where it is used ("free variable ...")
+      if (c.kind === 'function') callees.set(unique, c);
+      else {
+        (c.kind === 'number' ? capturedScalars : capturedArrays).add(unique);
+        captured.set(unique, { holder: c.holder, prop: c.prop });
+      }
+    }
+    return names;
+  };
+  bindNames(top, null, false);
+  const inlining: Function[] = [];
 
   /** An index: integers from literals and number variables with + - * (no derivative flows through an index). */
   const checkIndex = (e: any): void => {
@@ -163,14 +193,73 @@ export function lower(source: string, kinds?: ArgKind[], capture?: (name: string
     return checkValue(e);
   };
 
-  const assign = (left: any, rhs: any, update = false): Stmt => {
+  /**
+   * Inline the calls to traced functions in an expression, in evaluation order: each becomes its statements (into
+   * `out`) and a variable holding its result. The interpreter records a callee's operations where the call is
+   * evaluated, so an operation evaluated before a call in the same expression would come first on its tape; such an
+   * expression is left to the interpreter (splitting it into statements makes it compile).
+   */
+  const inlineCalls = (e: any, out: Stmt[]): any => {
+    let before = false;
+    const walk = (e: any): any => {
+      switch (e.type) {
+        case 'CallExpression':
+          if (e.callee.type === 'Identifier' && callees.has(e.callee.name)) {
+            if (before) no(`a call of ${callees.get(e.callee.name)!.name} after other operations in one expression (split it into statements)`);
+            return inline(callees.get(e.callee.name)!, e.arguments, out);
+          }
+          e.arguments = e.arguments.map(walk);
+          before = true;
+          return e;
+        case 'BinaryExpression':
+          e.left = walk(e.left);
+          e.right = walk(e.right);
+          before = true;
+          return e;
+        case 'UnaryExpression':
+          e.argument = walk(e.argument);
+          before = true;
+          return e;
+        default:
+          return e;
+      }
+    };
+    return walk(e);
+  };
+  /** A call of traced function `c`: its arguments into its (renamed) parameters, its body, then its result's name. */
+  const inline = (c: Captured & { kind: 'function' }, args: any[], out: Stmt[]): any => {
+    if (inlining.includes(c.fn)) no(`a recursive call of ${c.name}`);
+    if (inlining.length >= 16) no('calls nested more than 16 deep');
+    const callee = parseFunction(c.source);
+    if (args.length > callee.params.length) no(`a call of ${c.name} with more arguments than parameters`);
+    inlining.push(c.fn);
+    const names = bindNames(callee, c.fn, true);
+    names.forEach((p, i) => {
+      const a = args[i];
+      if (a !== undefined && a.type === 'Identifier' && isArray(a.name)) return substitute(callee, p, a.name); // the same array
+      scalars.add(p);
+      assign({ type: 'Identifier', name: p }, a ?? UNDEFINED, out);
+    });
+    for (const s of callee.body) statement(s, out);
+    let result = callee.result;
+    if (!(result.type === 'Identifier' && scalars.has(result.name))) {
+      const r = fresh(taken, `__${c.name || 'call'}`);
+      scalars.add(r);
+      assign({ type: 'Identifier', name: r }, result, out);
+      result = { type: 'Identifier', name: r };
+    }
+    inlining.pop();
+    return { type: 'Identifier', name: result.name };
+  };
+  const assign = (left: any, rhs: any, out: Stmt[], update = false): void => {
+    rhs = inlineCalls(rhs, out);
     if (left.type === 'Identifier') {
       if (isArray(left.name)) no(`assignment to array ${left.name}`);
       if (capturedScalars.has(left.name)) no(`assignment to ${left.name}, a variable outside the function (a side effect)`);
       if (!scalars.has(left.name)) no(`assignment to undeclared ${left.name}`);
       if (constants.has(left.name)) no(`assignment to const ${left.name}`);
       checkValue(rhs);
-      return { t: 'assign', target: { name: left.name, index: null }, rhs, update };
+      return void out.push({ t: 'assign', target: { name: left.name, index: null }, rhs, update });
     }
     if (left.type === 'MemberExpression' && left.computed && left.object.type === 'Identifier' && !left.optional) {
       const name = left.object.name;
@@ -179,11 +268,11 @@ export function lower(source: string, kinds?: ArgKind[], capture?: (name: string
       if (!localArrays.has(name)) no(`a write into ${name}, which is not a local Float64Array`);
       checkIndex(left.property);
       checkValue(rhs);
-      return { t: 'assign', target: { name, index: left.property }, rhs, update };
+      return void out.push({ t: 'assign', target: { name, index: left.property }, rhs, update });
     }
     return no('an assignment to something other than a variable or an element');
   };
-  const declare = (kind: string, d: any): Stmt | null => {
+  const declare = (kind: string, d: any, out: Stmt[]): void => {
     const name = d.id.name;
     const init = d.init;
     if (init?.type === 'NewExpression') {
@@ -191,33 +280,31 @@ export function lower(source: string, kinds?: ArgKind[], capture?: (name: string
         no('a constructor other than new Float64Array(length)');
       checkValue(init.arguments[0]);
       localArrays.add(name);
-      return { t: 'array', name, size: init.arguments[0] };
+      return void out.push({ t: 'array', name, size: init.arguments[0] });
     }
     scalars.add(name);
-    if (init === null) return kind === 'var' ? null : assign(d.id, UNDEFINED);
-    const s = assign(d.id, init);
+    if (init === null) return kind === 'var' ? undefined : assign(d.id, UNDEFINED, out);
+    assign(d.id, init, out);
     if (kind === 'const') constants.add(name);
-    return s;
   };
   const statement = (s: any, out: Stmt[]): void => {
     switch (s.type) {
       case 'VariableDeclaration':
         for (const d of s.declarations) {
           if (d.id.type !== 'Identifier') no('destructuring declaration');
-          const lowered = declare(s.kind, d);
-          if (lowered !== null) out.push(lowered);
+          declare(s.kind, d, out);
         }
         return;
       case 'ExpressionStatement': {
         const e = s.expression;
         if (e.type === 'AssignmentExpression') {
-          if (e.operator === '=') return void out.push(assign(e.left, e.right));
+          if (e.operator === '=') return assign(e.left, e.right, out);
           const op = e.operator.slice(0, -1);
           if (!binaryOps.has(op)) no(`operator ${e.operator}`);
-          return void out.push(assign(e.left, { type: 'BinaryExpression', operator: op, left: e.left, right: e.right }, true));
+          return assign(e.left, { type: 'BinaryExpression', operator: op, left: e.left, right: e.right }, out, true);
         }
         if (e.type === 'UpdateExpression')
-          return void out.push(assign(e.argument, { type: 'BinaryExpression', operator: e.operator === '++' ? '+' : '-', left: e.argument, right: ONE }, true));
+          return assign(e.argument, { type: 'BinaryExpression', operator: e.operator === '++' ? '+' : '-', left: e.argument, right: ONE }, out, true);
         return no(`expression statement ${e.type}`);
       }
       case 'BlockStatement':
@@ -251,26 +338,48 @@ export function lower(source: string, kinds?: ArgKind[], capture?: (name: string
     }
   };
   const body: Stmt[] = [];
-  for (const s of bodyStmts) statement(s, body);
+  for (const s of top.body) statement(s, body);
+  const result = top.result;
   let out: string;
   if (result.type === 'Identifier' && scalars.has(result.name)) out = result.name;
   else {
-    out = '__out';
-    while (known(out)) out += '_';
+    out = fresh(taken, '__out');
     scalars.add(out);
-    body.push(assign({ type: 'Identifier', name: out }, result));
+    assign({ type: 'Identifier', name: out }, result, body);
   }
-  return { params, kinds: params.map((_p, i) => kinds?.[i] ?? 'number'), paramArrays, localArrays, scalars, capturedScalars, capturedArrays, body, out };
+  return { params, kinds: params.map((_p, i) => kinds?.[i] ?? 'number'), paramArrays, localArrays, scalars, capturedScalars, capturedArrays,
+    captured, body, out };
+}
+
+/** `name`, or `name$1`, `name$2`... : the first not taken (then taken). */
+function fresh(taken: Set<string>, name: string): string {
+  let n = name, k = 0;
+  while (taken.has(n)) n = `${name}$${++k}`;
+  taken.add(n);
+  return n;
+}
+
+/** Replace every reference to variable `from` in a parsed function by `to` (an inlined array parameter). */
+function substitute(fn: { body: any[]; result: any }, from: string, to: string): void {
+  const visit = (n: any): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (n.type === 'Identifier' && n.name === from) n.name = to;
+    else if (n.type === 'MemberExpression') (visit(n.object), n.computed && visit(n.property));
+    else for (const k of Object.keys(n)) if (k !== 'type') visit(n[k]);
+  };
+  fn.body.forEach(visit);
+  visit(fn.result);
 }
 
 /**
- * Give every let/const/var binding a name no other binding has (`i`, `i$1`, ...), rewriting references in place, so
- * the compiled code can keep each variable for the whole call. A reference JS would reject (used outside its block,
- * or before its let/const declaration, in the temporal dead zone) makes the function ineligible: interpreted, JS
- * itself reports it.
+ * Give every let/const/var binding, and every free variable, a name no other one in the program has (`i`, `i$1`, ...),
+ * rewriting references in place, so the compiled code can keep each variable for the whole call and functions can be
+ * inlined into one another. Parameters keep their names unless `renameParams`. A reference JS would reject (used
+ * outside its block, or before its let/const declaration, in the temporal dead zone) makes the function ineligible:
+ * interpreted, JS itself reports it. Returns the free variables (source name to unique name) and the parameter names.
  */
-function rename(body: any, params: string[]): Set<string> {
-  /** A binding: its source name, the unique name it gets (after the walk), where it becomes usable (let/const: after its declarator). */
+function rename(body: any, params: string[], taken: Set<string>, renameParams: boolean): { free: Map<string, string>; params: string[] } {
+  /** A binding: its source name, its unique name (given after the walk), where it becomes usable (let/const: after its declarator). */
   type Binding = { source: string; name: string; start: number };
   type Scope = Map<string, Binding>;
   const bindings: Binding[] = [];
@@ -279,7 +388,8 @@ function rename(body: any, params: string[]): Set<string> {
     bindings.push(b);
     return b;
   };
-  const fnScope: Scope = new Map(params.map((p) => [p, { source: p, name: p, start: -1 }]));
+  const paramBindings = params.map((p) => (renameParams ? bind(p, -1) : { source: p, name: p, start: -1 }));
+  const fnScope: Scope = new Map(params.map((p, i) => [p, paramBindings[i]]));
   // var declarations are function-scoped and hoisted
   const vars = (n: any) => {
     if (n === null || typeof n !== 'object') return;
@@ -304,7 +414,7 @@ function rename(body: any, params: string[]): Set<string> {
     return scope;
   };
   const uses: [any, Binding][] = [];
-  const free = new Set<string>();
+  const free = new Map<string, Binding>();
   const resolve = (id: any, chain: Scope[], declaring = false) => {
     for (let i = chain.length - 1; i >= 0; i--) {
       const b = chain[i].get(id.name);
@@ -313,7 +423,9 @@ function rename(body: any, params: string[]): Set<string> {
       uses.push([id, b]);
       return;
     }
-    free.add(id.name);
+    if (structural.has(id.name)) return;
+    if (!free.has(id.name)) free.set(id.name, bind(id.name, -1));
+    uses.push([id, free.get(id.name)!]);
   };
   const visit = (n: any, chain: Scope[]): void => {
     if (n === null || typeof n !== 'object') return;
@@ -341,14 +453,7 @@ function rename(body: any, params: string[]): Set<string> {
     }
   };
   visit(body.body, [fnScope, lexical(body.body)]);
-  // unique names, avoiding the parameters and the free names (a local `i` must not hide a captured `i` elsewhere)
-  const taken = new Set([...params, ...free]);
-  for (const b of bindings) {
-    let n = b.source, k = 0;
-    while (taken.has(n)) n = `${b.source}$${++k}`;
-    taken.add(n);
-    b.name = n;
-  }
+  for (const b of bindings) b.name = fresh(taken, b.source);
   for (const [id, b] of uses) id.name = b.name;
-  return free;
+  return { free: new Map([...free].map(([k, b]) => [k, b.name])), params: paramBindings.map((b) => b.name) };
 }

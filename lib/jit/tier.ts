@@ -1,7 +1,9 @@
 // Tiering: when a traced function's gradients run compiled code instead of the tape interpreter, and the switches for it.
-import { compileGradient, Ineligible, type CompiledGradient, type ArgKind, type Outside } from './compile';
+import { compileGradient, Ineligible, type CompiledGradient, type ArgKind } from './compile';
+import { scopedMath, scopes } from './scopes';
 import { state } from '../trace/context';
 import { ORIGINAL, adjointFor } from '../rules/custom';
+import { ruleVersion } from '../rules/registry';
 
 /**
  * The policy. Tier 0 (the tape interpreter) always works. A function traced by traced() (or traced automatically by
@@ -27,14 +29,13 @@ const fnName = (fn: Function) => (fn as any)[ORIGINAL]?.name || fn.name || 'anon
 interface Entry {
   calls: number;
   compiled: CompiledGradient | null;
+  /** The rule registry's version the code was compiled under: a custom rule defined since (on an inlined callee, say) makes it stale. */
+  rules: number;
   ineligible: string | null;
 }
 /** Per traced function, per argument signature (e.g. "number,f64"): its compiled code or why it has none. */
 const entries = new WeakMap<Function, Map<string, Entry>>();
-/** traced() records here the functions whose scope supplies Math (the compiled code would use the global one). */
-export const scopedMath = new WeakSet<Function>();
-/** traced() records here each function's scope object and the names it resolves from it (the rest are globals). */
-export const scopes = new WeakMap<Function, Outside>();
+
 
 /** An array the interpreter would make all inputs of: no holes, only numbers, not frozen (frozen ones it refuses). */
 function denseNumbers(a: any[]): boolean {
@@ -67,7 +68,12 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
   let byKind = entries.get(fn);
   if (byKind === undefined) entries.set(fn, (byKind = new Map()));
   let e = byKind.get(key);
-  if (e === undefined) byKind.set(key, (e = { calls: 0, compiled: null, ineligible: null }));
+  if (e === undefined) byKind.set(key, (e = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion }));
+  if (e.rules !== ruleVersion) {
+    // rules changed since this variant was decided: decide again (a callee may have a custom rule now, or none)
+    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${key}): rules changed, deciding again`);
+    Object.assign(e, { calls: 0, compiled: null, ineligible: null, rules: ruleVersion });
+  }
   if (e.compiled !== null) {
     // code that keeps bailing out (indices out of range, fractional counters) only doubles the work: give it up
     if (++e.calls > BAIL_GRACE && e.compiled.bails * 2 > e.calls) {
@@ -102,7 +108,7 @@ export function compileFor(fn: Function, kinds: ArgKind[]): CompiledGradient {
   if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
   if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
   if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
-  return compileGradient(Function.prototype.toString.call(original), kinds, scopes.get(fn));
+  return compileGradient(Function.prototype.toString.call(original), kinds, scopes.get(fn), original.name);
 }
 
 /**

@@ -5,7 +5,7 @@ import { runtime } from '../runtime';
 import { mathNamespace } from '../rules/math';
 import { ORIGINAL } from '../rules/custom';
 import { TRACED, markTraced } from '../ops';
-import { scopedMath, scopes } from '../jit/tier';
+import { scopedMath, scopes } from '../jit/scopes';
 import { TracegradError } from '../errors';
 
 const autoTraced = new WeakMap<Function, Function>();
