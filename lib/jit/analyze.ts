@@ -81,11 +81,17 @@ function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<
 export function analyze(p: Program): Facts {
   const assigns: (Stmt & { t: 'assign' })[] = [];
   const weights: number[] = []; // 10 per enclosing loop: a rough count of executions
+  const bounds = new Set<string>(); // variables of counted loops' bounds: the reverse pass evaluates them again
+  const boundNames = (e: any): any =>
+    e.type === 'Identifier' ? bounds.add(e.name) : e.type === 'MemberExpression' ? boundNames(e.object) : e.type === 'BinaryExpression' ? (boundNames(e.left), boundNames(e.right)) : undefined;
   const collect = (ss: Stmt[], weight: number) => {
     for (const s of ss) {
       if (s.t === 'assign') (assigns.push(s), weights.push(weight));
       else if (s.t === 'if') (collect(s.then, weight), collect(s.else, weight));
-      else if (s.t === 'loop') collect(s.body, weight * 10);
+      else if (s.t === 'loop') {
+        if (s.counter) (boundNames(s.counter.from), boundNames(s.counter.to));
+        collect(s.body, weight * 10);
+      }
     }
   };
   collect(p.body, 1);
@@ -118,6 +124,7 @@ export function analyze(p: Program): Facts {
       for (const v of into) needed.add(v);
     }
   }
+  for (const b of bounds) needed.add(b);
   const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
   const saveAtUse = new Set<string>();
   for (const w of p.localArrays) {

@@ -203,9 +203,14 @@ class Generator {
     this.indexTemps.set(key, fresh);
     return [fresh, true];
   }
+  /** A loop counter whose value the reverse pass can set from the trip count: it carries no adjoint and is read as a value by no partial. */
+  private recomputable(name: string): boolean {
+    return !this.f.adjoint.has(name) && (!this.f.needed.has(name) || this.f.indexOnly.has(name));
+  }
   private indexText(e: any): string {
     if (e.type === 'Literal') return `(${e.raw})`;
     if (e.type === 'Identifier') return `v_${e.name}`;
+    if (e.type === 'MemberExpression') return `v_${e.object.name}.length`;
     return `(${this.indexText(e.left)} ${e.operator} ${this.indexText(e.right)})`;
   }
   private valueText(o: Operand): string {
@@ -271,7 +276,11 @@ class Generator {
     this.indexTemps.clear(); // index variables may change between statements
     switch (s.t) {
       case 'assign':
-        return this.assignment(s.target.name, s.target.index, s.rhs);
+        // a counted loop's counter starts afresh there: its reverse pass sets the counter itself (see 'loop')
+        if (s.counterInit && this.recomputable(s.target.name)) return [this.assignment(s.target.name, null, s.rhs, true)[0], ''];
+        // a counted loop's step needs no int32 guard: the loop checks its trip count, and the counter is read only in
+        // indices, where a fractional value bails out anyway
+        return this.assignment(s.target.name, s.target.index, s.rhs, false, s.counterStep === true && this.recomputable(s.target.name));
       case 'array':
         return this.array(s.name, s.size);
       case 'if': {
@@ -294,6 +303,17 @@ class Generator {
           fb = `${ns ? `if (sp + ${ns} > S.length) S = growS(sp + ${ns});` : ''} ${nc ? `if (cp + ${nc} > C.length) C = growC(cp + ${nc});` : ''} ${fb}`;
         }
         if (!rb) return [`while (${test}) { ${fb} }`, ''];
+        const c = s.counter;
+        if (c !== undefined && this.recomputable(c.name)) {
+          // counted: the trip count follows from the bounds (checked: a fractional bound bails out), and the counter's
+          // last value from the trip count, so neither is saved
+          const from = this.indexText(c.from), to = this.indexText(c.to);
+          const trips = c.cmp === '<' ? `(${to} > ${from} ? ${to} - ${from} : 0)` : c.cmp === '<=' ? `(${to} >= ${from} ? ${to} - ${from} + 1 : 0)`
+            : c.cmp === '>' ? `(${from} > ${to} ? ${from} - ${to} : 0)` : `(${from} >= ${to} ? ${from} - ${to} + 1 : 0)`;
+          // the trip count is (last - first)·step: no count kept while looping
+          return [`{ while (${test}) { ${fb} } if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
+            `{ let n = ${trips}; v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n; while (n-- > 0) { ${rb} } }`];
+        }
         return [`{ let n = 0; while (${test}) { ${fb} n++; } ${this.pushC('n')} }`, `{ let n = ${POPC}; while (n-- > 0) { ${rb} } }`];
       }
     }
@@ -319,9 +339,9 @@ class Generator {
    * through rhs when the new value is reached from the output, as the interpreter's sweep skips nodes the output
    * does not reach: a dead value with an infinite local derivative must not turn 0 × ∞ into NaN.
    */
-  private assignment(name: string, index: any, rhs: any): [string, string] {
+  private assignment(name: string, index: any, rhs: any, forwardOnly = false, unguarded = false): [string, string] {
     const f = this.f;
-    const adjoint = f.adjoint.has(name), aliased = f.aliased.has(name), needed = f.needed.has(name);
+    const adjoint = f.adjoint.has(name), aliased = f.aliased.has(name), needed = f.needed.has(name) && !forwardOnly;
     const nodes: OpNode[] = [];
     const pre: string[] = [];
     const root = this.operand(rhs, nodes, pre);
@@ -359,7 +379,7 @@ class Generator {
     const newSlot = fresh === 'nA++' ? 'if (nA === A.length) { growSlots(nA); A = AS; }' : '';
     const fwd = `{ ${pre.join(' ')} ${fwdIndex} ${kept.map((n) => this.pushS(`t${n.id}`)).join(' ')} ${saved.map((u) => this.pushS(`v_${u.array}[${u.k}]`)).join(' ')} ${saveValue ? this.pushS(place) : ''} ` +
       `${aliased ? `${this.pushC(slotPlace)} ${newSlot} ${slotPlace} = ${fresh};` : ''} ${place} = ${this.valueText(root)};` +
-      `${step !== null ? ` if ((v_${name} | 0) !== v_${name}) throw BAIL;` : ''} }`;
+      `${step !== null && !unguarded ? ` if ((v_${name} | 0) !== v_${name}) throw BAIL;` : ''} }`;
     if (!adjoint && !needed) return [fwd, ''];
     const restore = `${saveValue ? `${place} = ${POP};` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = ${POPC};` : ''}`;
     const adjointPlace = index === null ? `b_${name}` : `b_${name}[${k}]`;

@@ -20,10 +20,23 @@ export interface Target {
  * already `v = v op e`; `v++` is `v = v + 1`; `let u;` assigns `undefined`; a for loop's update ends its body.
  */
 export type Stmt =
-  | { t: 'assign'; target: Target; rhs: any; update: boolean }
+  | { t: 'assign'; target: Target; rhs: any; update: boolean; counterInit?: boolean; counterStep?: boolean }
   | { t: 'array'; name: string; size: any }
   | { t: 'if'; test: any; then: Stmt[]; else: Stmt[] }
-  | { t: 'loop'; test: any | null; body: Stmt[] };
+  | { t: 'loop'; test: any | null; body: Stmt[]; counter?: Counter };
+
+/**
+ * A counted loop `for (let c = from; c < to; c++)` (or <=, or counting down with > >= and --) whose body assigns
+ * neither c nor the variables of `from` and `to`: its trip count and the counter's values can be recomputed in the
+ * reverse pass instead of saved.
+ */
+export interface Counter {
+  name: string;
+  from: any;
+  to: any;
+  cmp: '<' | '<=' | '>' | '>=';
+  step: 1 | -1;
+}
 
 export interface Program {
   params: string[];
@@ -327,11 +340,17 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
       }
       case 'ForStatement': {
         if (s.init !== null) statement(s.init.type === 'VariableDeclaration' ? s.init : { type: 'ExpressionStatement', expression: s.init }, out);
+        const counter = countedLoop(s);
+        if (counter !== null) {
+          const init = out[out.length - 1];
+          if (init?.t === 'assign' && init.target.name === counter.name && init.target.index === null) init.counterInit = true;
+        }
         if (s.test !== null) checkTest(s.test);
         const body: Stmt[] = [];
         statement(s.body, body);
         if (s.update !== null) statement({ type: 'ExpressionStatement', expression: s.update }, body);
-        return void out.push({ t: 'loop', test: s.test, body });
+        if (counter !== null) (body[body.length - 1] as Stmt & { t: 'assign' }).counterStep = true;
+        return void out.push({ t: 'loop', test: s.test, body, ...(counter !== null ? { counter } : {}) });
       }
       default:
         return no(`statement ${s.type}`);
@@ -349,6 +368,47 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
   }
   return { params, kinds: params.map((_p, i) => kinds?.[i] ?? 'number'), paramArrays, localArrays, scalars, capturedScalars, capturedArrays,
     captured, body, out };
+}
+
+/** The counted-loop shape of a for statement (see Counter), or null. Its counter is a `let` of the loop: used nowhere else. */
+function countedLoop(s: any): Counter | null {
+  const init = s.init, test = s.test, update = s.update;
+  if (init?.type !== 'VariableDeclaration' || init.kind !== 'let' || init.declarations.length !== 1) return null;
+  const d = init.declarations[0];
+  if (d.id.type !== 'Identifier' || d.init === null || !isIndexLike(d.init)) return null;
+  const c = d.id.name;
+  if (test?.type !== 'BinaryExpression' || !['<', '<=', '>', '>='].includes(test.operator)) return null;
+  if (test.left.type !== 'Identifier' || test.left.name !== c || !isIndexLike(test.right)) return null;
+  let step: 1 | -1;
+  if (update?.type === 'UpdateExpression' && update.argument.type === 'Identifier' && update.argument.name === c) step = update.operator === '++' ? 1 : -1;
+  else if (update?.type === 'AssignmentExpression' && update.left.type === 'Identifier' && update.left.name === c && ['+=', '-='].includes(update.operator)
+    && update.right.type === 'Literal' && update.right.value === 1) step = update.operator === '+=' ? 1 : -1;
+  else return null;
+  if ((step === 1) !== (test.operator === '<' || test.operator === '<=')) return null;
+  const fixed = new Set([c]);
+  const names = (e: any): any =>
+    e.type === 'Identifier' ? fixed.add(e.name) : e.type === 'MemberExpression' ? names(e.object) : e.type === 'BinaryExpression' ? (names(e.left), names(e.right)) : undefined;
+  names(d.init);
+  names(test.right);
+  const assigned = new Set<string>();
+  const writes = (n: any): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (n.type === 'AssignmentExpression' && n.left.type === 'Identifier') assigned.add(n.left.name);
+    if (n.type === 'UpdateExpression' && n.argument.type === 'Identifier') assigned.add(n.argument.name);
+    if (n.type === 'VariableDeclarator' && n.id.type === 'Identifier') assigned.add(n.id.name);
+    for (const k of Object.keys(n)) if (k !== 'type') writes(n[k]);
+  };
+  writes(s.body);
+  if ([...fixed].some((n) => assigned.has(n))) return null;
+  return { name: c, from: d.init, to: test.right, cmp: test.operator, step };
+}
+
+/** + - * of identifiers, `a.length` and integer literals: cheap to evaluate again in the reverse pass, exactly. */
+function isIndexLike(e: any): boolean {
+  if (e.type === 'Literal') return Number.isInteger(e.value);
+  if (e.type === 'Identifier') return true;
+  if (e.type === 'MemberExpression') return !e.computed && e.object.type === 'Identifier' && e.property.name === 'length';
+  return e.type === 'BinaryExpression' && ['+', '-', '*'].includes(e.operator) && isIndexLike(e.left) && isIndexLike(e.right);
 }
 
 /** `name`, or `name$1`, `name$2`... : the first not taken (then taken). */
