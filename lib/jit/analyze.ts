@@ -113,17 +113,15 @@ export function analyze(p: Program): Facts {
   for (const { s } of info)
     if (isCopy(s.rhs) && adjoint.has(s.target.name) && adjoint.has(copySource(s.rhs))) (aliased.add(s.target.name), aliased.add(copySource(s.rhs)));
   const needed = new Set<string>(), valueNeeded = new Set<string>();
+  const indexNames = (e: any, into: Set<string>): any =>
+    e.type === 'Identifier' ? into.add(e.name) : e.type === 'BinaryExpression' ? (indexNames(e.left, into), indexNames(e.right, into)) : undefined;
   for (const { s, values, indices } of info) {
     if (!adjoint.has(s.target.name)) continue;
     for (const v of values) (needed.add(v), valueNeeded.add(v));
     for (const v of indices) needed.add(v);
-    if (s.target.index !== null) {
-      const into = new Set<string>();
-      const idents = (e: any) => (e.type === 'Identifier' ? into.add(e.name) : e.type === 'BinaryExpression' ? (idents(e.left), idents(e.right)) : undefined);
-      idents(s.target.index);
-      for (const v of into) needed.add(v);
-    }
   }
+  // an element write's reverse finds its element again (for its adjoint, or to restore the old value): its index too
+  for (const { s } of info) if (s.target.index !== null && (adjoint.has(s.target.name) || needed.has(s.target.name))) indexNames(s.target.index, needed);
   for (const b of bounds) needed.add(b);
   const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
   const saveAtUse = new Set<string>();

@@ -898,3 +898,20 @@ test('a custom rule on a helper, defined after the caller compiled, is used from
   t.deepEqual(gradient(T, 2), [200]);
   t.regex(tierOf(T), /interpreted: it calls .*, which has a custom rule/);
 });
+
+// Regression (fixed): an element written only with constants (no adjoint) but read by a partial must be restored in
+// the reverse pass, at the index it was written: the index's counter was not kept for that, so the old value went to
+// the wrong element and tanh'(x0 + w0[0]) was taken at w0[0] = 3. Found by the scratch-array property (shrunk).
+test('regression: restoring a constant element written in a loop needs the loop counter in the reverse pass', (t) => {
+  const T = traced(function (x0) {
+    const w0 = new Float64Array(2);
+    let v0 = 0;
+    for (let r = 0; r < 3; r++) v0 += x0 * Math.tanh(x0 + w0[0]); // read (in a loop: restored, not saved where read)
+    for (let j = 0; j < w0.length; j++) w0[j] += 3;
+    v0 += Math.tanh(w0[0]);
+    return v0;
+  });
+  const got = checkBits(t, T, [-0.5], 'restored element');
+  const th = Math.tanh(-0.5);
+  assertClose(t, got.grad, [3 * (th + -0.5 * (1 - th * th))], { rtol: 1e-14, atol: 0 });
+});
