@@ -3,6 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { traced, gradient, withGradient, jit, tierOf } from '../dist/index.js';
 import { scalarProgramArbitrary } from './arbitraries/scalar-program.mjs';
+import { programArbitrary, compileProgram } from './arbitraries/program.mjs';
 
 const NUM_RUNS = 200;
 const INPUTS_PER_PROGRAM = 4;
@@ -452,4 +453,47 @@ test('the scratch-array and copy programs cover their shapes', (t) => {
   t.deepEqual(plain.filter((s) => copy.test(s) || /return [aw]\d\[[^\]]+\];/.test(s)), []);
   const noLocals = fc.sample(scalarProgramArbitrary({ arrays: true, copies: true }), { numRuns: 200, seed: 3 }).map((p) => p.source);
   t.false(noLocals.some((s) => /new |w\d/.test(s)));
+});
+
+// ---- general programs (Maps, objects, closures, helpers, break/continue): whichever tier runs, results agree ----
+
+/** Every leaf of a value (through arrays, typed arrays, Maps and plain objects) with its path. */
+function leavesOf(v, path = '', out = []) {
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) [...v].forEach((e, i) => leavesOf(e, `${path}[${i}]`, out));
+  else if (v instanceof Map) for (const [key, e] of v) leavesOf(e, `${path}.get(${JSON.stringify(key)})`, out);
+  else if (v !== null && typeof v === 'object') for (const key of Object.keys(v)) leavesOf(v[key], `${path}.${key}`, out);
+  else out.push([path, v]);
+  return out;
+}
+
+// Their state argument (a Map, an array and an object) keeps them out of the compiled tier today, so this checks that
+// the JIT's presence (signature checks, caching, fallbacks) never changes a result; the tier log shows which ran.
+test('on general programs (Maps, objects, closures, helpers) the default tiers give the interpreter\'s results bit for bit', (t) => {
+  const tiers = new Map();
+  fc.assert(
+    fc.property(programArbitrary(), fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 4, maxLength: 4 }), (program, xs) => {
+      const x = xs.slice(0, program.k);
+      const T = traced(compileProgram(program.source));
+      let reference;
+      try {
+        jit.enabled = false;
+        reference = withGradient(T, x.slice(), program.makeData());
+      } finally {
+        jit.enabled = true;
+      }
+      const ref = leavesOf(reference);
+      for (let call = 0; call < 3; call++) {
+        const got = leavesOf(withGradient(T, x.slice(), program.makeData()));
+        if (got.length !== ref.length) throw new Error(`call ${call + 1}: ${got.length} leaves vs ${ref.length}\n${program.source}`);
+        got.forEach(([path, v], i) => {
+          if (path !== ref[i][0] || !Object.is(v, ref[i][1])) throw new Error(`call ${call + 1}: ${path} = ${v}, interpreter ${ref[i][1]}\n${program.source}`);
+        });
+      }
+      const tier = tierOf(T).replace(/:.*/, '');
+      tiers.set(tier, (tiers.get(tier) ?? 0) + 1);
+    }),
+    { numRuns: 100 },
+  );
+  t.log(`tiers: ${[...tiers].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  t.pass();
 });

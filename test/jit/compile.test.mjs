@@ -915,3 +915,11 @@ test('regression: restoring a constant element written in a loop needs the loop 
   const th = Math.tanh(-0.5);
   assertClose(t, got.grad, [3 * (th + -0.5 * (1 - th * th))], { rtol: 1e-14, atol: 0 });
 });
+
+test('a function whose generated code would be very large stays interpreted, saying why', (t) => {
+  // 400 statements of straight-line code: well past the generated-statement limit
+  const body = Array.from({ length: 400 }, (_v, i) => `y = Math.sin(y) * x + ${i % 7};`).join('\n');
+  const T = traced(fromSource(`function (x) { let y = x; ${body} return y; }`));
+  t.is(typeof gradient(T, 0.5)[0], 'number');
+  t.regex(tierOf(T), /interpreted: its compiled code would have \d+ statements \(at most 3000\)/);
+});
