@@ -497,3 +497,37 @@ test('on general programs (Maps, objects, closures, helpers) the default tiers g
   t.log(`tiers: ${[...tiers].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   t.pass();
 });
+
+// ---- object arguments and inlined calls: the same programs, their parameters packed into one object ----
+
+/**
+ * `(p) => inner(p.a0, p.x0, ...)` with inner the generated program (traced, passed in the scope): the compiled tier
+ * flattens the object's fields and inlines the call. The gradient (an object with one entry per field) must equal
+ * the interpreter's bit for bit.
+ */
+function checkObjectProgram(program, vectors) {
+  const names = program.kinds.map((_k, i) => program.arrays.find((a) => a.index === i)?.name ?? `x${i}`);
+  const inner = traced(new Function(`return ${program.source};`)());
+  const T = traced(new Function('inner', `return (p) => inner(${names.map((n) => `p.${n}`).join(', ')});`)(inner), { inner });
+  const pack = (args) => Object.fromEntries(names.map((n, i) => [n, args[i]]));
+  for (const vector of vectors) {
+    let ref;
+    try {
+      jit.enabled = false;
+      ref = withGradient(T, pack(argumentsFor(program, vector, 'f64')));
+    } finally {
+      jit.enabled = true;
+    }
+    const got = withGradient(T, pack(argumentsFor(program, vector, 'f64')));
+    if (tierOf(T) !== 'compiled') throw new Error(`not compiled (tierOf: ${tierOf(T)})\n${program.source}`);
+    const leaves = (r) => leavesOf(r);
+    const a = leaves(ref), b = leaves(got);
+    const bad = a.length !== b.length ? `${b.length} leaves vs ${a.length}` : a.map(([p, v], i) => (p !== b[i][0] || !Object.is(v, b[i][1]) ? `${p}: ${b[i][1]}, interpreter ${v}` : null)).find(Boolean);
+    if (bad) throw new Error(`object argument: ${bad}\nprogram:\n${program.source}`);
+  }
+}
+
+test('a model packed into one object argument and an inlined call give the interpreter\'s results bit for bit', (t) => {
+  fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), arrayInputs, checkObjectProgram), { numRuns: 100 });
+  t.pass();
+});

@@ -121,16 +121,33 @@ export function compileGradient(source: string, kinds?: ArgKind[], outside?: Out
     ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
   ];
   const run = new Function('H', ...rules.map((r) => r[0]), code)(g.holders, ...rules.map((r) => r[1]));
+  // object arguments: their fields in, a gradient object out (null when no field got one, as interpreted)
+  const flattened = p.groups.some((g) => typeof g !== 'number');
+  const flatten = (args: any[]) => {
+    const flat: any[] = [];
+    p.groups.forEach((g, i) => (typeof g === 'number' ? (flat[g] = args[i]) : g.fields.forEach(([f, j]) => (flat[j] = args[i][f]))));
+    return flat;
+  };
+  const regroup = (grad: any[]) => p.groups.map((g) => {
+    if (typeof g === 'number') return grad[g];
+    const o: Record<string, any> = {};
+    let reached = false;
+    for (const [f, j] of g.fields) reached = (o[f] = grad[j]) !== null || reached;
+    return reached ? o : null;
+  });
   const compiled: any = (args: any[]) => {
     try {
-      return run(args);
+      if (!flattened) return run(args);
+      const r = run(flatten(args));
+      if (r !== null) r.grad = regroup(r.grad);
+      return r;
     } catch (e) {
       compiled.bails++; // pure code (no user calls, no writes outside its own arrays): the interpreter redoes the call
       compiled.onBail?.(e);
       return null;
     }
   };
-  return Object.assign(compiled, { arity: p.params.length, bails: 0, source: code, forward: passes[0], reverse: passes[1] });
+  return Object.assign(compiled, { arity: p.groups.length, bails: 0, source: code, forward: passes[0], reverse: passes[1] });
 }
 
 class Generator {

@@ -8,7 +8,12 @@ export const no = (why: string): never => {
 };
 
 /** What each argument is: a number, a Float64Array, or an Array of numbers (the compiled code is specialised on it). */
-export type ArgKind = 'number' | 'f64' | 'array';
+export type LeafKind = 'number' | 'f64' | 'array';
+/**
+ * What each argument is: a number, a Float64Array, an Array of numbers, or a plain object whose fields are those (a
+ * model kept in an object); the compiled code is specialised on it, fields and their order included.
+ */
+export type ArgKind = LeafKind | { fields: [string, LeafKind][] };
 
 /** An assignment target: a variable, or an element `name[index]` of a local array. */
 export interface Target {
@@ -39,8 +44,11 @@ export interface Counter {
 }
 
 export interface Program {
+  /** The parameters the generated code takes: the function's, with object arguments flattened into their fields. */
   params: string[];
-  kinds: ArgKind[];
+  kinds: LeafKind[];
+  /** Per argument of the function: its flattened parameter's index, or its fields' names and indices. */
+  groups: (number | { fields: [string, number][] })[];
   /** Parameters that are arrays (read-only inputs), by name. */
   paramArrays: Set<string>;
   /** Arrays made in the function by `new Float64Array(n)` (the only arrays it may write). */
@@ -125,9 +133,26 @@ const structural = new Set(['Math', 'Number', 'Float64Array', 'undefined']);
  */
 export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Program {
   const top = parseFunction(source);
-  const params = top.params;
-  const paramArrays = new Set(params.filter((_p, i) => kinds !== undefined && kinds[i] !== undefined && kinds[i] !== 'number'));
-  const taken = new Set(params); // every name in the program, the inlined functions' included, is unique
+  const taken = new Set(top.params); // every name in the program, the inlined functions' included, is unique
+  // object arguments are flattened: each field is a parameter of its own (`p.W` becomes p_W), read-only
+  const params: string[] = [];
+  const leafKinds: LeafKind[] = [];
+  const objects = new Map<string, Map<string, string>>(); // object parameter -> field -> flattened name
+  const fields = new Set<string>();
+  top.params.forEach((p, i) => {
+    const k = kinds?.[i] ?? 'number';
+    if (typeof k === 'string') return void (params.push(p), leafKinds.push(k));
+    const byField = new Map<string, string>();
+    k.fields.forEach(([f, fk], j) => {
+      const name = fresh(taken, /^[A-Za-z_$][\w$]*$/.test(f) ? `${p}_${f}` : `${p}$${j}`);
+      byField.set(f, name);
+      fields.add(name);
+      params.push(name);
+      leafKinds.push(fk);
+    });
+    objects.set(p, byField);
+  });
+  const paramArrays = new Set(params.filter((_p, i) => leafKinds[i] !== 'number'));
   const scalars = new Set(params.filter((p) => !paramArrays.has(p)));
   const localArrays = new Set<string>();
   const constants = new Set<string>();
@@ -153,6 +178,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     return names;
   };
   bindNames(top, null, false);
+  if (objects.size > 0) fieldReads(top, objects);
   const inlining: Function[] = [];
 
   /** An index: integers from literals and number variables with + - * (no derivative flows through an index). */
@@ -269,6 +295,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     if (left.type === 'Identifier') {
       if (isArray(left.name)) no(`assignment to array ${left.name}`);
       if (capturedScalars.has(left.name)) no(`assignment to ${left.name}, a variable outside the function (a side effect)`);
+      if (fields.has(left.name)) no(`a write into a field of an argument (${left.name}): a side effect on the caller's object`);
       if (!scalars.has(left.name)) no(`assignment to undeclared ${left.name}`);
       if (constants.has(left.name)) no(`assignment to const ${left.name}`);
       checkValue(rhs);
@@ -366,8 +393,8 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     scalars.add(out);
     assign({ type: 'Identifier', name: out }, result, body);
   }
-  return { params, kinds: params.map((_p, i) => kinds?.[i] ?? 'number'), paramArrays, localArrays, scalars, capturedScalars, capturedArrays,
-    captured, body, out };
+  const groups = top.params.map((p) => (objects.has(p) ? { fields: [...objects.get(p)!].map(([f, n]) => [f, params.indexOf(n)] as [string, number]) } : params.indexOf(p)));
+  return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, body, out };
 }
 
 /** The counted-loop shape of a for statement (see Counter), or null. Its counter is a `let` of the loop: used nowhere else. */
@@ -409,6 +436,26 @@ function isIndexLike(e: any): boolean {
   if (e.type === 'Identifier') return true;
   if (e.type === 'MemberExpression') return !e.computed && e.object.type === 'Identifier' && e.property.name === 'length';
   return e.type === 'BinaryExpression' && ['+', '-', '*'].includes(e.operator) && isIndexLike(e.left) && isIndexLike(e.right);
+}
+
+/** Rewrite `p.f` (p an object parameter) to the field's flattened name; any other use of p is outside the subset. */
+function fieldReads(fn: { body: any[]; result: any }, objects: Map<string, Map<string, string>>): void {
+  const visit = (n: any, parent: any, key: string): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (n.type === 'MemberExpression' && n.object.type === 'Identifier' && objects.has(n.object.name)) {
+      const byField = objects.get(n.object.name)!;
+      if (n.computed || n.optional) no(`${n.object.name}[...] on an object argument (only ${n.object.name}.field)`);
+      const name = byField.get(n.property.name) ?? no(`${n.object.name}.${n.property.name}, which is not a field of the argument`);
+      parent[key] = { type: 'Identifier', name, start: n.start, end: n.end };
+      return;
+    }
+    if (n.type === 'Identifier' && objects.has(n.name)) no(`object argument ${n.name} used other than as ${n.name}.field`);
+    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k], n, k);
+  };
+  fn.body.forEach((s, i) => visit(s, fn.body, String(i)));
+  const holder = { result: fn.result };
+  visit(fn.result, holder, 'result');
+  fn.result = holder.result;
 }
 
 /** `name`, or `name$1`, `name$2`... : the first not taken (then taken). */

@@ -1,5 +1,6 @@
 // Tiering: when a traced function's gradients run compiled code instead of the tape interpreter, and the switches for it.
 import { compileGradient, Ineligible, type CompiledGradient, type ArgKind } from './compile';
+import type { LeafKind } from './lower';
 import { scopedMath, scopes } from './scopes';
 import { state } from '../trace/context';
 import { ORIGINAL, adjointFor } from '../rules/custom';
@@ -44,27 +45,61 @@ function denseNumbers(a: any[]): boolean {
   return true;
 }
 
+/** A number, Float64Array or dense number array: its kind, else null. */
+function leafKind(a: any): LeafKind | null {
+  if (typeof a === 'number') return 'number';
+  if (a instanceof Float64Array) return 'f64';
+  if (Array.isArray(a) && denseNumbers(a)) return 'array';
+  return null;
+}
+
+/**
+ * A plain object (a model kept in an object) whose own properties are all enumerable data fields holding numbers or
+ * arrays: its fields in order, else null. Frozen objects, accessors, symbols and other prototypes are left to the
+ * interpreter.
+ */
+function objectKind(o: any): ArgKind | null {
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return null;
+  const proto = Object.getPrototypeOf(o);
+  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(o).length > 0) return null;
+  const fields: [string, LeafKind][] = [];
+  for (const name of Object.getOwnPropertyNames(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, name)!;
+    const k = d.enumerable && 'value' in d ? leafKind(d.value) : null;
+    if (k === null) return null;
+    fields.push([name, k]);
+  }
+  return fields.length > 0 ? { fields } : null;
+}
+
 /** What the compiled code is specialised on; null when an argument is something it does not take. */
 export function argKinds(args: any[]): ArgKind[] | null {
   const kinds: ArgKind[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (typeof a === 'number') kinds.push('number');
-    else if (a instanceof Float64Array) kinds.push('f64');
-    else if (Array.isArray(a) && denseNumbers(a)) kinds.push('array');
-    else return null;
-    // the same array passed twice shares its inputs in the interpreter: leave that to it
-    if (kinds[i] !== 'number' && args.indexOf(a) !== i) return null;
+  const arrays: any[] = [];
+  for (const a of args) {
+    const k = leafKind(a) ?? objectKind(a);
+    if (k === null) return null;
+    kinds.push(k);
+    if (typeof k !== 'string') {
+      arrays.push(a);
+      for (const [f, fk] of k.fields) if (fk !== 'number') arrays.push(a[f]);
+    }
+    else if (k !== 'number') arrays.push(a);
   }
+  // the same array or object passed twice (or held by two fields) shares its inputs in the interpreter: leave it to it
+  if (new Set(arrays).size !== arrays.length) return null;
   return kinds;
 }
+
+/** The cache key of a signature: `number,f64,{W:f64,b:number}`. */
+const keyOf = (kinds: ArgKind[]) => kinds.map((k) => (typeof k === 'string' ? k : `{${k.fields.map(([f, fk]) => `${JSON.stringify(f)}:${fk}`).join(',')}}`)).join(',');
 
 /** The compiled gradient of fn for these arguments, or undefined to use the interpreter. */
 export function compiledFor(fn: Function, args: any[]): CompiledGradient | undefined {
   if (!jit.enabled || state.tapes.length !== 0) return undefined;
   const kinds = argKinds(args);
   if (kinds === null) return undefined;
-  const key = kinds.join(',');
+  const key = keyOf(kinds);
   let byKind = entries.get(fn);
   if (byKind === undefined) entries.set(fn, (byKind = new Map()));
   let e = byKind.get(key);

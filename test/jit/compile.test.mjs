@@ -923,3 +923,72 @@ test('a function whose generated code would be very large stays interpreted, say
   t.is(typeof gradient(T, 0.5)[0], 'number');
   t.regex(tierOf(T), /interpreted: its compiled code would have \d+ statements \(at most 3000\)/);
 });
+
+// ---- object arguments (a model kept in a plain object) ----
+
+const objectBits = (a, b) => a === null ? b === null : b !== null && Object.keys(a).join() === Object.keys(b).join()
+  && Object.keys(a).every((k) => sameBits(a[k], b[k]));
+
+test('a model kept in a plain object (numbers and arrays as fields) compiles; its gradient is an object of the same shape', (t) => {
+  const loss = traced(function (model, x, y) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      let z = model.b;
+      for (let j = 0; j < model.W.length; j++) z += model.W[j] * x[i];
+      const r = z - y[i];
+      s += r * r;
+    }
+    return s * model.scale;
+  });
+  const model = { W: new Float64Array([0.5, -0.25]), b: 0.1, scale: 2, unused: [3] };
+  const x = new Float64Array([1, 2, 3]), y = new Float64Array([1, 0, 2]);
+  jit.enabled = false;
+  const ref = withGradient(loss, model, x, y);
+  jit.enabled = true;
+  warm(loss, model, x, y);
+  const got = withGradient(loss, model, x, y);
+  t.is(tierOf(loss), 'compiled');
+  t.true(Object.is(ref.value, got.value));
+  t.true(objectBits(ref.grad[0], got.grad[0]), JSON.stringify(got.grad[0]));
+  t.true(sameBits(ref.grad[1], got.grad[1]) && sameBits(ref.grad[2], got.grad[2]));
+  t.is(got.grad[0].unused, null);
+  // closed form: z_i = b + x_i·(W0 + W1), s = Σ r_i², ∂/∂b = 2·scale·Σ r_i, ∂/∂W_j = 2·scale·Σ r_i x_i, ∂/∂scale = s
+  const r = [...x].map((xi, i) => 0.1 + xi * 0.25 - y[i]);
+  assertClose(t, got.grad[0].b, 4 * r.reduce((a, v) => a + v, 0), { rtol: 1e-14, atol: 0 });
+  assertClose(t, [...got.grad[0].W], [0, 0].map(() => 4 * r.reduce((a, v, i) => a + v * x[i], 0)), { rtol: 1e-14, atol: 0 });
+  assertClose(t, got.grad[0].scale, r.reduce((a, v) => a + v * v, 0), { rtol: 1e-14, atol: 0 });
+});
+
+test('object arguments: another shape is another variant; writes, getters, nesting and sharing stay interpreted', (t) => {
+  const f = traced(function (p, x) { return p.a * x + p.b * p.b; });
+  t.deepEqual(gradient(f, { a: 2, b: 3 }, 5), [{ a: 5, b: 6 }, 2]);
+  t.deepEqual(gradient(f, { a: 2, b: 3 }, 5), [{ a: 5, b: 6 }, 2]);
+  t.is(tierOf(f), 'compiled');
+  t.deepEqual(gradient(f, { b: 3, a: 2, c: 1 }, 5), [{ b: 6, a: 5, c: null }, 2]); // other fields, other order: recompiled
+  t.is(tierOf(f), 'compiled');
+  t.deepEqual(gradient(f, { a: 2, b: 3 }, 0), [{ a: 0, b: 6 }, 2]);
+  t.deepEqual(gradient(traced((p, x) => x * 2), { a: 1 }, 1), [null, 2]); // no field reached: null, as interpreted
+
+  const writes = traced(function (p, x) { p.a = x * 2; return p.a * 3; });
+  const target = { a: 1 };
+  t.deepEqual(gradient(writes, target, 2), [null, 6]); // the input p.a is overwritten before any use
+  t.is(target.a, 4); // the write happened
+  t.regex(tierOf(writes), /interpreted: a write into a field of an argument/);
+
+  const whole = traced(function (p, x) { const q = p; return q.a * x; });
+  t.deepEqual(gradient(whole, { a: 2 }, 3), [{ a: 3 }, 2]);
+  t.regex(tierOf(whole), /interpreted: object argument p used other than as p.field/);
+
+  const g = traced(function (p) { return p.a * p.a; });
+  const withGetter = { get a() { return 3; } };
+  t.deepEqual(gradient(g, withGetter), [null]); // a getter's value is a constant: interpreted
+  t.is(tierOf(g), 'not yet decided');
+  t.deepEqual(gradient(g, { a: 3, inner: { z: 1 } }), [{ a: 6, inner: null }]); // a nested object: interpreted
+  const shared = { a: 3 };
+  const two = traced(function (p, q) { return p.a * q.a; });
+  t.deepEqual(gradient(two, shared, shared), [{ a: 6 }, { a: 6 }]); // one object twice: one input, both uses
+  const arr = new Float64Array([2]);
+  const fields = traced(function (p) { return p.u[0] * p.v[0]; });
+  t.deepEqual(gradient(fields, { u: arr, v: arr }), [{ u: new Float64Array([4]), v: new Float64Array([4]) }]);
+  t.is(tierOf(fields), 'not yet decided');
+});
