@@ -1,6 +1,6 @@
 // The compiled tier's code generator: a lowered function becomes a forward pass with stacks and a reverse pass, as `new Function` source.
 import { unaryRules, binaryRules } from '../rules/scalar';
-import { lower, mathBinary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind, type Captured } from './lower';
+import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind, type Captured } from './lower';
 import { scopes, scopedMath, type Outside } from './scopes';
 import { ORIGINAL, adjointFor } from '../rules/custom';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
@@ -209,7 +209,7 @@ class Generator {
       default: {
         const name = e.callee.property.name;
         const args = e.arguments.map((x: any) => this.operand(x, nodes, pre));
-        return this.push(nodes, pre, name, !mathBinary.has(name), args);
+        return this.push(nodes, pre, name, !mathBinary.has(name) && !mathNary.has(name), args);
       }
     }
   }
@@ -246,6 +246,7 @@ class Generator {
     return o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : o.kind === 'elem' ? `v_${o.array}[${o.k}]` : `t${o.node.id}`;
   }
   private opValue(n: OpNode): string {
+    if (mathNary.has(n.rule)) return `Math.${n.rule}(${n.operands.map((o) => this.valueText(o)).join(', ')})`;
     const [a, b] = n.operands.map((o) => this.valueText(o));
     if (n.unary) return n.rule === 'neg' ? `(-${a})` : `U_${n.rule}.f(${a})`;
     return inline[n.rule]?.(a, b) ?? `B_${n.rule}.f(${a}, ${b})`;
@@ -452,7 +453,13 @@ class Generator {
       if (n.id !== rootId) temps.push(`tb${n.id} = 0`);
       const t = n.kept ? `t${n.id}` : '0'; // arithmetic partials do not read the result
       const [a, b] = n.operands;
-      if (n.unary) back += this.accumulate(a, `${g} * U_${n.rule}.d(${arg(a, n)}, ${t})`);
+      if (mathNary.has(n.rule)) {
+        // the interpreter's n-ary node: partials from all operands' values (ties split), summed in operand order
+        const vals = `[${n.operands.map((o) => this.valueText(o)).join(', ')}]`;
+        n.operands.forEach((o, i) => {
+          if (this.active(o)) back += this.accumulate(o, `${g} * ${n.rule === 'hypot' ? 'hypotPartial' : 'extremumPartial'}(${vals}, ${t}, ${i})`);
+        });
+      } else if (n.unary) back += this.accumulate(a, `${g} * U_${n.rule}.d(${arg(a, n)}, ${t})`);
       else {
         const args = `${arg(a, n)}, ${arg(b, n)}, ${t}`;
         // in place with a partial of exactly 1: g·1 + 0 is g itself (a reached adjoint is never -0), so nothing to do
@@ -524,6 +531,15 @@ function growC(need) { const T = new Int32Array(Math.max(2 * CS.length, 2 * need
 // adjoint slots of names connected by copies: A[s], -0 while unreached; slot 0 belongs to plain values, never swept
 let AS = new Float64Array(256).fill(-0), used = 0;
 function growSlots(n) { const B = new Float64Array(2 * n + 2).fill(-0); B.set(AS); AS = B; }
+/** ∂ max/min(vals)/∂ vals[i]: 1/k for each of k tied winners, 0 for the others, NaN if the result is NaN (ops.ts). */
+function extremumPartial(vals, y, i) {
+  if (y !== y) return NaN;
+  let ties = 0;
+  for (const v of vals) if (v === y) ties++;
+  return vals[i] === y ? 1 / ties : 0;
+}
+/** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
+function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
 /** An argument's gradient from its slots: null if none was reached, else unreached entries are 0. */
 function slotGradient(A, o, n, asArray) {
   const g = asArray ? new Array(n) : new Float64Array(n);

@@ -73,6 +73,8 @@ const ONE = { type: 'Literal', value: 1, raw: '1' };
 const binaryOps = new Set(['+', '-', '*', '/', '%', '**']);
 const comparisons = new Set(['<', '>', '<=', '>=', '===', '!==', '==', '!=']);
 export const mathBinary = new Set(['pow', 'atan2']);
+/** Math functions of any number of arguments (one or more here), with the interpreter's n-ary partials. */
+export const mathNary = new Set(['max', 'min', 'hypot']);
 
 /** `Math.PI`, `Number.EPSILON` and the like: the number, or undefined for any other expression. */
 export function numericConstant(e: any): number | undefined {
@@ -217,7 +219,8 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
         const name = c.property.name;
         if (!Object.hasOwn(Math, name)) no(`Math.${name} is not a Math function`);
         const unary = Object.hasOwn(unaryRules, name) && e.arguments.length === 1;
-        if (!unary && !(mathBinary.has(name) && e.arguments.length === 2)) no(`Math.${name} with ${e.arguments.length} arguments`);
+        const nary = mathNary.has(name) && e.arguments.length >= 1;
+        if (!unary && !nary && !(mathBinary.has(name) && e.arguments.length === 2)) no(`Math.${name} with ${e.arguments.length} arguments`);
         return e.arguments.forEach(checkValue);
       }
       default:

@@ -243,9 +243,9 @@ test('break (and continue) are not compiled; gradients stay right', (t) => {
   assertInterpreted(t, U, [2], [5], /Continue/);
 });
 
-test('other constructs outside the subset stay interpreted: ternary, Math.max, a directive', (t) => {
+test('other constructs outside the subset stay interpreted: ternary, Math.random, a directive', (t) => {
   assertInterpreted(t, traced((x) => (x > 0 ? x * x : -x)), [2], [4]);
-  assertInterpreted(t, traced((x) => Math.max(x * x, 1)), [2], [4]);
+  assertInterpreted(t, traced((x) => x * (Math.random() < 2 ? 1 : 0)), [2], [1]);
   assertInterpreted(t, traced(fromSource('(x) => { "use strict"; return x * 3; }')), [2], [3]);
 });
 
@@ -991,4 +991,22 @@ test('object arguments: another shape is another variant; writes, getters, nesti
   const fields = traced(function (p) { return p.u[0] * p.v[0]; });
   t.deepEqual(gradient(fields, { u: arr, v: arr }), [{ u: new Float64Array([4]), v: new Float64Array([4]) }]);
   t.is(tierOf(fields), 'not yet decided');
+});
+
+test('Math.max, Math.min and Math.hypot compile with the interpreter\'s partials (ties split, NaN, the origin)', (t) => {
+  const T = traced(function (x, y) {
+    const relu = Math.max(0, x);
+    let s = relu * y + Math.min(x, y, 1) + Math.hypot(x, y);
+    for (let i = 0; i < 3; i++) s += Math.max(x * i, y);
+    return s;
+  });
+  for (const [x, y] of [[1.5, 2], [2, 2], [0, 0], [-1, 0.5], [1, 1], [NaN, 1]]) checkBits(t, T, [x, y], `(${x}, ${y})`);
+  // closed form at (1.5, 2): relu' = 1; min(x, y, 1) = 1 (a constant); hypot' = (x, y)/5·2 → (0.6, 0.8);
+  // max(0, y) + max(1.5, 2) + max(3, 2): y, y, x·2
+  const g = gradient(T, 1.5, 2);
+  assertClose(t, g, [2 + 0.6 + 2, 1.5 + 0.8 + 2], { rtol: 1e-15, atol: 0 });
+  // a tie splits the gradient: max(x, y) at x = y gives each 1/2
+  const tie = traced((x, y) => Math.max(x, y) * 4);
+  checkBits(t, tie, [3, 3], 'tie');
+  t.deepEqual(gradient(tie, 3, 3), [2, 2]);
 });
