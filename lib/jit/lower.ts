@@ -253,6 +253,18 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
           e.arguments = e.arguments.map(walk);
           before = true;
           return e;
+        case 'ConditionalExpression': {
+          // `t ? a : b` is an if/else assigning a fresh variable (a copy when a or b is a name, as interpreted)
+          if (before) no('a conditional expression after other operations in one expression (split it into statements)');
+          checkTest(e.test);
+          const r = fresh(taken, '__cond');
+          scalars.add(r);
+          const then: Stmt[] = [], other: Stmt[] = [];
+          assign({ type: 'Identifier', name: r }, e.consequent, then);
+          assign({ type: 'Identifier', name: r }, e.alternate, other);
+          out.push({ t: 'if', test: e.test, then, else: other });
+          return { type: 'Identifier', name: r };
+        }
         case 'BinaryExpression':
           e.left = walk(e.left);
           e.right = walk(e.right);

@@ -243,8 +243,8 @@ test('break (and continue) are not compiled; gradients stay right', (t) => {
   assertInterpreted(t, U, [2], [5], /Continue/);
 });
 
-test('other constructs outside the subset stay interpreted: ternary, Math.random, a directive', (t) => {
-  assertInterpreted(t, traced((x) => (x > 0 ? x * x : -x)), [2], [4]);
+test('other constructs outside the subset stay interpreted: a ternary after an operation, Math.random, a directive', (t) => {
+  assertInterpreted(t, traced((x) => 2 * x + (x > 0 ? x * x : -x)), [2], [6], /conditional expression after other operations/);
   assertInterpreted(t, traced((x) => x * (Math.random() < 2 ? 1 : 0)), [2], [1]);
   assertInterpreted(t, traced(fromSource('(x) => { "use strict"; return x * 3; }')), [2], [3]);
 });
@@ -1009,4 +1009,17 @@ test('Math.max, Math.min and Math.hypot compile with the interpreter\'s partials
   const tie = traced((x, y) => Math.max(x, y) * 4);
   checkBits(t, tie, [3, 3], 'tie');
   t.deepEqual(gradient(tie, 3, 3), [2, 2]);
+});
+
+test('conditional expressions compile as branches (a name in a branch is a copy, as interpreted)', (t) => {
+  const T = traced(function (x, y) {
+    const a = x > y ? x : y;
+    let s = (a > 1 ? Math.sin(a) : a * a) * x;
+    for (let i = 0; i < 3; i++) s += (i % 2 === 0 ? x : y) * s;
+    return s;
+  });
+  for (const [x, y] of [[1.5, 2], [2, 1.5], [0.5, 0.25], [1, 1], [-0, 0]]) checkBits(t, T, [x, y], `(${x}, ${y})`);
+  // closed form at (0.5, 0.25): a = x, s0 = x³, then s·(1 + x), s·(1 + y), s·(1 + x): s = x³(1 + x)²(1 + y)
+  const g = gradient(T, 0.5, 0.25);
+  assertClose(t, g, [(3 * 0.25 * 2.25 + 0.125 * 2 * 1.5) * 1.25, 0.125 * 2.25], { rtol: 1e-14, atol: 0 });
 });
