@@ -921,7 +921,7 @@ test('a function whose generated code would be very large stays interpreted, say
   const body = Array.from({ length: 400 }, (_v, i) => `y = Math.sin(y) * x + ${i % 7};`).join('\n');
   const T = traced(fromSource(`function (x) { let y = x; ${body} return y; }`));
   t.is(typeof gradient(T, 0.5)[0], 'number');
-  t.regex(tierOf(T), /interpreted: its compiled code would have \d+ statements \(at most 3000\)/);
+  t.regex(tierOf(T), /interpreted: its compiled code would have \d+ statements \(at most 1500\)/);
 });
 
 // ---- object arguments (a model kept in a plain object) ----
