@@ -16,6 +16,8 @@ export interface Facts {
    * fewer than overwrites, weighted by loop depth (a scratch vector rewritten in a loop nest and read once).
    */
   saveAtUse: Set<string>;
+  /** Local arrays the reverse pass reads (elements, adjoints or length): a fresh one per iteration must be restored. */
+  arrayObjects: Set<string>;
 }
 
 export const isCopy = (e: any) => (e.type === 'Identifier' && e.name !== 'undefined') || (e.type === 'MemberExpression' && e.computed);
@@ -34,8 +36,8 @@ const isMathCall = (e: any) => e.type === 'CallExpression';
  * through + and - are not needed, since those partials are constants. `all`: every name read as a value.
  * `indices`: variables read inside indices.
  */
-function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<string>; elements: Map<string, Set<string>> } {
-  const values = new Set<string>(), all = new Set<string>(), indices = new Set<string>();
+function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<string>; elements: Map<string, Set<string>>; lengths: Set<string> } {
+  const values = new Set<string>(), all = new Set<string>(), indices = new Set<string>(), lengths = new Set<string>();
   const elements = new Map<string, Set<string>>(); // array -> distinct index texts read for their values
   const text = (e: any): string => (e.type === 'Identifier' ? e.name : e.type === 'Literal' ? String(e.value) : `(${text(e.left)}${e.operator}${text(e.right)})`);
   const idents = (e: any, into: Set<string>) => {
@@ -52,7 +54,7 @@ function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<
         if (needed) values.add(e.name);
         return;
       case 'MemberExpression':
-        if (!e.computed) return; // a.length
+        if (!e.computed) return void (needed && lengths.add(e.object.name)); // a.length: the array itself is read
         all.add(e.object.name);
         if (needed) {
           values.add(e.object.name);
@@ -75,7 +77,7 @@ function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<
     }
   };
   walk(rhs, false);
-  return { values, all, indices, elements };
+  return { values, all, indices, elements, lengths };
 }
 
 export function analyze(p: Program): Facts {
@@ -115,15 +117,18 @@ export function analyze(p: Program): Facts {
   const needed = new Set<string>(), valueNeeded = new Set<string>();
   const indexNames = (e: any, into: Set<string>): any =>
     e.type === 'Identifier' ? into.add(e.name) : e.type === 'BinaryExpression' ? (indexNames(e.left, into), indexNames(e.right, into)) : undefined;
-  for (const { s, values, indices } of info) {
+  const lengthRead = new Set<string>();
+  for (const { s, values, indices, lengths } of info) {
     if (!adjoint.has(s.target.name)) continue;
     for (const v of values) (needed.add(v), valueNeeded.add(v));
     for (const v of indices) needed.add(v);
+    for (const v of lengths) lengthRead.add(v);
   }
   // an element write's reverse finds its element again (for its adjoint, or to restore the old value): its index too
   for (const { s } of info) if (s.target.index !== null && (adjoint.has(s.target.name) || needed.has(s.target.name))) indexNames(s.target.index, needed);
   for (const b of bounds) needed.add(b);
   const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
+  const arrayObjects = new Set([...adjoint, ...needed, ...lengthRead].filter((n) => p.localArrays.has(n)));
   const saveAtUse = new Set<string>();
   for (const w of p.localArrays) {
     if (!needed.has(w)) continue;
@@ -134,7 +139,7 @@ export function analyze(p: Program): Facts {
     }
     if (uses < overwrites) (saveAtUse.add(w), needed.delete(w));
   }
-  return { adjoint, aliased, needed, indexOnly, saveAtUse };
+  return { adjoint, aliased, needed, indexOnly, saveAtUse, arrayObjects };
 }
 
 export { isMathCall };

@@ -26,7 +26,7 @@ function resolveFree(outside: Outside | undefined, name: string): Captured | nul
   if (adjointFor(v) !== undefined) throw new Ineligible(`it calls ${fname}, which has a custom rule`);
   if (scopedMath.has(v)) throw new Ineligible(`it calls ${fname}, whose scope supplies Math`);
   checkScope(scopes.get(v));
-  return { kind: 'function', fn: v, name: fname, source: Function.prototype.toString.call(v[ORIGINAL]) };
+  return { kind: 'function', fn: v, name: fname, source: Function.prototype.toString.call(v[ORIGINAL]), holder, prop: name };
 }
 
 /** The compiled code uses the global Number, Float64Array and undefined: a scope that supplies its own is not compiled. */
@@ -47,6 +47,8 @@ export type CompiledGradient = ((args: any[]) => { value: number; grad: any[] } 
   arity: number;
   /** Calls that bailed out to the interpreter so far; onBail (if set) hears why each one did. */
   bails: number;
+  /** Set when an inlined function was replaced since compiling: the tier compiles again. */
+  stale?: boolean;
   onBail?: (why: unknown) => void;
   /** The generated source, for introspection: the whole function, and its forward and reverse passes. */
   source: string;
@@ -121,7 +123,7 @@ export function compileGradient(source: string, kinds?: ArgKind[], outside?: Out
     ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
     ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
   ];
-  const run = new Function('H', ...rules.map((r) => r[0]), code)(g.holders, ...rules.map((r) => r[1]));
+  const run = new Function('H', 'F', ...rules.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...rules.map((r) => r[1]));
   // object arguments: their fields in, a gradient object out (null when no field got one, as interpreted)
   const flattened = p.groups.some((g) => typeof g !== 'number');
   const flatten = (args: any[]) => {
@@ -138,9 +140,12 @@ export function compileGradient(source: string, kinds?: ArgKind[], outside?: Out
   });
   const compiled: any = (args: any[]) => {
     try {
-      if (!flattened) return run(args);
-      const r = run(flatten(args));
-      if (r !== null) r.grad = regroup(r.grad);
+      const r = run(flattened ? flatten(args) : args);
+      if (r?.stale === true) {
+        compiled.stale = true;
+        return null;
+      }
+      if (r !== null && flattened) r.grad = regroup(r.grad);
       return r;
     } catch (e) {
       compiled.bails++; // pure code (no user calls, no writes outside its own arrays): the interpreter redoes the call
@@ -355,7 +360,7 @@ class Generator {
       if (this.f.aliased.has(name)) (parts.push(`s_${name}`), make.push(`s_${name} = new Int32Array(len);`));
       else (parts.push(`b_${name}`), make.push(`b_${name} = new Float64Array(len).fill(-0);`));
     }
-    const keep = this.f.adjoint.has(name) || this.f.needed.has(name);
+    const keep = this.f.arrayObjects.has(name);
     const fwd = `{ ${pre.join(' ')} const len = ${n}; ${keep ? parts.map((x) => `O.push(${x});`).join(' ') : ''} ${make.join(' ')} }`;
     return [fwd, keep ? [...parts].reverse().map((x) => `${x} = O.pop();`).join(' ') : ''];
   }
@@ -498,12 +503,15 @@ class Generator {
     }
     // captured values are read afresh at each call (a changed flag is seen); an array that shares a buffer with an
     // argument would hold the argument's tracked elements in the interpreter: that call is interpreted
-    const from = (name: string) => {
-      const c = p.captured.get(name)!;
-      let i = this.holders.indexOf(c.holder);
-      if (i < 0) i = this.holders.push(c.holder) - 1;
-      return `H[${i}][${JSON.stringify(c.prop)}]`;
+    // read as the traced code reads them: through accessors too, so a getter installed since compiling bails out
+    const read = (holder: object, prop: string) => {
+      let i = this.holders.indexOf(holder);
+      if (i < 0) i = this.holders.push(holder) - 1;
+      return `captured(H[${i}], ${JSON.stringify(prop)})`;
     };
+    const from = (name: string) => read(p.captured.get(name)!.holder, p.captured.get(name)!.prop);
+    // an inlined function replaced since (in the scope, or a global): the code is stale, the tier compiles it again
+    p.calleeGuards.forEach((c, j) => decl.push(`if (${read(c.holder, c.prop)} !== F[${j}]) return STALE;`));
     for (const name of p.capturedScalars) decl.push(`const v_${name} = ${from(name)}; if (typeof v_${name} !== 'number') throw BAIL;`);
     for (const name of p.capturedArrays) {
       decl.push(`const v_${name} = ${from(name)}; if (!(v_${name} instanceof Float64Array)) throw BAIL;`);
@@ -525,6 +533,18 @@ class Generator {
     };
     return `
 const BAIL = new Error('bail out to the interpreter');
+const STALE = { stale: true };
+/** A captured value, read as the traced code would, except that an accessor bails out (it would run once per read there). */
+function captured(o, prop) {
+  for (; o !== null; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, prop);
+    if (d !== undefined) {
+      if (!('value' in d)) throw BAIL;
+      return d.value;
+    }
+  }
+  return undefined;
+}
 // stacks (kept between calls; the running call holds them in locals S, C): values, and counts and slots
 let SS = new Float64Array(1024), CS = new Int32Array(256), O = [];
 function growS(need) { const T = new Float64Array(Math.max(2 * SS.length, 2 * need)); T.set(SS); return (SS = T); }

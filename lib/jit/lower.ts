@@ -63,6 +63,8 @@ export interface Program {
   capturedArrays: Set<string>;
   /** Where each captured name is read from. */
   captured: Map<string, { holder: object; prop: string }>;
+  /** The inlined functions, and where the code reads them: the compiled code is stale once one of them is replaced. */
+  calleeGuards: { holder: object; prop: string; fn: Function }[];
   body: Stmt[];
   /** The variable returned at the end. */
   out: string;
@@ -86,7 +88,8 @@ export function numericConstant(e: any): number | undefined {
 }
 
 /** What a free variable of a traced function holds: a number or Float64Array (read from `holder[prop]`), or a traced function to inline. */
-export type Captured = { kind: 'number' | 'f64'; holder: object; prop: string } | { kind: 'function'; fn: Function; name: string; source: string };
+export type Captured = { kind: 'number' | 'f64'; holder: object; prop: string }
+  | { kind: 'function'; fn: Function; name: string; source: string; holder: object; prop: string };
 /** Resolves a free variable of `owner` (null: the function being compiled), or null when it is none of the above. */
 export type Resolve = (owner: Function | null, name: string) => Captured | null;
 
@@ -161,6 +164,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
   const capturedScalars = new Set<string>(), capturedArrays = new Set<string>();
   const captured = new Map<string, { holder: object; prop: string }>();
   const callees = new Map<string, Captured & { kind: 'function' }>();
+  const calleeGuards: { holder: object; prop: string; fn: Function }[] = [];
   const isArray = (n: string) => paramArrays.has(n) || localArrays.has(n) || capturedArrays.has(n);
   const isScalar = (n: string) => scalars.has(n) || capturedScalars.has(n);
   const known = (n: string) => isScalar(n) || isArray(n);
@@ -171,7 +175,10 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     for (const [source, unique] of free) {
       const c = resolve?.(owner, source) ?? null;
       if (c === null) continue; // reported where it is used ("free variable ...")
-      if (c.kind === 'function') callees.set(unique, c);
+      if (c.kind === 'function') {
+        callees.set(unique, c);
+        calleeGuards.push({ holder: c.holder, prop: c.prop, fn: c.fn });
+      }
       else {
         (c.kind === 'number' ? capturedScalars : capturedArrays).add(unique);
         captured.set(unique, { holder: c.holder, prop: c.prop });
@@ -243,12 +250,17 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
    */
   const inlineCalls = (e: any, out: Stmt[]): any => {
     let before = false;
+    const read = new Set<string>(); // arrays whose elements the expression has read so far
     const walk = (e: any): any => {
       switch (e.type) {
         case 'CallExpression':
           if (e.callee.type === 'Identifier' && callees.has(e.callee.name)) {
-            if (before) no(`a call of ${callees.get(e.callee.name)!.name} after other operations in one expression (split it into statements)`);
-            return inline(callees.get(e.callee.name)!, e.arguments, out);
+            const c = callees.get(e.callee.name)!;
+            if (before) no(`a call of ${c.name} after other operations in one expression (split it into statements)`);
+            // JS reads those elements before the call runs; the inlined call would run first
+            const written = e.arguments.filter((a: any, i: number) => a.type === 'Identifier' && read.has(a.name) && writesParameter(c.source, i));
+            if (written.length > 0) no(`a call of ${c.name}, which may write ${written[0].name}, after ${written[0].name} was read in the same expression (split it into statements)`);
+            return inline(c, e.arguments, out);
           }
           e.arguments = e.arguments.map(walk);
           before = true;
@@ -274,6 +286,9 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
           e.argument = walk(e.argument);
           before = true;
           return e;
+        case 'MemberExpression':
+          if (e.computed && e.object.type === 'Identifier') read.add(e.object.name);
+          return e;
         default:
           return e;
       }
@@ -286,14 +301,14 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     if (inlining.length >= 16) no('calls nested more than 16 deep');
     const callee = parseFunction(c.source);
     if (args.length > callee.params.length) no(`a call of ${c.name} with more arguments than parameters`);
-    inlining.push(c.fn);
     const names = bindNames(callee, c.fn, true);
     names.forEach((p, i) => {
       const a = args[i];
       if (a !== undefined && a.type === 'Identifier' && isArray(a.name)) return substitute(callee, p, a.name); // the same array
       scalars.add(p);
-      assign({ type: 'Identifier', name: p }, a ?? UNDEFINED, out);
+      assign({ type: 'Identifier', name: p }, a ?? UNDEFINED, out); // calls in the arguments come first: not recursion
     });
+    inlining.push(c.fn);
     for (const s of callee.body) statement(s, out);
     let result = callee.result;
     if (!(result.type === 'Identifier' && scalars.has(result.name))) {
@@ -409,7 +424,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     assign({ type: 'Identifier', name: out }, result, body);
   }
   const groups = top.params.map((p) => (objects.has(p) ? { fields: [...objects.get(p)!].map(([f, n]) => [f, params.indexOf(n)] as [string, number]) } : params.indexOf(p)));
-  return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, body, out };
+  return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, calleeGuards, body, out };
 }
 
 /** The counted-loop shape of a for statement (see Counter), or null. Its counter is a `let` of the loop: used nowhere else. */
@@ -451,6 +466,24 @@ function isIndexLike(e: any): boolean {
   if (e.type === 'Identifier') return true;
   if (e.type === 'MemberExpression') return !e.computed && e.object.type === 'Identifier' && e.property.name === 'length';
   return e.type === 'BinaryExpression' && ['+', '-', '*'].includes(e.operator) && isIndexLike(e.left) && isIndexLike(e.right);
+}
+
+/** Whether a function may write the elements of its i-th parameter: it writes them itself, or passes it to a call. */
+function writesParameter(source: string, i: number): boolean {
+  const fn = parseFunction(source);
+  const p = fn.params[i];
+  if (p === undefined) return false;
+  let writes = false;
+  const visit = (n: any): void => {
+    if (n === null || typeof n !== 'object' || writes) return;
+    const target = n.type === 'AssignmentExpression' ? n.left : n.type === 'UpdateExpression' ? n.argument : null;
+    if (target?.type === 'MemberExpression' && target.object.type === 'Identifier' && target.object.name === p) writes = true;
+    if (n.type === 'CallExpression' && n.arguments.some((a: any) => a.type === 'Identifier' && a.name === p)) writes = true;
+    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k]);
+  };
+  fn.body.forEach(visit);
+  visit(fn.result);
+  return writes;
 }
 
 /** Rewrite `p.f` (p an object parameter) to the field's flattened name; any other use of p is outside the subset. */
@@ -506,10 +539,12 @@ function rename(body: any, params: string[], taken: Set<string>, renameParams: b
   type Scope = Map<string, Binding>;
   const bindings: Binding[] = [];
   const bind = (source: string, start: number): Binding => {
+    if (structural.has(source) && source !== 'Math') no(`a variable named ${source} (the compiled code uses the global one)`);
     const b = { source, name: '', start };
     bindings.push(b);
     return b;
   };
+  if (params.includes('undefined')) no('a parameter named undefined');
   const paramBindings = params.map((p) => (renameParams ? bind(p, -1) : { source: p, name: p, start: -1 }));
   const fnScope: Scope = new Map(params.map((p, i) => [p, paramBindings[i]]));
   // var declarations are function-scoped and hoisted

@@ -48,7 +48,8 @@ function denseNumbers(a: any[]): boolean {
 /** A number, Float64Array or dense number array: its kind, else null. */
 function leafKind(a: any): LeafKind | null {
   if (typeof a === 'number') return 'number';
-  if (a instanceof Float64Array) return 'f64';
+  // exactly a Float64Array: a subclass's gradient is built as the subclass by the interpreter
+  if (a instanceof Float64Array && Object.getPrototypeOf(a) === Float64Array.prototype) return 'f64';
   if (Array.isArray(a) && denseNumbers(a)) return 'array';
   return null;
 }
@@ -65,7 +66,8 @@ function objectKind(o: any): ArgKind | null {
   const fields: [string, LeafKind][] = [];
   for (const name of Object.getOwnPropertyNames(o)) {
     const d = Object.getOwnPropertyDescriptor(o, name)!;
-    const k = d.enumerable && 'value' in d ? leafKind(d.value) : null;
+    // a read-only field cannot become an input in the interpreter (it stays a constant there)
+    const k = d.enumerable && d.writable ? leafKind(d.value) : null;
     if (k === null) return null;
     fields.push([name, k]);
   }
@@ -86,8 +88,11 @@ export function argKinds(args: any[]): ArgKind[] | null {
     }
     else if (k !== 'number') arrays.push(a);
   }
-  // the same array or object passed twice (or held by two fields) shares its inputs in the interpreter: leave it to it
+  // the same array or object passed twice (or held by two fields), or two views of one buffer, share inputs in the
+  // interpreter: leave them to it
   if (new Set(arrays).size !== arrays.length) return null;
+  const buffers = arrays.filter((a) => a instanceof Float64Array).map((a) => a.buffer);
+  if (new Set(buffers).size !== buffers.length) return null;
   return kinds;
 }
 
@@ -104,9 +109,10 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
   if (byKind === undefined) entries.set(fn, (byKind = new Map()));
   let e = byKind.get(key);
   if (e === undefined) byKind.set(key, (e = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion }));
-  if (e.rules !== ruleVersion) {
-    // rules changed since this variant was decided: decide again (a callee may have a custom rule now, or none)
-    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${key}): rules changed, deciding again`);
+  if (e.rules !== ruleVersion || e.compiled?.stale === true) {
+    // rules changed since this variant was decided (a callee may have a custom rule now, or none), or a function it
+    // inlined was replaced: decide again
+    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${key}): rules or callees changed, deciding again`);
     Object.assign(e, { calls: 0, compiled: null, ineligible: null, rules: ruleVersion });
   }
   if (e.compiled !== null) {
