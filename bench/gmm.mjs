@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
-import { loadGmm, gmmObjective } from './adbench/gmm.mjs';
+import { loadGmm, gmmObjective, tracedGmm } from './adbench/gmm.mjs';
 import { richardsonDerivative } from '../test/helpers/reference.mjs';
 
 const DATA = new URL('../../shared/adbench/gmm/', import.meta.url);
@@ -140,8 +140,8 @@ for (const [name, file, reference] of CASES) {
   const cases = [['objective', () => { sink += gmmObjective(...args); }]];
   let tier = null;
   if (tg) {
-    const fI = tg.traced(gmmObjective); // only ever run with compilation off
-    const fD = tg.traced(gmmObjective); // the default path: compiled on its first call if eligible
+    const fI = tracedGmm(tg.traced); // only ever run with compilation off
+    const fD = tracedGmm(tg.traced); // the default path: compiled on its first call if eligible
     const interp = (...xs) => {
       tg.jit.enabled = false;
       try {
@@ -167,7 +167,7 @@ for (const [name, file, reference] of CASES) {
     cases.push(['tracegrad default', () => { sink += tg.gradient(fD, ...args)[3][0]; }]);
     // ADBench's setting: the gradient with respect to the parameters only, the data and sizes closed over
     const { d, k, n, x, gamma, m } = g;
-    const gmm = tg.traced(gmmObjective);
+    const gmm = tracedGmm(tg.traced);
     const fP = tg.traced((alphas, means, icf) => gmm(d, k, n, alphas, means, icf, x, gamma, m), { gmm, d, k, n, x, gamma, m });
     const rP = tg.withGradient(fP, g.alphas, g.means, g.icf);
     const rD = tg.withGradient(fD, ...args);

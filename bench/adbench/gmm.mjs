@@ -126,50 +126,41 @@ export function gmmObjective(d, k, n, alphas, means, icf, x, gamma, m) {
     prior += 0.5 * gamma * gamma * frob - m * sumQs[ik];
   }
 
-  // Normalising constant C; logΓ_d(a) needs lgamma(a + (1 − j)/2), j = 1..d, computed inline:
-  // lgamma(z) = lgamma(z + s) − log Π_{t<s}(z + t) with z + s ≥ 10 (one log of the product rounds less than a sum of
-  // logs; the product stays below 10!·10 for z > 0), then Stirling's series
-  // lgamma(w) = (w − ½)log w − w + ½log(2π) + Σ_r B_{2r}/(2r(2r−1) w^{2r−1}); at w ≥ 10 the terms up to r = 8
-  // leave a truncation error below B_18/(18·17·w^17) ≈ 3e-17. Rounding in the O(10)-sized terms that cancel leaves
-  // ~2e-15 absolute (1e-14 relative wherever |lgamma| ≥ 0.2; near its zeros at 1 and 2 only the absolute bound means
-  // anything); the test checks this against known values.
+  // Normalising constant C = n′d(log γ − ½ log 2) − logΓ_d(n′/2), logΓ_d(a) = d(d−1)/4·log π + Σ_j lgamma(a + (1 − j)/2)
   const nPrime = d + m + 1;
   const half = 0.5 * nPrime;
   let lmg = 0.25 * d * (d - 1) * Math.log(PI);
-  for (let j = 1; j <= d; j++) {
-    let z = half + 0.5 * (1 - j);
-    let prod = 1;
-    while (z < 10) {
-      prod *= z;
-      z += 1;
-    }
-    let acc = -Math.log(prod);
-    const w2 = 1 / (z * z);
-    // Stirling-series coefficients B_{2r}/(2r(2r−1)), r = 1..8, in Horner form in 1/z²
-    const series = (1 / 12 + w2 * (-1 / 360 + w2 * (1 / 1260 + w2 * (-1 / 1680 + w2 * (1 / 1188
-      + w2 * (-691 / 360360 + w2 * (1 / 156 + w2 * (-3617 / 122400)))))))) / z;
-    // ½log(2π) with the true π here: lgamma itself is not part of ADBench's literal-π convention (it calls C's lgamma)
-    acc += (z - 0.5) * Math.log(z) - z + 0.91893853320467274178 + series;
-    lmg += acc;
-  }
+  for (let j = 1; j <= d; j++) lmg += lgamma(half + 0.5 * (1 - j));
   const C = nPrime * d * (Math.log(gamma) - 0.5 * Math.log(2)) - lmg;
 
   return -n * d * 0.5 * Math.log(2 * PI) + slse - n * lseAlphas + prior - k * C;
 }
 
 /**
- * lgamma(z) for z > 0 by the same shift-and-Stirling recipe as inside gmmObjective (exported for tests of that recipe;
- * gmmObjective cannot call it, so the two are kept in step by hand).
+ * lgamma(z) for z > 0 (C's lgamma, which ADBench calls): lgamma(z) = lgamma(z + s) − log Π_{t<s}(z + t) with
+ * z + s ≥ 10 (one log of the product rounds less than a sum of logs), then Stirling's series
+ * lgamma(w) = (w − ½)log w − w + ½log(2π) + Σ_r B_{2r}/(2r(2r−1) w^{2r−1}); at w ≥ 10 the terms up to r = 8 leave a
+ * truncation error below B_18/(18·17·w^17) ≈ 3e-17. Rounding in the O(10)-sized terms that cancel leaves ~2e-15
+ * absolute; the test checks it against known values. Plain JS in the compiled subset: traced, it is inlined.
  */
-export function lgammaInline(z) {
+export function lgamma(z) {
   let prod = 1;
   while (z < 10) {
     prod *= z;
     z += 1;
   }
-  const acc = -Math.log(prod);
   const w2 = 1 / (z * z);
+  // Stirling-series coefficients B_{2r}/(2r(2r−1)), r = 1..8, in Horner form in 1/z²
   const series = (1 / 12 + w2 * (-1 / 360 + w2 * (1 / 1260 + w2 * (-1 / 1680 + w2 * (1 / 1188
     + w2 * (-691 / 360360 + w2 * (1 / 156 + w2 * (-3617 / 122400)))))))) / z;
-  return acc + (z - 0.5) * Math.log(z) - z + 0.91893853320467274178 + series;
+  // ½log(2π) with the true π: lgamma is not part of ADBench's literal-π convention
+  return -Math.log(prod) + ((z - 0.5) * Math.log(z) - z + 0.91893853320467274178 + series);
+}
+
+/**
+ * gmmObjective traced for tracegrad: its helper lgamma goes in the scope, traced too (so the compiled tier inlines
+ * it). `traced` is tracegrad's traced().
+ */
+export function tracedGmm(traced) {
+  return traced(gmmObjective, { lgamma: traced(lgamma) });
 }

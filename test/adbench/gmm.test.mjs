@@ -1,11 +1,11 @@
-// Tests of the ADBench GMM objective (bench/adbench/gmm.mjs): ADBench's reference values, the inline lgamma, and tracegrad's gradient against Richardson finite differences.
+// Tests of the ADBench GMM objective (bench/adbench/gmm.mjs): ADBench's reference values, its lgamma, and tracegrad's gradient against Richardson finite differences.
 import test from 'ava';
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { traced, gradient, jit, tierOf } from '../../dist/index.js';
-import { loadGmm, gmmObjective, lgammaInline } from '../../bench/adbench/gmm.mjs';
+import { loadGmm, gmmObjective, lgamma, tracedGmm } from '../../bench/adbench/gmm.mjs';
 import { richardsonEstimate, numericGradient, assertClose } from '../helpers/reference.mjs';
 
 // The data stays outside the repository (/work/shared/adbench next to /work/main); a clone elsewhere may lack it.
@@ -95,7 +95,7 @@ const sampleEntries = (g, count) => PARAMS.flatMap(([a]) => {
 
 // ---- the objective ---------------------------------------------------------------------------------------------------
 
-test('inline lgamma (shift to ≥ 10, Stirling series to B_16) matches known values', (t) => {
+test('lgamma (shift to ≥ 10, Stirling series to B_16) matches known values', (t) => {
   // Known values: lgamma(1) = lgamma(2) = 0, lgamma(½) = log √π, lgamma(3) = log 2, lgamma(10) = log 9!, and
   // lgamma(5.5) = log(945·√π/32), lgamma(1.5) = log(√π/2), lgamma(0.1) from the C library (glibc, correctly rounded here).
   const known = [
@@ -105,7 +105,7 @@ test('inline lgamma (shift to ≥ 10, Stirling series to B_16) matches known val
   ];
   // Near the zeros of lgamma (1 and 2) only an absolute bound is meaningful: the cancelling terms are O(10), so ~2e-15.
   for (const [z, want] of known) {
-    const got = lgammaInline(z);
+    const got = lgamma(z);
     t.true(Math.abs(got - want) <= 5e-15 + 1e-14 * Math.abs(want), `lgamma(${z}) = ${got}, expected ${want}`);
   }
 });
@@ -154,7 +154,7 @@ for (const [name, want] of REFERENCE) {
 
 dataTest(`interpreter gradient on test.txt matches finite differences for every alpha, mean, icf entry, gamma and m${needsData}`, (t) => {
   const g = load('test.txt');
-  const f = traced(gmmObjective);
+  const f = tracedGmm(traced);
   const grad = interpreterGradient(f, argsOf(g));
   // numericGradient perturbs each entry of each argument of this wrapper (d, k, n, x stay fixed: d, k, n are sizes).
   const fd = numericGradient((alphas, means, icf, gamma, m) => gmmObjective(g.d, g.k, g.n, alphas, means, icf, g.x, gamma, m),
@@ -166,7 +166,7 @@ dataTest(`interpreter gradient on test.txt matches finite differences for every 
 dataTest(`interpreter gradient on gmm_d2_K5 matches finite differences (every alpha, mean and icf entry)${needsData}`, (t) => {
   // k·(1 + d + d(d+1)/2) = 30 entries; the objective costs well under a millisecond, so all of them are cheap.
   const g = load('1k/gmm_d2_K5.txt');
-  const grad = interpreterGradient(traced(gmmObjective), argsOf(g));
+  const grad = interpreterGradient(tracedGmm(traced), argsOf(g));
   checkAgainstFd(t, g, grad, allEntries(g));
 });
 
@@ -174,7 +174,7 @@ dataTest(`interpreter gradient on gmm_d10_K5 matches finite differences on a sam
   // d = 10 is the only case with more than one strictly-lower entry per component, so it exercises the column-by-column
   // order of l; the sample spreads over diagonal and lower entries of the first and last components.
   const g = load('1k/gmm_d10_K5.txt');
-  const grad = interpreterGradient(traced(gmmObjective), argsOf(g));
+  const grad = interpreterGradient(tracedGmm(traced), argsOf(g));
   checkAgainstFd(t, g, grad, [...sampleEntries(g, 3).filter(([a]) => a !== 5), ...sampleEntries(g, 12).filter(([a]) => a === 5)]);
 });
 
@@ -185,7 +185,7 @@ dataTest(`interpreter gradient on gmm_d10_K5 matches finite differences on a sam
 dataTest(`compiled tier matches the interpreter bit for bit on GMM${needsData}`, (t) => {
   for (const name of ['test.txt', '1k/gmm_d2_K5.txt']) {
     const args = argsOf(load(name));
-    const f = traced(gmmObjective);
+    const f = tracedGmm(traced);
     const expected = interpreterGradient(f, args);
     for (let call = 1; call <= 2; call++) {
       const got = gradient(f, ...args);
