@@ -2,7 +2,7 @@
 import cjs from '../dist/index.js';
 
 export const {
-  traced, isTraced, gradient, withGradient, pullback, jacobian,
-  defineAdjoint, nondifferentiable, ignore, hook, checkpoint, TracegradError, Tracked, primal, jit, tierOf, inspect,
+  traced, isTraced, gradient, withGradient, pullback, jacobian, jvp, derivative, hessian, hvp, taylor,
+  defineAdjoint, nondifferentiable, ignore, hook, checkpoint, forwardDiff, TracegradError, Tracked, primal, jit, tierOf, inspect,
 } = cjs;
 export default cjs;

@@ -174,11 +174,18 @@ export function withGradient(f: (...args: any[]) => any, ...args: any[]): { valu
 }
 
 /**
- * `jacobian(f, ...args)` in reverse mode, one sweep per output. For an array output of length m, an array argument
- * of length n gives an m×n nested array (one row per output) and a number argument a length-m array. A number output
- * gives the gradient.
+ * `jacobian(f, ...args)`: one entry per argument. For an array output of length m, an array argument of length n gives
+ * an m×n nested array (row i: the derivatives of output i) and a number argument a length-m array; a number output
+ * gives the gradient. Forward mode (one jvp per input entry) when the arguments have fewer entries than the output,
+ * reverse mode (one sweep per output) otherwise: the same numbers up to rounding.
  */
 export function jacobian(f: (...args: any[]) => any, ...args: any[]): any[] {
+  const inputs = flatInputCount(args);
+  if (inputs !== null) {
+    const [y0] = inner.jvp(f, args.map(cloneArg), args.map(() => null));
+    if ((Array.isArray(y0) || isTypedFloat(y0)) && (y0 as any).length > inputs && Array.from(y0 as any).every((v) => typeof v === 'number'))
+      return forwardJacobian(f, args, (y0 as any).length);
+  }
   const [y, back] = pullback(f, ...args);
   if (typeof y === 'number') return back(1);
   const flat: number[] = Array.isArray(y) || isTypedFloat(y) ? Array.from(y as any) : null as any;
@@ -190,6 +197,33 @@ export function jacobian(f: (...args: any[]) => any, ...args: any[]): any[] {
     if (g === null) return typeof args[k] === 'number' ? 0 : zeros(args[k]);
     return isTypedFloat(g) ? Array.from(g) : g;
   }));
+}
+
+/** The number of entries of args when each is a number or a flat array of numbers (forward mode can seed them), else null. */
+function flatInputCount(args: any[]): number | null {
+  let n = 0;
+  for (const a of args) {
+    if (typeof a === 'number') n++;
+    else if ((Array.isArray(a) || isTypedFloat(a)) && Array.from(a as any).every((v) => typeof v === 'number')) n += (a as any).length;
+    else return null;
+  }
+  return n;
+}
+
+const cloneArg = (a: any) => (typeof a === 'number' ? a : isTypedFloat(a) ? a.slice() : [...a]);
+
+/** Columns of J by forward mode, one unit tangent per entry of each argument; rows assembled per argument. */
+function forwardJacobian(f: (...args: any[]) => any, args: any[], m: number): any[] {
+  return args.map((a, k) => {
+    const column = (tangent: any) => {
+      const tangents = args.map((_b, i) => (i === k ? tangent : null));
+      return Array.from(inner.jvp(f, args.map(cloneArg), tangents)[1] as any) as number[];
+    };
+    if (typeof a === 'number') return column(1);
+    const n = a.length;
+    const cols = Array.from({ length: n }, (_v, j) => column(Array.from({ length: n }, (_w, l) => (l === j ? 1 : 0))));
+    return Array.from({ length: m }, (_v, i) => cols.map((c) => c[i]));
+  });
 }
 
 function zeros(a: any): any {

@@ -1,7 +1,9 @@
 // tracegrad's public API: reverse-mode AD of existing JavaScript.
 export { traced, isTraced } from './rewrite/traced';
 export { gradient, withGradient, pullback, jacobian } from './api';
-export { defineAdjoint, nondifferentiable, ignore, hook, checkpoint, type AdjointRule } from './rules/custom';
+export { jvp, derivative } from './forward/api';
+export { hessian, hvp, taylor } from './higher';
+export { defineAdjoint, nondifferentiable, ignore, hook, checkpoint, forwardDiff, type AdjointRule } from './rules/custom';
 export { TracegradError } from './errors';
 export { jit, tierOf } from './jit/tier';
 export { inspect, type Inspection, type TraceEntry } from './inspect';

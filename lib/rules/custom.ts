@@ -3,7 +3,7 @@ import { Tracked, primal } from '../trace/tracked';
 import { state, top, belowLevel } from '../trace/context';
 import { opId, type Tape, type ExternRecord } from '../trace/tape';
 import { isContainer, isTypedFloat, readElement, holdsTracked } from '../trace/containers';
-import { bumpRuleVersion } from './registry';
+import { bumpRuleVersion, O } from './registry';
 import { TracegradError } from '../errors';
 
 /** `rule(...args)` returns `[y, back]`; `back(dy)` returns one cotangent per argument (null for none). */
@@ -191,11 +191,53 @@ export function hook<T>(fn: (cotangent: any) => any, x: T): T {
   return callWithRule(hookEntry, undefined, [fn, x]);
 }
 
-/** Set by api.ts: pullback without the public argument checks (avoids an import cycle). */
+/** Set by api.ts and forward/api.ts: pullback and jvp without the public argument checks (avoids an import cycle). */
 export const inner = {
   pullback: null as any as (f: Function, args: any[]) => [any, (dy: any) => any[]],
+  jvp: null as any as (f: Function, args: any[], tangents: any[]) => [any, any],
   ensureTraced: null as any as (f: Function) => (...args: any[]) => any,
 };
+
+/**
+ * `forwardDiff(f, x)` is f(x), differentiated in forward mode: inside a reverse pass its adjoint is Jᵀ·dy with J
+ * from one jvp per entry of x (the talk's `@adjoint forwarddiff`), so f's intermediates are never recorded. Worth it
+ * where x has few entries and f many operations. x is a number or a flat array (or Float64Array) of numbers.
+ */
+export function forwardDiff<T>(f: (x: any) => T, x: any): T {
+  if (typeof f !== 'function') throw new TracegradError('forwardDiff(f, x): f must be a function.');
+  return callWithRule(forwardDiffEntry, undefined, [f, x]);
+}
+const forwardDiffEntry: RuleEntry = {
+  name: 'forwardDiff',
+  fn: null,
+  rule: (f: any, x: any) => {
+    const y = inner.ensureTraced(f)(x);
+    return [y, (dy: any) => [null, transposedJacobianTimes(f, x, dy)]];
+  },
+};
+
+/** Jᵀ·dy for f at x, column by column of J in forward mode. */
+function transposedJacobianTimes(f: any, x: any, dy: any): any {
+  const dot = (t: any, d: any): any => {
+    if (d === null || d === undefined) return 0;
+    if (typeof t === 'number' || t instanceof Tracked) return O.mul(t, d);
+    if (t === null || typeof t !== 'object') return 0;
+    let s: any = 0;
+    if (t instanceof Map) for (const [k, v] of t) s = O.add(s, dot(v, d instanceof Map ? d.get(k) : undefined));
+    else for (const k of Object.keys(t)) s = O.add(s, dot(t[k], d[k]));
+    return s;
+  };
+  if (typeof x === 'number' || x instanceof Tracked) return dot(inner.jvp(f, [x], [1])[1], dy);
+  if (!(Array.isArray(x) || isTypedFloat(x)) || !Array.from(x as any).every((v) => typeof v === 'number' || v instanceof Tracked))
+    throw new TracegradError('tracegrad: forwardDiff(f, x) needs x to be a number or a flat array of numbers.');
+  const n = x.length;
+  const g: any[] = new Array(n);
+  for (let j = 0; j < n; j++) {
+    const e = Array.from({ length: n }, (_v, k) => (k === j ? 1 : 0));
+    g[j] = dot(inner.jvp(f, [x], [isTypedFloat(x) ? new (x.constructor as any)(e) : e])[1], dy);
+  }
+  return isTypedFloat(x) && g.every((v) => typeof v === 'number') ? new (x.constructor as any)(g) : g;
+}
 
 /**
  * f's intermediates are not kept: the forward runs without recording, and the backward pass runs f again under a

@@ -251,6 +251,7 @@ function shadowRead(buffer: ArrayBufferLike, idx: number, v: number, level: numb
       e.items[idx] = null;
     } else if (item === undefined && e.lazy) {
       const t = tape.input(shadowRead(buffer, idx, v, l - 1));
+      if (e.seeds !== undefined) tape.seed(t.i, e.seeds[idx]);
       e.items[idx] = t;
       e.inputs[idx] = t;
       return t;

@@ -116,6 +116,9 @@ export class Tape {
     this.d1 = g(this.d1, Float64Array);
   }
 
+  /** Forward mode sets an input's tangent here (ForwardTape); the reverse tape has none. */
+  seed(_i: number, _tangent: any): void {}
+
   input(v: any): Tracked {
     const i = this.n;
     if (i === this.kind.length) this.grow();
@@ -218,4 +221,6 @@ export interface ShadowEntry {
   items: (Tracked | null | undefined)[];
   inputs: (Tracked | undefined)[];
   lazy: boolean;
+  /** Forward mode: the tangents of the inputs made lazily, by element index from the buffer start. */
+  seeds?: any[];
 }

@@ -1,0 +1,129 @@
+// Forward-mode API: jvp (Jacobian-vector products) and derivative, on the same traced code and rules as reverse mode.
+import { ForwardTape } from './tape';
+import { Tracked } from '../trace/tracked';
+import { state, popTape } from '../trace/context';
+import { enterArgs, cleanUp, stripValue, isContainer, isTypedFloat, type InputNode } from '../trace/containers';
+import { adjointFor, inner } from '../rules/custom';
+import { ensureTraced } from '../rewrite/traced';
+import { TracegradError } from '../errors';
+
+type Slot = number | InputNode | null;
+
+/**
+ * `jvp(f, args, tangents)` returns `[y, dy]`: f's output at args (plain numbers) and its directional derivative along
+ * the tangents, dy = J·t, in one forward pass. `tangents` has one entry per argument with the argument's shape (a
+ * number, an array, a typed array, an object or a Map of tangents); null or 0 means "not perturbed". dy has the
+ * output's shape: a number for a number, arrays for arrays, objects for objects.
+ */
+export function jvp(f: (...args: any[]) => any, args: any[], tangents: any[]): [any, any] {
+  if (!Array.isArray(args) || !Array.isArray(tangents))
+    throw new TracegradError('tracegrad: jvp(f, args, tangents) takes the arguments and their tangents as two arrays, e.g. jvp(f, [x], [1]).');
+  if (tangents.length !== args.length)
+    throw new TracegradError(`tracegrad: jvp got ${args.length} argument${args.length === 1 ? '' : 's'} but ${tangents.length} tangent${tangents.length === 1 ? '' : 's'}; give one tangent per argument (null for an argument that is not perturbed).`);
+  const fn = ensureTraced(f);
+  const call = adjointFor(fn) ?? fn;
+  const tape = new ForwardTape(state.tapes.length + 1);
+  state.tapes.push(tape);
+  let out: any;
+  try {
+    const { values, nodes } = enterArgs(tape, args);
+    nodes.forEach((node, k) => seedSlot(tape, node, tangents[k], args[k], `tangents[${k}]`));
+    out = call(...values);
+  } catch (e) {
+    popTape(tape);
+    cleanUp(tape, args);
+    tape.release();
+    throw e;
+  }
+  popTape(tape);
+  try {
+    if (out !== null && typeof out === 'object' && typeof out.then === 'function')
+      throw new TracegradError('tracegrad: jvp got a Promise from f; an async function cannot be differentiated (await first, then call a plain function).');
+    const dy = tangentOf(out, tape, new Map());
+    return [stripValue(out, tape), dy];
+  } finally {
+    cleanUp(tape, args);
+    tape.release();
+  }
+}
+
+/** `derivative(f, x)`: df/dx for a number x and a number output, in forward mode. */
+export function derivative(f: (x: any) => any, x: any): any {
+  if (typeof x !== 'number' && !(x instanceof Tracked))
+    throw new TracegradError(`tracegrad: derivative(f, x) needs a number x, got ${describe(x)}; for other arguments use jvp(f, [x], [tangent]) or gradient(f, x).`);
+  const [y, dy] = jvp(f, [x], [1]);
+  if (typeof y !== 'number' && !(y instanceof Tracked))
+    throw new TracegradError(`tracegrad: derivative(f, x) needs f to return a number, but it returned ${describe(y)}; jvp(f, [x], [1]) gives the derivative of every output.`);
+  return dy;
+}
+
+const describe = (x: any) => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? 'an object' : `a ${typeof x}`);
+
+/** Put an argument's tangent on its inputs (typed arrays: on the inputs their elements get when first read). */
+function seedSlot(tape: ForwardTape, node: Slot, tangent: any, arg: any, where: string): void {
+  if (tangent === null || tangent === undefined || node === null) return;
+  if (typeof node === 'number') {
+    if (typeof tangent !== 'number' && !(tangent instanceof Tracked))
+      throw new TracegradError(`tracegrad: jvp: ${where} is ${describe(tangent)}, but its argument is a number; give a number.`);
+    return tape.seed(node, tangent);
+  }
+  const mismatch = () => new TracegradError(`tracegrad: jvp: ${where} must have its argument's shape (${describeNode(node)}), got ${describe(tangent)}.`);
+  if (node.k === 'typed') {
+    if (typeof tangent !== 'object' || typeof tangent.length !== 'number' || tangent.length !== node.length) throw mismatch();
+    node.entry.seeds ??= [];
+    for (let k = 0; k < node.length; k++) node.entry.seeds[node.offset + k] = tangent[k];
+    return;
+  }
+  if (node.k === 'arr') {
+    if (!(Array.isArray(tangent) || isTypedFloat(tangent)) || tangent.length !== node.items.length) throw mismatch();
+    node.items.forEach((slot, i) => seedSlot(tape, slot, tangent[i], arg?.[i], `${where}[${i}]`));
+    return;
+  }
+  if (node.k === 'map') {
+    if (!(tangent instanceof Map)) throw mismatch();
+    node.keys.forEach((key, i) => seedSlot(tape, node.vals[i], tangent.get(key), undefined, `${where}.get(${String(key)})`));
+    return;
+  }
+  if (typeof tangent !== 'object' || Array.isArray(tangent)) throw mismatch();
+  node.keys.forEach((key, i) => seedSlot(tape, node.fields[i], tangent[key], undefined, `${where}.${key}`));
+}
+
+const describeNode = (n: InputNode) => (n.k === 'arr' ? 'an array' : n.k === 'typed' ? 'a typed array' : n.k === 'map' ? 'a Map' : 'an object');
+
+/** The output's tangent, in its shape: 0 where nothing perturbed reaches. */
+function tangentOf(out: any, tape: ForwardTape, seen: Map<any, any>): any {
+  if (out instanceof Tracked) return out.t === tape ? tape.tan[out.i] ?? 0 : 0;
+  if (typeof out === 'number') return 0;
+  if (out === null || typeof out !== 'object') return out;
+  if (seen.has(out)) return seen.get(out);
+  if (isTypedFloat(out)) {
+    const t = new (out.constructor as any)(out.length);
+    seen.set(out, t);
+    const e = tape.shadows.get(out.buffer);
+    const base = out.byteOffset / out.BYTES_PER_ELEMENT;
+    for (let k = 0; k < out.length; k++) {
+      const item = e?.items[base + k];
+      if (item instanceof Tracked && item.t === tape) t[k] = tape.tan[item.i] ?? 0;
+    }
+    return t;
+  }
+  if (!isContainer(out)) return out;
+  if (Array.isArray(out)) {
+    const t: any[] = [];
+    seen.set(out, t);
+    for (const v of out) t.push(tangentOf(v, tape, seen));
+    return t;
+  }
+  if (out instanceof Map) {
+    const t = new Map();
+    seen.set(out, t);
+    for (const [k, v] of out) t.set(k, tangentOf(v, tape, seen));
+    return t;
+  }
+  const t: any = {};
+  seen.set(out, t);
+  for (const k of Object.keys(out)) t[k] = tangentOf(out[k], tape, seen);
+  return t;
+}
+
+inner.jvp = (f, args, tangents) => jvp(f as any, args, tangents);
