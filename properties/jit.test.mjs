@@ -1,7 +1,7 @@
 // Property tests of the compiled tier: on random programs in the compiled subset (numbers, read-only Float64Array and Array parameters, local scratch Float64Arrays, plain copies), compiled values and gradients are bit-identical (Object.is) to the interpreter's.
 import test from 'ava';
 import fc from 'fast-check';
-import { traced, gradient, withGradient, jit, tierOf } from '../dist/index.js';
+import { traced, gradient, withGradient, jvp, jit, tierOf } from '../dist/index.js';
 import { scalarProgramArbitrary } from './arbitraries/scalar-program.mjs';
 import { programArbitrary, compileProgram } from './arbitraries/program.mjs';
 
@@ -529,5 +529,38 @@ function checkObjectProgram(program, vectors) {
 
 test('a model packed into one object argument and an inlined call give the interpreter\'s results bit for bit', (t) => {
   fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), arrayInputs, checkObjectProgram), { numRuns: 100 });
+  t.pass();
+});
+
+// ---- forward mode (jvp) compiled: bit-identical to the forward tape ----
+
+/** jvp of one program on several inputs, tangents drawn from the same pools (some zero: unperturbed entries). */
+function checkTangentProgram(program, vectors) {
+  const T = traced(new Function(`return ${program.source};`)());
+  const kinds = program.kinds ?? Array(program.arity).fill('number');
+  const argsOf = (vector) => (program.kinds ? argumentsFor(program, vector, 'f64') : vector.numbers.slice(0, program.arity));
+  const tangentsOf = (vector) => argsOf({ ...vector, numbers: vector.numbers.map((v, i) => (i === 1 ? 0 : Math.cos(3 * v))),
+    pools: vector.pools?.map((pool) => pool.map((v, i) => (i % 3 === 2 ? 0 : Math.sin(v + 1)))) });
+  for (const vector of vectors) {
+    let ref;
+    try {
+      jit.enabled = false;
+      ref = jvp(T, argsOf(vector), tangentsOf(vector));
+    } finally {
+      jit.enabled = true;
+    }
+    const got = jvp(T, argsOf(vector), tangentsOf(vector));
+    if (tierOf(T) !== 'compiled') throw new Error(`jvp not compiled (tierOf: ${tierOf(T)})\n${program.source}`);
+    if (!Object.is(ref[0], got[0]) || !Object.is(ref[1], got[1]))
+      throw new Error(`jvp: compiled [${show(got[0])}, ${show(got[1])}], interpreter [${show(ref[0])}, ${show(ref[1])}] (kinds ${kinds})\nprogram:\n${program.source}`);
+  }
+}
+
+const vectorsOf = (inputs) => inputs.map((xs) => ({ numbers: xs, pools: [xs.concat(xs), xs.concat(xs)], lengths: [0, 0] }));
+
+test('compiled forward mode (jvp) is bit-identical to the forward tape on random programs', (t) => {
+  fc.assert(fc.property(scalarProgramArbitrary(), inputs, (p, xs) => checkTangentProgram(p, vectorsOf(xs))), { numRuns: 150 });
+  fc.assert(fc.property(scalarProgramArbitrary({ wild: true }), inputs, (p, xs) => checkTangentProgram(p, vectorsOf(xs))), { numRuns: 100 });
+  fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), arrayInputs, checkTangentProgram), { numRuns: 150 });
   t.pass();
 });

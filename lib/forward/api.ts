@@ -6,6 +6,7 @@ import { enterArgs, cleanUp, stripValue, isContainer, isTypedFloat, type InputNo
 import { adjointFor, inner } from '../rules/custom';
 import { ensureTraced } from '../rewrite/traced';
 import { TracegradError } from '../errors';
+import { compiledTangentFor } from '../jit/tier';
 
 type Slot = number | InputNode | null;
 
@@ -21,6 +22,8 @@ export function jvp(f: (...args: any[]) => any, args: any[], tangents: any[]): [
   if (tangents.length !== args.length)
     throw new TracegradError(`tracegrad: jvp got ${args.length} argument${args.length === 1 ? '' : 's'} but ${tangents.length} tangent${tangents.length === 1 ? '' : 's'}; give one tangent per argument (null for an argument that is not perturbed).`);
   const fn = ensureTraced(f);
+  const fast = compiledTangentFor(fn, args)?.(args, tangents);
+  if (fast != null) return [fast.value, fast.tangent];
   const call = adjointFor(fn) ?? fn;
   const tape = new ForwardTape(state.tapes.length + 1);
   state.tapes.push(tape);

@@ -2,6 +2,8 @@
 import type { Program, Stmt } from './lower';
 
 export interface Facts {
+  /** Names that depend on an argument (through values): the ones with tangents in forward mode. */
+  varied: Set<string>;
   /** Names (variables and arrays) that can hold a value the output depends on and that depends on an argument. */
   adjoint: Set<string>;
   /** Adjoint names connected by copies (`v = w`, `v = a[i]`, `w[i] = v`): their adjoints live in shared slots. */
@@ -139,7 +141,7 @@ export function analyze(p: Program): Facts {
     }
     if (uses < overwrites) (saveAtUse.add(w), needed.delete(w));
   }
-  return { adjoint, aliased, needed, indexOnly, saveAtUse, arrayObjects };
+  return { varied, adjoint, aliased, needed, indexOnly, saveAtUse, arrayObjects };
 }
 
 export { isMathCall };

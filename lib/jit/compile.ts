@@ -1,6 +1,6 @@
 // The compiled tier's code generator: a lowered function becomes a forward pass with stacks and a reverse pass, as `new Function` source.
 import { unaryRules, binaryRules } from '../rules/scalar';
-import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind, type Captured } from './lower';
+import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind, type Captured, type Resolve } from './lower';
 import { scopes, scopedMath, type Outside } from './scopes';
 import { ORIGINAL, adjointFor } from '../rules/custom';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
@@ -29,8 +29,20 @@ function resolveFree(outside: Outside | undefined, name: string): Captured | nul
   return { kind: 'function', fn: v, name: fname, source: Function.prototype.toString.call(v[ORIGINAL]), holder, prop: name };
 }
 
+/** How lower() resolves free variables: in the function's scope (its own, for inlined ones), else globalThis. */
+export function resolver(outside: Outside | undefined, self: string | undefined): Resolve {
+  return (owner, name) => {
+    // a function's own name (bound to itself in a named function expression): a call through it is recursion, which
+    // cannot be inlined
+    const own = owner === null ? self : (owner as any)[ORIGINAL]?.name;
+    const at = owner === null ? outside : scopes.get(owner);
+    if (name === own && !at?.scopeNames.has(name)) throw new Ineligible(`a recursive call of ${name}`);
+    return resolveFree(at, name);
+  };
+}
+
 /** The compiled code uses the global Number, Float64Array and undefined: a scope that supplies its own is not compiled. */
-function checkScope(outside: Outside | undefined): void {
+export function checkScope(outside: Outside | undefined): void {
   for (const name of ['Number', 'Float64Array', 'undefined'])
     if (outside?.scopeNames.has(name)) throw new Ineligible(`its scope supplies ${name}`);
 }
@@ -67,6 +79,38 @@ const POPC = 'C[--cp]';
  */
 const UNREACHED = (x: string) => `(${x} === 0 && 1 / ${x} < 0)`;
 
+/** What both generated passes need: bail-out markers, captured-value reads, the n-ary rules' partials. */
+export const PRELUDE = `
+const BAIL = new Error('bail out to the interpreter');
+const STALE = { stale: true };
+/** A captured value, read as the traced code would, except that an accessor bails out (it would run once per read there). */
+function captured(o, prop) {
+  for (; o !== null; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, prop);
+    if (d !== undefined) {
+      if (!('value' in d)) throw BAIL;
+      return d.value;
+    }
+  }
+  return undefined;
+}
+/** ∂ max/min(vals)/∂ vals[i]: 1/k for each of k tied winners, 0 for the others, NaN if the result is NaN (ops.ts). */
+function extremumPartial(vals, y, i) {
+  if (y !== y) return NaN;
+  let ties = 0;
+  for (const v of vals) if (v === y) ties++;
+  return vals[i] === y ? 1 / ties : 0;
+}
+/** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
+function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
+`;
+
+/** The rule objects, passed to the generated code as U_name (unary) and B_name (binary) constants. */
+export const RULES: [string, any][] = [
+  ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
+  ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
+];
+
 /** The largest generated function compiled (statements, counted as semicolons). */
 const MAX_STATEMENTS = 1500;
 
@@ -76,7 +120,7 @@ const inline: Record<string, (a: string, b: string) => string> = {
 };
 
 /** One operation of an expression, in evaluation order: its value temp, operands, and the rule that computes it. */
-interface OpNode {
+export interface OpNode {
   id: number;
   rule: string;
   unary: boolean;
@@ -84,7 +128,7 @@ interface OpNode {
   /** Math calls (and pow, atan2) are dear to recompute: the forward keeps their values on the stack. */
   kept: boolean;
 }
-type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | { kind: 'op'; node: OpNode }
+export type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | { kind: 'op'; node: OpNode }
   | { kind: 'elem'; array: string; index: string; k: string };
 
 /**
@@ -102,14 +146,7 @@ type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | {
  */
 export function compileGradient(source: string, kinds?: ArgKind[], outside?: Outside, self?: string): CompiledGradient {
   checkScope(outside);
-  const p = lower(source, kinds, (owner, name) => {
-    // a function's own name (bound to itself in a named function expression): a call through it is recursion, which
-    // cannot be inlined
-    const own = owner === null ? self : owner[ORIGINAL]?.name;
-    const at = owner === null ? outside : scopes.get(owner);
-    if (name === own && !at?.scopeNames.has(name)) throw new Ineligible(`a recursive call of ${name}`);
-    return resolveFree(at, name);
-  });
+  const p = lower(source, kinds, resolver(outside, self));
   const facts = analyze(p);
   const g = new Generator(p, facts);
   const passes = g.block(p.body);
@@ -119,11 +156,7 @@ export function compileGradient(source: string, kinds?: ArgKind[], outside?: Out
   // several functions is future work)
   const statements = code.split(';').length - 1;
   if (statements > MAX_STATEMENTS) throw new Ineligible(`its compiled code would have ${statements} statements (at most ${MAX_STATEMENTS})`);
-  const rules: [string, any][] = [
-    ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
-    ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
-  ];
-  const run = new Function('H', 'F', ...rules.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...rules.map((r) => r[1]));
+  const run = new Function('H', 'F', ...RULES.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...RULES.map((r) => r[1]));
   // object arguments: their fields in, a gradient object out (null when no field got one, as interpreted)
   const flattened = p.groups.some((g) => typeof g !== 'number');
   const flatten = (args: any[]) => {
@@ -156,9 +189,9 @@ export function compileGradient(source: string, kinds?: ArgKind[], outside?: Out
   return Object.assign(compiled, { arity: p.groups.length, bails: 0, source: code, forward: passes[0], reverse: passes[1] });
 }
 
-class Generator {
-  private ops = 0;
-  private temps = 0;
+export class Generator {
+  protected ops = 0;
+  protected temps = 0;
   /**
    * Pushes onto S and C. Inside an innermost loop the capacity is checked once per iteration for all of them
    * (`unchecked`), counting the pushes its body can make.
@@ -177,19 +210,19 @@ class Generator {
   /** While generating a reverse pass: elements of saveAtUse arrays read there, by index temp (saved by the forward). */
   private saved: Map<string, { array: string; k: string; temp: string }> | null = null;
   /** Index temps of the current statement by array and index text: one check (and one slot lookup) per element. */
-  private indexTemps = new Map<string, string>();
+  protected indexTemps = new Map<string, string>();
   /** The objects captured values are read from (traced() scopes, globalThis), passed to the generated code as H. */
   holders: object[] = [];
-  constructor(private p: Program, private f: Facts) {}
+  constructor(protected p: Program, protected f: Facts) {}
 
-  private isArray(n: string) {
+  protected isArray(n: string) {
     return this.p.paramArrays.has(n) || this.p.localArrays.has(n);
   }
 
   // ---- expressions -------------------------------------------------------------------------------------------------
 
   /** Flatten an expression into operation nodes; `pre` collects, in evaluation order, the forward code of its parts. */
-  private operand(e: any, nodes: OpNode[], pre: string[]): Operand {
+  protected operand(e: any, nodes: OpNode[], pre: string[]): Operand {
     switch (e.type) {
       case 'Literal':
         return { kind: 'lit', text: `(${e.raw})` };
@@ -219,13 +252,13 @@ class Generator {
       }
     }
   }
-  private push(nodes: OpNode[], pre: string[], rule: string, unary: boolean, operands: Operand[]): Operand {
+  protected push(nodes: OpNode[], pre: string[], rule: string, unary: boolean, operands: Operand[]): Operand {
     const node = { id: this.ops++, rule, unary, operands, kept: rule !== 'neg' && !(rule in { add: 1, sub: 1, mul: 1, div: 1, mod: 1 }) };
     nodes.push(node);
     pre.push(`const t${node.id} = ${this.opValue(node)};`);
     return { kind: 'op', node };
   }
-  private indexTemp(array: string, index: string): [string, boolean] {
+  protected indexTemp(array: string, index: string): [string, boolean] {
     const key = `${array}[${index}]`;
     const k = this.indexTemps.get(key);
     if (k !== undefined) return [k, false];
@@ -237,13 +270,13 @@ class Generator {
   private recomputable(name: string): boolean {
     return !this.f.adjoint.has(name) && (!this.f.needed.has(name) || this.f.indexOnly.has(name));
   }
-  private indexText(e: any): string {
+  protected indexText(e: any): string {
     if (e.type === 'Literal') return `(${e.raw})`;
     if (e.type === 'Identifier') return `v_${e.name}`;
     if (e.type === 'MemberExpression') return `v_${e.object.name}.length`;
     return `(${this.indexText(e.left)} ${e.operator} ${this.indexText(e.right)})`;
   }
-  private valueText(o: Operand): string {
+  protected valueText(o: Operand): string {
     if (o.kind === 'elem' && this.saved !== null && this.f.saveAtUse.has(o.array)) {
       let u = this.saved.get(o.k);
       if (u === undefined) this.saved.set(o.k, (u = { array: o.array, k: o.k, temp: `u_${o.k}` }));
@@ -251,21 +284,21 @@ class Generator {
     }
     return o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : o.kind === 'elem' ? `v_${o.array}[${o.k}]` : `t${o.node.id}`;
   }
-  private opValue(n: OpNode): string {
+  protected opValue(n: OpNode): string {
     if (mathNary.has(n.rule)) return `Math.${n.rule}(${n.operands.map((o) => this.valueText(o)).join(', ')})`;
     const [a, b] = n.operands.map((o) => this.valueText(o));
     if (n.unary) return n.rule === 'neg' ? `(-${a})` : `U_${n.rule}.f(${a})`;
     return inline[n.rule]?.(a, b) ?? `B_${n.rule}.f(${a}, ${b})`;
   }
   /** Whether an operand carries an adjoint (a path from an argument): otherwise the reverse pass skips it. */
-  private active(o: Operand): boolean {
+  protected active(o: Operand): boolean {
     if (o.kind === 'var') return this.f.adjoint.has(o.name);
     if (o.kind === 'elem') return this.f.adjoint.has(o.array);
     return o.kind === 'op' && o.node.operands.some((x) => this.active(x));
   }
 
   /** A test (if/while/for condition), as a forward-only boolean expression. */
-  private test(e: any): string {
+  protected test(e: any): string {
     if (e.type === 'LogicalExpression') return `(${this.test(e.left)} ${e.operator} ${this.test(e.right)})`;
     if (e.type === 'UnaryExpression' && e.operator === '!') return `(!${this.test(e.argument)})`;
     const pre: string[] = [];
@@ -479,6 +512,27 @@ class Generator {
 
   // ---- the whole function ------------------------------------------------------------------------------------------
 
+  /** Declarations reading the captured values and checking the inlined functions, at the start of each call. */
+  protected capturedDecls(decl: string[]): void {
+    const p = this.p;
+    // captured values are read afresh at each call (a changed flag is seen); an array that shares a buffer with an
+    // argument would hold the argument's tracked elements in the interpreter: that call is interpreted
+    // read as the traced code reads them: through accessors too, so a getter installed since compiling bails out
+    const read = (holder: object, prop: string) => {
+      let i = this.holders.indexOf(holder);
+      if (i < 0) i = this.holders.push(holder) - 1;
+      return `captured(H[${i}], ${JSON.stringify(prop)})`;
+    };
+    const from = (name: string) => read(p.captured.get(name)!.holder, p.captured.get(name)!.prop);
+    // an inlined function replaced since (in the scope, or a global): the code is stale, the tier compiles it again
+    p.calleeGuards.forEach((c, j) => decl.push(`if (${read(c.holder, c.prop)} !== F[${j}]) return STALE;`));
+    for (const name of p.capturedScalars) decl.push(`const v_${name} = ${from(name)}; if (typeof v_${name} !== 'number') throw BAIL;`);
+    for (const name of p.capturedArrays) {
+      decl.push(`const v_${name} = ${from(name)}; if (!(v_${name} instanceof Float64Array)) throw BAIL;`);
+      p.params.forEach((q, i) => p.kinds[i] === 'f64' && decl.push(`if (v_${name}.buffer === v_${q}.buffer) throw BAIL;`));
+    }
+  }
+
   assemble([forward, reverse]: [string, string]): string {
     const { p, f } = this;
     const decl: string[] = [];
@@ -501,22 +555,7 @@ class Generator {
       decl.push(`let v_${name};`);
       if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name} = 0;` : `let b_${name} = 0, r_${name} = false;`);
     }
-    // captured values are read afresh at each call (a changed flag is seen); an array that shares a buffer with an
-    // argument would hold the argument's tracked elements in the interpreter: that call is interpreted
-    // read as the traced code reads them: through accessors too, so a getter installed since compiling bails out
-    const read = (holder: object, prop: string) => {
-      let i = this.holders.indexOf(holder);
-      if (i < 0) i = this.holders.push(holder) - 1;
-      return `captured(H[${i}], ${JSON.stringify(prop)})`;
-    };
-    const from = (name: string) => read(p.captured.get(name)!.holder, p.captured.get(name)!.prop);
-    // an inlined function replaced since (in the scope, or a global): the code is stale, the tier compiles it again
-    p.calleeGuards.forEach((c, j) => decl.push(`if (${read(c.holder, c.prop)} !== F[${j}]) return STALE;`));
-    for (const name of p.capturedScalars) decl.push(`const v_${name} = ${from(name)}; if (typeof v_${name} !== 'number') throw BAIL;`);
-    for (const name of p.capturedArrays) {
-      decl.push(`const v_${name} = ${from(name)}; if (!(v_${name} instanceof Float64Array)) throw BAIL;`);
-      p.params.forEach((q, i) => p.kinds[i] === 'f64' && decl.push(`if (v_${name}.buffer === v_${q}.buffer) throw BAIL;`));
-    }
+    this.capturedDecls(decl);
     for (const name of p.localArrays) {
       decl.push(`let v_${name};`);
       if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name};` : `let b_${name};`);
@@ -532,19 +571,7 @@ class Generator {
       return f.aliased.has(name) ? `${UNREACHED(`A[o_${name}]`)} ? null : A[o_${name}]` : `r_${name} ? b_${name} : null`;
     };
     return `
-const BAIL = new Error('bail out to the interpreter');
-const STALE = { stale: true };
-/** A captured value, read as the traced code would, except that an accessor bails out (it would run once per read there). */
-function captured(o, prop) {
-  for (; o !== null; o = Object.getPrototypeOf(o)) {
-    const d = Object.getOwnPropertyDescriptor(o, prop);
-    if (d !== undefined) {
-      if (!('value' in d)) throw BAIL;
-      return d.value;
-    }
-  }
-  return undefined;
-}
+${PRELUDE}
 // stacks (kept between calls; the running call holds them in locals S, C): values, and counts and slots
 let SS = new Float64Array(1024), CS = new Int32Array(256), O = [];
 function growS(need) { const T = new Float64Array(Math.max(2 * SS.length, 2 * need)); T.set(SS); return (SS = T); }
@@ -552,15 +579,6 @@ function growC(need) { const T = new Int32Array(Math.max(2 * CS.length, 2 * need
 // adjoint slots of names connected by copies: A[s], -0 while unreached; slot 0 belongs to plain values, never swept
 let AS = new Float64Array(256).fill(-0), used = 0;
 function growSlots(n) { const B = new Float64Array(2 * n + 2).fill(-0); B.set(AS); AS = B; }
-/** ∂ max/min(vals)/∂ vals[i]: 1/k for each of k tied winners, 0 for the others, NaN if the result is NaN (ops.ts). */
-function extremumPartial(vals, y, i) {
-  if (y !== y) return NaN;
-  let ties = 0;
-  for (const v of vals) if (v === y) ties++;
-  return vals[i] === y ? 1 / ties : 0;
-}
-/** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
-function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
 /** An argument's gradient from its slots: null if none was reached, else unreached entries are 0. */
 function slotGradient(A, o, n, asArray) {
   const g = asArray ? new Array(n) : new Float64Array(n);

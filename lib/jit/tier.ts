@@ -1,6 +1,7 @@
 // Tiering: when a traced function's gradients run compiled code instead of the tape interpreter, and the switches for it.
 import { compileGradient, Ineligible, type CompiledGradient, type ArgKind } from './compile';
 import type { LeafKind } from './lower';
+import { compileTangent, type CompiledTangent } from './tangent';
 import { scopedMath, scopes } from './scopes';
 import { state } from '../trace/context';
 import { ORIGINAL, adjointFor } from '../rules/custom';
@@ -29,7 +30,7 @@ const fnName = (fn: Function) => (fn as any)[ORIGINAL]?.name || fn.name || 'anon
 
 interface Entry {
   calls: number;
-  compiled: CompiledGradient | null;
+  compiled: CompiledGradient | CompiledTangent | null;
   /** The rule registry's version the code was compiled under: a custom rule defined since (on an inlined callee, say) makes it stale. */
   rules: number;
   ineligible: string | null;
@@ -101,10 +102,20 @@ const keyOf = (kinds: ArgKind[]) => kinds.map((k) => (typeof k === 'string' ? k 
 
 /** The compiled gradient of fn for these arguments, or undefined to use the interpreter. */
 export function compiledFor(fn: Function, args: any[]): CompiledGradient | undefined {
+  return variant(fn, args, '', compileFor);
+}
+
+/** The compiled forward mode (jvp) of fn for these arguments, or undefined to use the interpreter. */
+export function compiledTangentFor(fn: Function, args: any[]): CompiledTangent | undefined {
+  return variant(fn, args, 'jvp ', compileTangentFor);
+}
+
+/** One compiled variant per function, mode and argument signature, decided on its first call (see the policy above). */
+function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, args: any[], mode: string, compile: (fn: Function, kinds: ArgKind[]) => C): C | undefined {
   if (!jit.enabled || state.tapes.length !== 0) return undefined;
   const kinds = argKinds(args);
   if (kinds === null) return undefined;
-  const key = keyOf(kinds);
+  const key = mode + keyOf(kinds);
   let byKind = entries.get(fn);
   if (byKind === undefined) entries.set(fn, (byKind = new Map()));
   let e = byKind.get(key);
@@ -123,18 +134,19 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
       if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${key}) gives up its compiled code: ${e.ineligible}`);
       return undefined;
     }
-    return e.compiled.arity === args.length && adjointFor(fn) === undefined ? e.compiled : undefined;
+    return e.compiled.arity === args.length && adjointFor(fn) === undefined ? (e.compiled as C) : undefined;
   }
   if (e.ineligible !== null || ++e.calls < jit.threshold) return undefined;
   const name = fnName(fn);
   try {
-    e.compiled = compileFor(fn, kinds);
+    const compiled = compile(fn, kinds);
+    e.compiled = compiled;
     e.calls = 1;
-    e.compiled.onBail = (why) => {
+    compiled.onBail = (why) => {
       if (jit.log) console.error(`tracegrad jit: ${name} (${key}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
     };
     if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${key})`);
-    return e.compiled.arity === args.length ? e.compiled : undefined;
+    return compiled.arity === args.length ? compiled : undefined;
   } catch (err) {
     if (!(err instanceof Ineligible)) throw err;
     e.ineligible = err.message;
@@ -143,13 +155,24 @@ export function compiledFor(fn: Function, args: any[]): CompiledGradient | undef
   }
 }
 
-/** Compile fn for these argument kinds, or throw Ineligible saying why it stays interpreted. */
-export function compileFor(fn: Function, kinds: ArgKind[]): CompiledGradient {
-  const original = (fn as any)[ORIGINAL];
-  if (original === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
+function compileChecks(fn: Function): void {
+  if ((fn as any)[ORIGINAL] === undefined) throw new Ineligible('not made by traced() (a loader-rewritten function)');
   if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
   if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
+}
+
+/** Compile fn for these argument kinds, or throw Ineligible saying why it stays interpreted. */
+export function compileFor(fn: Function, kinds: ArgKind[]): CompiledGradient {
+  compileChecks(fn);
+  const original = (fn as any)[ORIGINAL];
   return compileGradient(Function.prototype.toString.call(original), kinds, scopes.get(fn), original.name);
+}
+
+/** The same checks, compiling fn's forward mode. */
+function compileTangentFor(fn: Function, kinds: ArgKind[]): CompiledTangent {
+  compileChecks(fn);
+  const original = (fn as any)[ORIGINAL];
+  return compileTangent(Function.prototype.toString.call(original), kinds, scopes.get(fn), original.name);
 }
 
 /**
