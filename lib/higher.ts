@@ -12,7 +12,14 @@ import { markTraced } from './ops';
  * too); v has x's shape; the result has it too.
  */
 export function hvp(f: (x: any) => any, x: any, v: any): any {
-  return jvp(markTraced((u: any) => gradient(f, u)[0]), [x], [v])[1];
+  return jvp(markTraced((u: any) => filled(gradient(f, u)[0], u)), [x], [v])[1];
+}
+
+/** A gradient with x's shape: null (nothing reached) becomes zeros, row by row in nested arrays. */
+function filled(g: any, x: any): any {
+  if (g === null || g === undefined) return zerosLike(x);
+  if (Array.isArray(x) && Array.isArray(g)) return x.map((xi, i) => filled(g[i], xi));
+  return g;
 }
 
 /**
@@ -25,7 +32,7 @@ export function hessian(f: (x: any) => any, x: any, options: { mode?: 'forward' 
   const mode = options.mode ?? 'forward';
   if (mode !== 'forward' && mode !== 'reverse') throw new TracegradError(`tracegrad: hessian's mode is 'forward' (forward over reverse) or 'reverse', got ${String(mode)}.`);
   if (typeof x === 'number' || x instanceof Tracked) {
-    if (mode === 'reverse') return gradient(markTraced((u: any) => gradient(f, u)[0]), x)[0] ?? 0;
+    if (mode === 'reverse') return gradient(markTraced((u: any) => gradient(f, u)[0] ?? 0), x)[0] ?? 0;
     return derivative(markTraced((u: any) => gradient(f, u)[0] ?? 0), x);
   }
   const n = flatten(x).length;
@@ -36,7 +43,7 @@ export function hessian(f: (x: any) => any, x: any, options: { mode?: 'forward' 
     // column j: forward mode along eⱼ through the gradient; reverse: the gradient of the gradient's j-th entry
     const col = mode === 'forward'
       ? flatten(hvp(f, x, unit(x, j)))
-      : flatten(gradient(markTraced((u: any) => flatten(gradient(f, u)[0])[j] ?? 0), x)[0] ?? zerosLike(x));
+      : flatten(filled(gradient(markTraced((u: any) => flatten(filled(gradient(f, u)[0], u))[j]), x)[0], x));
     for (let i = 0; i < n; i++) H[i][j] = col[i] ?? 0;
   }
   return H;

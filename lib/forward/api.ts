@@ -70,7 +70,9 @@ function seedSlot(tape: ForwardTape, node: Slot, tangent: any, arg: any, where: 
       throw new TracegradError(`tracegrad: jvp: ${where} is ${describe(tangent)}, but its argument is a number; give a number.`);
     return tape.seed(node, tangent);
   }
-  const mismatch = () => new TracegradError(`tracegrad: jvp: ${where} must have its argument's shape (${describeNode(node)}), got ${describe(tangent)}.`);
+  const length = (x: any) => (typeof x?.length === 'number' && typeof x !== 'string' ? ` of length ${x.length}` : '');
+  const mismatch = () => new TracegradError(`tracegrad: jvp: ${where} must have its argument's shape (${describeNode(node)}${nodeLength(node)}), ` +
+    `got ${describe(tangent)}${length(tangent)}.`);
   if (node.k === 'typed') {
     if (typeof tangent !== 'object' || typeof tangent.length !== 'number' || tangent.length !== node.length) throw mismatch();
     node.entry.seeds ??= [];
@@ -87,10 +89,11 @@ function seedSlot(tape: ForwardTape, node: Slot, tangent: any, arg: any, where: 
     node.keys.forEach((key, i) => seedSlot(tape, node.vals[i], tangent.get(key), undefined, `${where}.get(${String(key)})`));
     return;
   }
-  if (typeof tangent !== 'object' || Array.isArray(tangent)) throw mismatch();
+  if (typeof tangent !== 'object' || Array.isArray(tangent) || tangent instanceof Map || isTypedFloat(tangent)) throw mismatch();
   node.keys.forEach((key, i) => seedSlot(tape, node.fields[i], tangent[key], undefined, `${where}.${key}`));
 }
 
+const nodeLength = (n: InputNode) => (n.k === 'arr' ? ` of length ${n.items.length}` : n.k === 'typed' ? ` of length ${n.length}` : '');
 const describeNode = (n: InputNode) => (n.k === 'arr' ? 'an array' : n.k === 'typed' ? 'a typed array' : n.k === 'map' ? 'a Map' : 'an object');
 
 /** The output's tangent, in its shape: 0 where nothing perturbed reaches. */

@@ -30,7 +30,11 @@ export function compileTangent(source: string, kinds?: ArgKind[], outside?: Outs
     p.groups.forEach((grp, i) => (typeof grp === 'number' ? (flat[grp] = xs[i]) : grp.fields.forEach(([f, j]) => (flat[j] = xs[i]?.[f] ?? null))));
     return flat;
   };
+  // an object argument's tangent must be an object (or null): anything else is the interpreter's to report
+  const objectTangentsOk = (tangents: any[]) => p.groups.every((grp, i) => typeof grp === 'number' || tangents[i] == null
+    || (typeof tangents[i] === 'object' && Object.getPrototypeOf(tangents[i]) === Object.prototype));
   const compiled: any = (args: any[], tangents: any[]) => {
+    if (!objectTangentsOk(tangents)) return null;
     try {
       const r = run(flatten(args), flatten(tangents));
       if (r?.stale === true) {

@@ -54,7 +54,7 @@ export const binaryRules: { [K in BinaryOp]: BinaryRule } = {
   add:   { f: (a, b) => a + b, da: one,                 db: one },
   sub:   { f: (a, b) => a - b, da: one,                 db: () => -1 },
   mul:   { f: (a, b) => a * b, da: (_a, b) => b,        db: (a) => a },
-  div:   { f: (a, b) => a / b, da: (_a, b) => O.div(1, b), db: (a, b) => O.neg(O.div(a, sq(b))) },
+  div:   { f: (a, b) => a / b, da: (_a, b) => O.div(1, b), db: (a, b) => O.neg(O.div(O.div(a, b), b)) }, // −(a/b)/b: no b² (nesting squares it again each level)
   mod:   { f: (a, b) => a % b, da: one,                 db: (a, b) => { const p = primal(a), q = primal(b); return -Math.round((p - (p % q)) / q); } },
   pow:   { f: Math.pow,
            da: (a, b) => (primal(b) === 0 ? 0 : O.mul(b, O.pow(a, O.sub(b, 1)))),
