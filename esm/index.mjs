@@ -2,7 +2,7 @@
 import cjs from '../dist/index.js';
 
 export const {
-  traced, isTraced, gradient, withGradient, pullback, jacobian, jvp, derivative, hessian, hvp, taylor,
+  traced, isTraced, gradient, withGradient, pullback, jacobian, jvp, derivative, hessian, hvp, taylor, Complex, complex, conj, defineNumberType,
   defineAdjoint, nondifferentiable, ignore, hook, checkpoint, forwardDiff, TracegradError, Tracked, primal, jit, tierOf, inspect,
 } = cjs;
 export default cjs;

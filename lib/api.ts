@@ -7,6 +7,7 @@ import { adjointFor, inner } from './rules/custom';
 import { ensureTraced } from './rewrite/traced';
 import { compiledFor } from './jit/tier';
 import { TracegradError } from './errors';
+import { numberTypeOf } from './rules/numbers';
 import type { Tape } from './trace/tape';
 
 /**
@@ -125,6 +126,12 @@ function scalarOutputError(out: any, fname: string): TracegradError {
       `tracegrad: ${fname} got a Promise from f. An async function cannot be differentiated: recording ends when f ` +
         `returns, before its awaits resume. Differentiate the synchronous part (await the inputs first, then call a ` +
         `plain function on them).`,
+    );
+  if (numberTypeOf(out) !== undefined)
+    return new TracegradError(
+      `tracegrad: ${fname} needs f to return a real number (the loss), but it returned a ${out.constructor.name}. ` +
+        `A ${out.constructor.name} loss has no gradient of its own: return a real part of it (for a Complex z: z.re, ` +
+        `z.im or Math.abs(z)), or use pullback with a seed of its type (seeds 1 and i give the Wirtinger derivatives).`,
     );
   const what = Array.isArray(out) || isTypedFloat(out) ? `an array of length ${(out as any).length}`
     : out === null || out === undefined ? String(out) : typeof out === 'object' ? 'an object' : `a ${typeof out}`;

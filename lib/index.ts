@@ -3,6 +3,8 @@ export { traced, isTraced } from './rewrite/traced';
 export { gradient, withGradient, pullback, jacobian } from './api';
 export { jvp, derivative } from './forward/api';
 export { hessian, hvp, taylor } from './higher';
+export { Complex, complex, conj } from './complex';
+export { defineNumberType, type NumberType } from './rules/numbers';
 export { defineAdjoint, nondifferentiable, ignore, hook, checkpoint, forwardDiff, type AdjointRule } from './rules/custom';
 export { TracegradError } from './errors';
 export { jit, tierOf } from './jit/tier';

@@ -5,6 +5,7 @@ import { Tracked, primal } from './trace/tracked';
 import { opId } from './trace/tape';
 import { state } from './trace/context';
 import { staleTrackedError } from './errors';
+import { numberTypeBinary, numberTypeUnary, NOT_NUMBER_TYPE } from './rules/numbers';
 
 /** A tracked value whose tape is suspended: a constant inside ignore(), an error anywhere else. */
 export function resolveInactive(x: Tracked): any {
@@ -42,7 +43,10 @@ function slow(x) {
   return general(x);
 }
 function general(x) {
-  if (!(x instanceof Tracked)) return f(x);
+  if (!(x instanceof Tracked)) {
+    const u = user('NAME', x);
+    return u === NOT ? f(x) : u;
+  }
   const t = x.t;
   if (!t.active) return self(resolveInactive(x));
   const v = x.v;
@@ -101,15 +105,15 @@ function general(a, b) {
 }`;
 
 function compileUnary(name: string, rule: UnaryRule): (x: any) => any {
-  const make = new Function('f', 'd', 'id', 'Tracked', 'resolveInactive', 'self', unaryTemplate.replace('NAME', name));
-  const fn = make(rule.f, rule.d, opId(name), Tracked, resolveInactive, (x: any) => fn(x));
+  const make = new Function('f', 'd', 'id', 'Tracked', 'resolveInactive', 'self', 'user', 'NOT', unaryTemplate.replaceAll('NAME', name));
+  const fn = make(rule.f, rule.d, opId(name), Tracked, resolveInactive, (x: any) => fn(x), numberTypeUnary, NOT_NUMBER_TYPE);
   markTraced(fn);
   return fn;
 }
 
 function compileBinary(name: string, rule: BinaryRule, other: (a: any, b: any) => any): (a: any, b: any) => any {
   const make = new Function(
-    'f', 'da', 'db', 'id', 'Tracked', 'resolveInactive', 'other', 'self', binaryTemplate.replace('NAME', name),
+    'f', 'da', 'db', 'id', 'Tracked', 'resolveInactive', 'other', 'self', binaryTemplate.replaceAll('NAME', name),
   );
   const fn = make(rule.f, rule.da, rule.db, opId(name), Tracked, resolveInactive, other, (a: any, b: any) => fn(a, b));
   markTraced(fn);
@@ -118,6 +122,8 @@ function compileBinary(name: string, rule: BinaryRule, other: (a: any, b: any) =
 
 /** `+` where an operand is not a number: strings (and objects, via their text) concatenate the primal text, as JS would. */
 function addOther(a: any, b: any): any {
+  const u = numberTypeBinary('add', a, b);
+  if (u !== NOT_NUMBER_TYPE) return u;
   const A = a instanceof Tracked, B = b instanceof Tracked;
   if (!A && !B) return a + b;
   const textual = (x: any) => typeof x === 'string' || (x !== null && typeof x === 'object' && !(x instanceof Tracked));
@@ -127,6 +133,8 @@ function addOther(a: any, b: any): any {
 
 function numericOther(op: string) {
   return (a: any, b: any): any => {
+    const u = numberTypeBinary(op, a, b);
+    if (u !== NOT_NUMBER_TYPE) return u;
     if (!(a instanceof Tracked) && !(b instanceof Tracked)) return nativeBinary[op](a, b);
     return (O as any)[op](coerce(a), coerce(b));
   };
@@ -165,17 +173,22 @@ function compare(a: any, b: any, test: number, cmp: (a: any, b: any) => boolean)
 const ltN = (a: any, b: any) => a < b, gtN = (a: any, b: any) => a > b;
 const leN = (a: any, b: any) => a <= b, geN = (a: any, b: any) => a >= b;
 
+/** A comparison where an operand may be of a number type (its lt/gt/le/ge), else by primal with a guard. */
+function ordered(op: string, a: any, b: any, test: number, cmp: (a: any, b: any) => boolean): boolean {
+  const u = numberTypeBinary(op, a, b);
+  return u !== NOT_NUMBER_TYPE ? u : compare(a, b, test, cmp);
+}
 export function lt(a: any, b: any): boolean {
-  return typeof a === 'number' && typeof b === 'number' ? a < b : compare(a, b, guardIds.lt, ltN);
+  return typeof a === 'number' && typeof b === 'number' ? a < b : ordered('lt', a, b, guardIds.lt, ltN);
 }
 export function gt(a: any, b: any): boolean {
-  return typeof a === 'number' && typeof b === 'number' ? a > b : compare(a, b, guardIds.gt, gtN);
+  return typeof a === 'number' && typeof b === 'number' ? a > b : ordered('gt', a, b, guardIds.gt, gtN);
 }
 export function le(a: any, b: any): boolean {
-  return typeof a === 'number' && typeof b === 'number' ? a <= b : compare(a, b, guardIds.le, leN);
+  return typeof a === 'number' && typeof b === 'number' ? a <= b : ordered('le', a, b, guardIds.le, leN);
 }
 export function ge(a: any, b: any): boolean {
-  return typeof a === 'number' && typeof b === 'number' ? a >= b : compare(a, b, guardIds.ge, geN);
+  return typeof a === 'number' && typeof b === 'number' ? a >= b : ordered('ge', a, b, guardIds.ge, geN);
 }
 O.lt = lt;
 O.gt = gt;

@@ -7,6 +7,7 @@ import { adjointFor, inner } from '../rules/custom';
 import { ensureTraced } from '../rewrite/traced';
 import { TracegradError } from '../errors';
 import { compiledTangentFor } from '../jit/tier';
+import { numberTypeFor } from '../rules/numbers';
 
 type Slot = number | InputNode | null;
 
@@ -129,7 +130,8 @@ function tangentOf(out: any, tape: ForwardTape, seen: Map<any, any>): any {
   const t: any = {};
   seen.set(out, t);
   for (const k of Object.keys(out)) t[k] = tangentOf(out[k], tape, seen);
-  return t;
+  const type = numberTypeFor(out.constructor);
+  return type?.fromFields !== undefined ? type.fromFields(t) : t;
 }
 
 inner.jvp = (f, args, tangents) => jvp(f as any, args, tangents);

@@ -6,6 +6,7 @@ import { mathNamespace } from '../rules/math';
 import { ORIGINAL } from '../rules/custom';
 import { TRACED, markTraced } from '../ops';
 import { scopedMath, scopes } from '../jit/scopes';
+import { tracer } from '../rules/numbers';
 import { TracegradError } from '../errors';
 
 const autoTraced = new WeakMap<Function, Function>();
@@ -118,3 +119,6 @@ function memberName(src: string): string {
   const m = /^\s*(?:static\s+)?(?:async\s+)?(?:get\s+|set\s+)?\*?\s*([\w$]+)/.exec(src);
   return m ? m[1] : '';
 }
+
+tracer.traced = (f, scope) => traced(f, scope);
+tracer.isTraced = (f) => isTraced(f);

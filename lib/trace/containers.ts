@@ -4,6 +4,7 @@ import { Tape, type ShadowEntry } from './tape';
 import { state, top } from './context';
 import { O } from '../rules/registry';
 import { TracegradError } from '../errors';
+import { numberTypeFor } from '../rules/numbers';
 
 // ---- which objects we walk ----
 
@@ -37,7 +38,7 @@ export function isTypedFloat(x: any): x is Float64Array | Float32Array {
 /** Where each argument's inputs are, so their adjoints can be gathered into a gradient of the same shape. */
 export type InputNode =
   | { k: 'arr'; items: Slot[] }
-  | { k: 'obj'; keys: string[]; fields: Slot[] }
+  | { k: 'obj'; keys: string[]; fields: Slot[]; ctor?: any }
   | { k: 'map'; keys: any[]; vals: Slot[] }
   | { k: 'typed'; ctor: any; offset: number; length: number; entry: ShadowEntry };
 /** A container slot: the tape index of a numeric input leaf, a nested container's node, or null. */
@@ -118,7 +119,7 @@ function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>)
     seen.set(x, null);
     return null;
   }
-  const node = { k: 'obj' as const, keys: [] as string[], fields: [] as Slot[] };
+  const node = { k: 'obj' as const, keys: [] as string[], fields: [] as Slot[], ctor: x.constructor };
   seen.set(x, node);
   for (const key of Object.keys(x)) {
     const d = Object.getOwnPropertyDescriptor(x, key)!;
@@ -208,6 +209,11 @@ function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array
   }
   result.open = false;
   if (!result.reached) result.g = null;
+  else if (node.k === 'obj') {
+    // a number type's gradient is one of its own (a Complex for a Complex argument)
+    const type = numberTypeFor(node.ctor);
+    if (type?.fromFields !== undefined) result.g = type.fromFields(result.g);
+  }
   return result;
 }
 
