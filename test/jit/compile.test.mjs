@@ -1023,3 +1023,26 @@ test('conditional expressions compile as branches (a name in a branch is a copy,
   const g = gradient(T, 0.5, 0.25);
   assertClose(t, g, [(3 * 0.25 * 2.25 + 0.125 * 2 * 1.5) * 1.25, 0.125 * 2.25], { rtol: 1e-14, atol: 0 });
 });
+
+// ---- observability: the policy's decisions are logged with TRACEGRAD_JIT_LOG=1, and TRACEGRAD_JIT=0 turns it off ----
+
+test('TRACEGRAD_JIT_LOG=1 logs each decision (compiled, stays interpreted, bail-outs); TRACEGRAD_JIT=0 compiles nothing', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const script = `
+    const { traced, gradient, tierOf } = require(${JSON.stringify(new URL('../../dist/index.js', import.meta.url).pathname)});
+    const ok = traced(function square(x) { return x * x; });
+    const no = traced(function withMap(x) { const m = new Map([['a', x]]); return m.get('a') * 2; });
+    const bails = traced(function at(a, k) { return a[k] * 2; });
+    gradient(ok, 3); gradient(no, 3); gradient(bails, [1, 2], 1); gradient(bails, [1, 2], 7);
+    console.log(tierOf(ok));`;
+  const run = (env) => promisify(execFile)(process.execPath, ['-e', script], { env: { ...process.env, ...env } });
+  const logged = await run({ TRACEGRAD_JIT_LOG: '1' });
+  t.regex(logged.stderr, /tracegrad jit: compiled square for \(number\)/);
+  t.regex(logged.stderr, /tracegrad jit: withMap \(number\) stays interpreted: /);
+  t.regex(logged.stderr, /tracegrad jit: at \(array,number\) bailed out to the interpreter/);
+  t.is(logged.stdout.trim(), 'compiled');
+  const off = await run({ TRACEGRAD_JIT: '0' });
+  t.is(off.stderr, '');
+  t.regex(off.stdout, /not yet decided/);
+});
