@@ -65,7 +65,7 @@ const describe = (x: any) => (x === null ? 'null' : Array.isArray(x) ? 'an array
 
 /** Put an argument's tangent on its inputs (typed arrays: on the inputs their elements get when first read). */
 function seedSlot(tape: ForwardTape, node: Slot, tangent: any, arg: any, where: string): void {
-  if (tangent === null || tangent === undefined || node === null) return;
+  if (tangent === null || tangent === undefined || tangent === 0 || node === null) return; // 0: not perturbed, for any argument
   if (typeof node === 'number') {
     if (typeof tangent !== 'number' && !(tangent instanceof Tracked))
       throw new TracegradError(`tracegrad: jvp: ${where} is ${describe(tangent)}, but its argument is a number; give a number.`);

@@ -560,3 +560,14 @@ test('hook and checkpoint inside forward mode', (t) => {
   const k = traced((v) => hook((c) => (seen.push(c), c), v * v) * v, { hook, seen });
   t.is(derivative(k, 1.5), 3 * 1.5 * 1.5);
 });
+
+// Regression (fixed): a tangent of 0 for an array, object or Complex argument threw a shape error, though 0 means
+// "not perturbed" (as null does) for a number argument.
+test('a tangent of 0 leaves any argument unperturbed, as null does', (t) => {
+  const f = (a, o, x) => a[0] * x + o.w * x * x;
+  for (const tangents of [[0, 0, 1], [null, null, 1]]) {
+    const [y, dy] = jvp(f, [[2, 5], { w: 3 }, 4], tangents);
+    t.is(y, 2 * 4 + 3 * 16);
+    t.is(dy, 2 + 2 * 3 * 4); // ∂/∂x only
+  }
+});
