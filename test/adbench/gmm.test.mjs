@@ -8,7 +8,7 @@ import { traced, gradient, jit, tierOf } from '../../dist/index.js';
 import { loadGmm, gmmObjective, lgamma, tracedGmm } from '../../bench/adbench/gmm.mjs';
 import { richardsonEstimate, numericGradient, assertClose } from '../helpers/reference.mjs';
 
-// The data stays outside the repository (/work/shared/adbench next to /work/main); a clone elsewhere may lack it.
+// The data stays outside the repository (../shared/adbench beside the checkout); a clone elsewhere may lack it.
 const DATA = new URL('../../../shared/adbench/gmm/', import.meta.url);
 const haveData = existsSync(fileURLToPath(new URL('1k/gmm_d2_K5.txt', DATA)))
   && existsSync(fileURLToPath(new URL('1k/gmm_d10_K5.txt', DATA)))
