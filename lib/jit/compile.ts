@@ -1,53 +1,13 @@
 // The compiled tier's code generator: a lowered function becomes a forward pass with stacks and a reverse pass, as `new Function` source.
-import { unaryRules, binaryRules } from '../rules/scalar';
-import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind, type Captured, type Resolve } from './lower';
-import { scopes, scopedMath, type Outside } from './scopes';
-import { ORIGINAL, adjointFor } from '../rules/custom';
+import { binaryRules } from '../rules/scalar';
+import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind } from './lower';
+import { resolver, checkScope, type Outside } from './scopes';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
+import { PRELUDE, RULES } from './prelude';
 
 export { Ineligible, type ArgKind } from './lower';
-
-/**
- * What a free variable holds, looked up where the traced code reads it (the scope object for the names it was given,
- * else globalThis): numbers and Float64Arrays held as plain data properties (a getter would run once per call, not per
- * read), and traced functions without custom rules, to inline.
- */
-function resolveFree(outside: Outside | undefined, name: string): Captured | null {
-  let o: any = outside?.scopeNames.has(name) ? outside.scope : globalThis;
-  const holder = o;
-  let d: PropertyDescriptor | undefined;
-  while (o !== null && (d = Object.getOwnPropertyDescriptor(o, name)) === undefined) o = Object.getPrototypeOf(o);
-  if (d === undefined || !('value' in d)) return null;
-  const v = d.value;
-  if (typeof v === 'number') return { kind: 'number', holder, prop: name };
-  if (v instanceof Float64Array) return { kind: 'f64', holder, prop: name };
-  if (typeof v !== 'function' || v[ORIGINAL] === undefined) return null;
-  const fname = v[ORIGINAL].name || name;
-  if (adjointFor(v) !== undefined) throw new Ineligible(`it calls ${fname}, which has a custom rule`);
-  if (scopedMath.has(v)) throw new Ineligible(`it calls ${fname}, whose scope supplies Math`);
-  checkScope(scopes.get(v));
-  return { kind: 'function', fn: v, name: fname, source: Function.prototype.toString.call(v[ORIGINAL]), holder, prop: name };
-}
-
-/** How lower() resolves free variables: in the function's scope (its own, for inlined ones), else globalThis. */
-export function resolver(outside: Outside | undefined, self: string | undefined): Resolve {
-  return (owner, name) => {
-    // a function's own name (bound to itself in a named function expression): a call through it is recursion, which
-    // cannot be inlined
-    const own = owner === null ? self : (owner as any)[ORIGINAL]?.name;
-    const at = owner === null ? outside : scopes.get(owner);
-    if (name === own && !at?.scopeNames.has(name)) throw new Ineligible(`a recursive call of ${name}`);
-    return resolveFree(at, name);
-  };
-}
-
-/** The compiled code uses the global Number, Float64Array and undefined: a scope that supplies its own is not compiled. */
-export function checkScope(outside: Outside | undefined): void {
-  for (const name of ['Number', 'Float64Array', 'undefined'])
-    if (outside?.scopeNames.has(name)) throw new Ineligible(`its scope supplies ${name}`);
-}
-
-
+export { PRELUDE, RULES } from './prelude';
+export { resolver, checkScope } from './scopes';
 
 /**
  * Value and per-argument gradients (null where no recorded operation connects the argument to the output); null when
@@ -78,38 +38,6 @@ const POPC = 'C[--cp]';
  * "reached" is "not -0".
  */
 const UNREACHED = (x: string) => `(${x} === 0 && 1 / ${x} < 0)`;
-
-/** What both generated passes need: bail-out markers, captured-value reads, the n-ary rules' partials. */
-export const PRELUDE = `
-const BAIL = new Error('bail out to the interpreter');
-const STALE = { stale: true };
-/** A captured value, read as the traced code would, except that an accessor bails out (it would run once per read there). */
-function captured(o, prop) {
-  for (; o !== null; o = Object.getPrototypeOf(o)) {
-    const d = Object.getOwnPropertyDescriptor(o, prop);
-    if (d !== undefined) {
-      if (!('value' in d)) throw BAIL;
-      return d.value;
-    }
-  }
-  return undefined;
-}
-/** ∂ max/min(vals)/∂ vals[i]: 1/k for each of k tied winners, 0 for the others, NaN if the result is NaN (ops.ts). */
-function extremumPartial(vals, y, i) {
-  if (y !== y) return NaN;
-  let ties = 0;
-  for (const v of vals) if (v === y) ties++;
-  return vals[i] === y ? 1 / ties : 0;
-}
-/** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
-function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
-`;
-
-/** The rule objects, passed to the generated code as U_name (unary) and B_name (binary) constants. */
-export const RULES: [string, any][] = [
-  ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
-  ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
-];
 
 /** The largest generated function compiled (statements, counted as semicolons). */
 const MAX_STATEMENTS = 1500;

@@ -1,4 +1,6 @@
-// What traced() tells the compiled tier about a function's surroundings: its scope object, and whether it supplies Math.
+// What the compiled tier knows of a function's surroundings: traced()'s scope object and Math flag, and how free variables resolve.
+import { Ineligible, type Captured, type Resolve } from './lower';
+import { ORIGINAL, adjointFor } from '../rules/custom';
 
 /** Where a traced() function's free variables live: its scope object for the names it was given, globals otherwise. */
 export interface Outside {
@@ -10,3 +12,43 @@ export interface Outside {
 export const scopedMath = new WeakSet<Function>();
 /** traced() records here each function's scope object and the names it resolves from it (the rest are globals). */
 export const scopes = new WeakMap<Function, Outside>();
+
+/**
+ * What a free variable holds, looked up where the traced code reads it (the scope object for the names it was given,
+ * else globalThis): numbers and Float64Arrays held as plain data properties (a getter would run once per call, not per
+ * read), and traced functions without custom rules, to inline.
+ */
+function resolveFree(outside: Outside | undefined, name: string): Captured | null {
+  let o: any = outside?.scopeNames.has(name) ? outside.scope : globalThis;
+  const holder = o;
+  let d: PropertyDescriptor | undefined;
+  while (o !== null && (d = Object.getOwnPropertyDescriptor(o, name)) === undefined) o = Object.getPrototypeOf(o);
+  if (d === undefined || !('value' in d)) return null;
+  const v = d.value;
+  if (typeof v === 'number') return { kind: 'number', holder, prop: name };
+  if (v instanceof Float64Array) return { kind: 'f64', holder, prop: name };
+  if (typeof v !== 'function' || v[ORIGINAL] === undefined) return null;
+  const fname = v[ORIGINAL].name || name;
+  if (adjointFor(v) !== undefined) throw new Ineligible(`it calls ${fname}, which has a custom rule`);
+  if (scopedMath.has(v)) throw new Ineligible(`it calls ${fname}, whose scope supplies Math`);
+  checkScope(scopes.get(v));
+  return { kind: 'function', fn: v, name: fname, source: Function.prototype.toString.call(v[ORIGINAL]), holder, prop: name };
+}
+
+/** How lower() resolves free variables: in the function's scope (its own, for inlined ones), else globalThis. */
+export function resolver(outside: Outside | undefined, self: string | undefined): Resolve {
+  return (owner, name) => {
+    // a function's own name (bound to itself in a named function expression): a call through it is recursion, which
+    // cannot be inlined
+    const own = owner === null ? self : (owner as any)[ORIGINAL]?.name;
+    const at = owner === null ? outside : scopes.get(owner);
+    if (name === own && !at?.scopeNames.has(name)) throw new Ineligible(`a recursive call of ${name}`);
+    return resolveFree(at, name);
+  };
+}
+
+/** The compiled code uses the global Number, Float64Array and undefined: a scope that supplies its own is not compiled. */
+export function checkScope(outside: Outside | undefined): void {
+  for (const name of ['Number', 'Float64Array', 'undefined'])
+    if (outside?.scopeNames.has(name)) throw new Ineligible(`its scope supplies ${name}`);
+}

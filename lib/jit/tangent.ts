@@ -1,8 +1,9 @@
 // The compiled tier in forward mode: a lowered function becomes its own code plus a tangent beside every varied value (no stacks, no reverse pass).
 import { lower, Ineligible, UNDEFINED, type ArgKind, type Stmt } from './lower';
 import { analyze, isCopy, copySource } from './analyze';
-import { Generator, PRELUDE, RULES, resolver, checkScope, type OpNode, type Operand } from './compile';
-import type { Outside } from './scopes';
+import { Generator, type OpNode, type Operand } from './compile';
+import { PRELUDE, RULES } from './prelude';
+import { resolver, checkScope, type Outside } from './scopes';
 
 /** Value and tangent of a number output; null when the call must be interpreted (see CompiledGradient). */
 export type CompiledTangent = ((args: any[], tangents: any[]) => { value: number; tangent: number } | null) & {

@@ -1,0 +1,34 @@
+// What every generated function starts with: bail-out markers, captured-value reads, the n-ary rules' partials, the rule objects.
+import { unaryRules, binaryRules } from '../rules/scalar';
+
+/** What both generated passes need: bail-out markers, captured-value reads, the n-ary rules' partials. */
+export const PRELUDE = `
+const BAIL = new Error('bail out to the interpreter');
+const STALE = { stale: true };
+/** A captured value, read as the traced code would, except that an accessor bails out (it would run once per read there). */
+function captured(o, prop) {
+  for (; o !== null; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, prop);
+    if (d !== undefined) {
+      if (!('value' in d)) throw BAIL;
+      return d.value;
+    }
+  }
+  return undefined;
+}
+/** ∂ max/min(vals)/∂ vals[i]: 1/k for each of k tied winners, 0 for the others, NaN if the result is NaN (ops.ts). */
+function extremumPartial(vals, y, i) {
+  if (y !== y) return NaN;
+  let ties = 0;
+  for (const v of vals) if (v === y) ties++;
+  return vals[i] === y ? 1 / ties : 0;
+}
+/** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
+function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
+`;
+
+/** The rule objects, passed to the generated code as U_name (unary) and B_name (binary) constants. */
+export const RULES: [string, any][] = [
+  ...Object.entries(unaryRules).map(([k, r]) => [`U_${k}`, r] as [string, any]),
+  ...Object.entries(binaryRules).map(([k, r]) => [`B_${k}`, r] as [string, any]),
+];
