@@ -1,5 +1,5 @@
 // `npm start`: the talk's examples as plain JS, run under the loader (node --import tracegrad/register), results printed.
-import { gradient, pullback, defineAdjoint, hook, checkpoint, withGradient } from 'tracegrad';
+import { gradient, pullback, defineAdjoint, hook, checkpoint, withGradient, derivative, hessian, taylor, complex } from 'tracegrad';
 import { colourDifference } from './ciede2000.mjs';
 
 const show = (label, value) => console.log(`${label.padEnd(58)} ${format(value)}`);
@@ -85,3 +85,9 @@ show("vars.get('r') afterwards (a plain number)", vars.get('r'));
 const { value, grad } = withGradient((x) => [x * x, x + 1], 3);
 show('withGradient(x => [x * x, x + 1], 3)', { value, grad });
 
+
+// differentiation à la carte: forward mode, nesting, Hessians, Taylor series, complex numbers (same code, same rules)
+show('derivative(x => x * derivative(y => x * y, 1), 4)', derivative((x) => x * derivative((y) => x * y, 1), 4));
+show('hessian(v => Math.atan2(v[0], v[1]), [1, 2])', hessian((v) => Math.atan2(v[0], v[1]), [1, 2]));
+show('taylor(x => Math.exp(x), 0, 5)', taylor((x) => Math.exp(x), 0, 5));
+show('gradient(z => z.re * z.im, 2 + 3i)', String(gradient((z) => z.re * z.im, complex(2, 3))[0]));
