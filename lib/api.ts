@@ -184,7 +184,9 @@ export function withGradient(f: (...args: any[]) => any, ...args: any[]): { valu
  * `jacobian(f, ...args)`: one entry per argument. For an array output of length m, an array argument of length n gives
  * an m×n nested array (row i: the derivatives of output i) and a number argument a length-m array; a number output
  * gives the gradient. Forward mode (one jvp per input entry) when the arguments have fewer entries than the output,
- * reverse mode (one sweep per output) otherwise: the same numbers up to rounding.
+ * reverse mode (one sweep per output) otherwise: the same numbers up to rounding. Forward mode runs f once more to
+ * learn the output's length and once per input entry, each time on copies of the array arguments (so a mutation
+ * inside f is not seen by the next run); reverse mode runs f once, on the arguments themselves, as gradient does.
  */
 export function jacobian(f: (...args: any[]) => any, ...args: any[]): any[] {
   const inputs = flatInputCount(args);
