@@ -227,6 +227,7 @@ export class Generator {
 
   /** A test (if/while/for condition), as a forward-only boolean expression. */
   protected test(e: any): string {
+    if (e.type === 'Literal' && typeof e.value === 'boolean') return `(${e.value})`;
     if (e.type === 'LogicalExpression') return `(${this.test(e.left)} ${e.operator} ${this.test(e.right)})`;
     if (e.type === 'UnaryExpression' && e.operator === '!') return `(!${this.test(e.argument)})`;
     const pre: string[] = [];

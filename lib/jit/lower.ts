@@ -2,6 +2,7 @@
 import { Parser } from 'acorn';
 import { unaryRules } from '../rules/scalar';
 import { rename, fresh, substitute, structural } from './rename';
+import { removeJumps } from './jumps';
 
 export class Ineligible extends Error {}
 export const no = (why: string): never => {
@@ -117,6 +118,7 @@ function parseFunction(source: string): { params: string[]; body: any[]; result:
     body = [];
     result = ast.body;
   }
+  ({ body, result } = removeJumps(body, result));
   const forbidden = (s: any): void => {
     if (s === null || typeof s !== 'object') return;
     if (s.type === 'ReturnStatement' || s.type === 'BreakStatement' || s.type === 'ContinueStatement') no(`${s.type} before the end`);
@@ -235,6 +237,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
   };
   /** A test (if/while/for condition): comparisons and && || ! of them, or the truthiness of a value. */
   const checkTest = (e: any): void => {
+    if (e.type === 'Literal' && typeof e.value === 'boolean') return; // while (true)
     if (e.type === 'LogicalExpression' && e.operator !== '??') return (checkTest(e.left), checkTest(e.right));
     if (e.type === 'UnaryExpression' && e.operator === '!') return checkTest(e.argument);
     if (e.type === 'BinaryExpression' && comparisons.has(e.operator)) return (checkValue(e.left), checkValue(e.right));

@@ -211,19 +211,18 @@ test('an array is not compiled; gradients stay right', (t) => {
   assertInterpreted(t, T, [1.5], [3 * 1.5 * 1.5]);
 });
 
-test('an early return is not compiled; gradients stay right on both paths', (t) => {
-  const T = traced((x) => {
+test('early returns, break and continue compile (as flags and guards): closed forms, and bit-identical to the interpreter', (t) => {
+  const early = traced((x) => {
     if (x > 0) {
       return x * x;
     }
     return -x;
   });
-  assertInterpreted(t, T, [3], [6], /Return/);
-  t.deepEqual(gradient(T, -2), [-1]);
-});
-
-test('break (and continue) are not compiled; gradients stay right', (t) => {
-  const T = traced((x) => {
+  t.deepEqual(gradient(early, 3), [6]);
+  t.deepEqual(gradient(early, 3), [6]);
+  t.is(tierOf(early), 'compiled');
+  t.deepEqual(gradient(early, -2), [-1]);
+  const brk = traced((x) => {
     let s = 0;
     for (let i = 0; i < 10; i++) {
       if (i >= 3) break;
@@ -231,8 +230,10 @@ test('break (and continue) are not compiled; gradients stay right', (t) => {
     }
     return s;
   });
-  assertInterpreted(t, T, [2], [3], /Break/);
-  const U = traced((x) => {
+  t.deepEqual(gradient(brk, 2), [3]);
+  t.deepEqual(gradient(brk, 2), [3]); // 0 + 1 + 2
+  t.is(tierOf(brk), 'compiled');
+  const cont = traced((x) => {
     let s = 0;
     for (let i = 0; i < 4; i++) {
       if (i === 1) continue;
@@ -240,7 +241,38 @@ test('break (and continue) are not compiled; gradients stay right', (t) => {
     }
     return s;
   });
-  assertInterpreted(t, U, [2], [5], /Continue/);
+  t.deepEqual(gradient(cont, 2), [5]);
+  t.deepEqual(gradient(cont, 2), [5]); // 0 + 2 + 3
+  t.is(tierOf(cont), 'compiled');
+  // jumps out of nested loops, a return from inside a while loop, `while (true)` with a break, scans over arrays
+  const fns = {
+    scan: function (x, a) { let s = 0; for (let i = 0; i < a.length; i++) { if (a[i] > x) break; s += a[i] * x; } return s; },
+    skip: function (x, a) { let s = 0; for (let i = 0; i < a.length; i++) { if (a[i] < 0) continue; s += Math.sin(a[i] * x); } return s; },
+    first: function (x, a) { for (let i = 0; i < a.length; i++) { if (a[i] * x > 2) return a[i] * x * x; } return x; },
+    nested: function (x, a) {
+      let s = 0;
+      for (let i = 0; i < 3; i++) {
+        let j = 0;
+        while (true) {
+          if (j >= a.length) break;
+          if (a[j] > i) { j++; continue; }
+          s += a[j] * x * i;
+          j++;
+        }
+        if (s > 5) break;
+      }
+      return s;
+    },
+  };
+  for (const [name, f] of Object.entries(fns)) {
+    const T = traced(f);
+    for (const [x, a] of [[0.5, [1, -2, 0.25, 3]], [2, [0.5, 1, -1, 4]], [1.2, [0, 0, 0, 0]], [-1, [3, 2, 1, 0]]]) {
+      const got = checkBits(t, T, [x, new Float64Array(a)], `${name}(${x}, [${a}])`);
+      t.true(Object.is(got.value, f(x, a)), `${name}: value ${got.value} vs plain JS ${f(x, a)}`);
+    }
+  }
+  // closed form: first(x, a) with a = [1, -2, 0.25, 3], x = 2.5: a[0]·x = 2.5 > 2, so a[0]·x² = x², derivative 2x
+  t.deepEqual(gradient(traced(fns.first), 2.5, [1, -2, 0.25, 3]), [5, [6.25, 0, 0, 0]]);
 });
 
 test('other constructs outside the subset stay interpreted: a ternary after an operation, Math.random, a directive', (t) => {
