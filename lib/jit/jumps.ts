@@ -24,6 +24,7 @@ interface LoopFlags {
  * them like any loop counter. Labels and switch are outside the subset.
  */
 export function removeJumps(body: any[], result: any): { body: any[]; result: any } {
+  body = body.map(callsOutOfLoopTests);
   let n = 0;
   const fresh = (what: string) => `$${what}${n++}`;
   const returns = contains(body, 'ReturnStatement', true);
@@ -95,6 +96,29 @@ export function removeJumps(body: any[], result: any): { body: any[]; result: an
   if (!returns) return { body: out, result };
   out.push({ type: 'IfStatement', test: not(id(done!)), consequent: set(ret!, result), alternate: null });
   return { body: out, result: id(ret!) };
+}
+
+/**
+ * `while (f(x) > 0) body` → `while (true) { if (!(f(x) > 0)) break; body }` (for loops likewise, the update kept): a
+ * call in a loop's test then sits in an if, where the lowering can run it before the test, once per iteration.
+ */
+function callsOutOfLoopTests(s: any): any {
+  if (s === null || typeof s !== 'object') return s;
+  if (Array.isArray(s)) return s.map(callsOutOfLoopTests);
+  const out: any = { ...s };
+  for (const k of Object.keys(s)) if (k !== 'type' && typeof s[k] === 'object') out[k] = callsOutOfLoopTests(s[k]);
+  if (isLoop(out) && out.test !== null && hasCall(out.test)) {
+    const exit = { type: 'IfStatement', test: not(out.test), consequent: { type: 'BreakStatement', label: null }, alternate: null };
+    return { ...out, test: { type: 'Literal', value: true, raw: 'true' }, body: block([exit, out.body]) };
+  }
+  return out;
+}
+
+/** A call other than Math.f(...) inside an expression. */
+function hasCall(e: any): boolean {
+  if (e === null || typeof e !== 'object') return false;
+  if (e.type === 'CallExpression' && !(e.callee.type === 'MemberExpression' && e.callee.object.type === 'Identifier' && e.callee.object.name === 'Math')) return true;
+  return Object.keys(e).some((k) => k !== 'type' && hasCall(e[k]));
 }
 
 /** Whether statements contain a node of `type`; break/continue of inner loops do not count unless `deep`. */

@@ -322,6 +322,19 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     inlining.pop();
     return { type: 'Identifier', name: result.name };
   };
+  /**
+   * Calls in a condition run before the if, inlined. A test records no derivative, so its operations may move (dead
+   * nodes add nothing to any adjoint); a call JS would skip (after && or ||) runs anyway, which pure code allows (a
+   * failure there bails out to the interpreter). Loops with calls in their tests were rewritten by removeJumps.
+   */
+  const hoistCalls = (e: any, out: Stmt[]): any => {
+    if (e === null || typeof e !== 'object') return e;
+    if (e.type === 'CallExpression' && e.callee.type === 'Identifier' && callees.has(e.callee.name)) return inline(callees.get(e.callee.name)!, e.arguments, out);
+    if (e.type === 'LogicalExpression' || e.type === 'BinaryExpression') return { ...e, left: hoistCalls(e.left, out), right: hoistCalls(e.right, out) };
+    if (e.type === 'UnaryExpression') return { ...e, argument: hoistCalls(e.argument, out) };
+    if (e.type === 'CallExpression') return { ...e, arguments: e.arguments.map((a: any) => hoistCalls(a, out)) };
+    return e;
+  };
   const assign = (left: any, rhs: any, out: Stmt[], update = false): void => {
     rhs = inlineCalls(rhs, out);
     if (left.type === 'Identifier') {
@@ -385,11 +398,12 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
       case 'EmptyStatement':
         return;
       case 'IfStatement': {
-        checkTest(s.test);
+        const test = hoistCalls(s.test, out);
+        checkTest(test);
         const then: Stmt[] = [], other: Stmt[] = [];
         statement(s.consequent, then);
         if (s.alternate) statement(s.alternate, other);
-        return void out.push({ t: 'if', test: s.test, then, else: other });
+        return void out.push({ t: 'if', test, then, else: other });
       }
       case 'WhileStatement': {
         checkTest(s.test);

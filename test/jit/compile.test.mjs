@@ -1078,3 +1078,23 @@ test('TRACEGRAD_JIT_LOG=1 logs each decision (compiled, stays interpreted, bail-
   t.is(off.stderr, '');
   t.regex(off.stdout, /not yet decided/);
 });
+
+test('calls to traced helpers in conditions (if, while, for tests) compile: Newton iterations, bit-identical to the interpreter', (t) => {
+  const g = traced((u) => u * u - 2);
+  const ifcall = traced(function (x) { let s = x; if (g(x) > 0) s = s * 3; return s * x; }, { g });
+  const newton = traced(function (x) {
+    let r = x;
+    let k = 0;
+    while (Math.abs(g(r)) > 1e-12 && k < 50) {
+      r = r - g(r) / (2 * r);
+      k++;
+    }
+    return r * x;
+  }, { g });
+  const forcall = traced(function (x) { let s = 0; for (let i = 0; g(s + i) < 3; i++) s += x * i; return s; }, { g });
+  for (const x of [0.5, 1.7, 2.5, -1.2]) for (const [name, T] of Object.entries({ ifcall, newton, forcall })) checkBits(t, T, [x], `${name}(${x})`);
+  // closed form: Newton converges to √2 whatever x (> 0) starts it, so d/dx (√2·x) is √2 — up to the last iterate's
+  // dependence on x, which is below rounding once converged
+  assertClose(t, gradient(newton, 1.7), [Math.SQRT2], { rtol: 1e-12, atol: 0 });
+  t.deepEqual(gradient(ifcall, 2), [12]); // g(2) = 2 > 0: s = 3x, f = 3x²
+});
