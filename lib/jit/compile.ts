@@ -1,6 +1,6 @@
 // The compiled tier's code generator: a lowered function becomes a forward pass with stacks and a reverse pass, as `new Function` source.
 import { binaryRules } from '../rules/scalar';
-import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, type Program, type Stmt, type ArgKind } from './lower';
+import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, flattenArgs, regroupGradients, type Program, type Stmt, type ArgKind } from './lower';
 import { resolver, checkScope, type Outside } from './scopes';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
@@ -87,26 +87,14 @@ export function compileGradient(source: string, kinds?: ArgKind[], outside?: Out
   const run = new Function('H', 'F', ...RULES.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...RULES.map((r) => r[1]));
   // object arguments: their fields in, a gradient object out (null when no field got one, as interpreted)
   const flattened = p.groups.some((g) => typeof g !== 'number');
-  const flatten = (args: any[]) => {
-    const flat: any[] = [];
-    p.groups.forEach((g, i) => (typeof g === 'number' ? (flat[g] = args[i]) : g.fields.forEach(([f, j]) => (flat[j] = args[i][f]))));
-    return flat;
-  };
-  const regroup = (grad: any[]) => p.groups.map((g) => {
-    if (typeof g === 'number') return grad[g];
-    const o: Record<string, any> = {};
-    let reached = false;
-    for (const [f, j] of g.fields) reached = (o[f] = grad[j]) !== null || reached;
-    return reached ? o : null;
-  });
   const compiled: any = (args: any[]) => {
     try {
-      const r = run(flattened ? flatten(args) : args);
+      const r = run(flattened ? flattenArgs(p.groups, args) : args);
       if (r?.stale === true) {
         compiled.stale = true;
         return null;
       }
-      if (r !== null && flattened) r.grad = regroup(r.grad);
+      if (r !== null && flattened) r.grad = regroupGradients(p.groups, r.grad);
       return r;
     } catch (e) {
       compiled.bails++; // pure code (no user calls, no writes outside its own arrays): the interpreter redoes the call

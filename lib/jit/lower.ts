@@ -15,7 +15,9 @@ export type LeafKind = 'number' | 'f64' | 'array';
  * What each argument is: a number, a Float64Array, an Array of numbers, or a plain object whose fields are those (a
  * model kept in an object); the compiled code is specialised on it, fields and their order included.
  */
-export type ArgKind = LeafKind | { fields: [string, LeafKind][] };
+export type ArgKind = LeafKind | { fields: [string, ArgKind][] };
+/** An argument's place among the generated code's parameters: an index, or its fields' places (objects, nested). */
+export type Group = number | { fields: [string, Group][] };
 
 /** An assignment target: a variable, or an element `name[index]` of a local array. */
 export interface Target {
@@ -49,8 +51,8 @@ export interface Program {
   /** The parameters the generated code takes: the function's, with object arguments flattened into their fields. */
   params: string[];
   kinds: LeafKind[];
-  /** Per argument of the function: its flattened parameter's index, or its fields' names and indices. */
-  groups: (number | { fields: [string, number][] })[];
+  /** Per argument of the function: its flattened parameter's index, or its fields' names and places. */
+  groups: Group[];
   /** Parameters that are arrays (read-only inputs), by name. */
   paramArrays: Set<string>;
   /** Arrays made in the function by `new Float64Array(n)` (the only arrays it may write). */
@@ -140,23 +142,33 @@ function parseFunction(source: string): { params: string[]; body: any[]; result:
 export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Program {
   const top = parseFunction(source);
   const taken = new Set(top.params); // every name in the program, the inlined functions' included, is unique
-  // object arguments are flattened: each field is a parameter of its own (`p.W` becomes p_W), read-only
+  // object arguments are flattened: each field is a parameter of its own (`p.W` becomes p_W, `p.l1.W` p_l1_W), read-only
   const params: string[] = [];
   const leafKinds: LeafKind[] = [];
-  const objects = new Map<string, Map<string, string>>(); // object parameter -> field -> flattened name
+  const objects = new Map<string, Map<string, string | null>>(); // object parameter -> field path -> flattened name (null: an object)
   const fields = new Set<string>();
-  top.params.forEach((p, i) => {
+  const flattenParam = (path: string, name: string, k: ArgKind, byPath: Map<string, string | null>): Group => {
+    if (typeof k === 'string') {
+      const flat = fresh(taken, name);
+      byPath.set(path, flat);
+      fields.add(flat);
+      params.push(flat);
+      leafKinds.push(k);
+      return params.length - 1;
+    }
+    byPath.set(path, null);
+    return { fields: k.fields.map(([f, fk], j) => [f, flattenParam(`${path}.${f}`, /^[A-Za-z_$][\w$]*$/.test(f) ? `${name}_${f}` : `${name}$${j}`, fk, byPath)]) };
+  };
+  const groups: Group[] = top.params.map((p, i) => {
     const k = kinds?.[i] ?? 'number';
-    if (typeof k === 'string') return void (params.push(p), leafKinds.push(k));
-    const byField = new Map<string, string>();
-    k.fields.forEach(([f, fk], j) => {
-      const name = fresh(taken, /^[A-Za-z_$][\w$]*$/.test(f) ? `${p}_${f}` : `${p}$${j}`);
-      byField.set(f, name);
-      fields.add(name);
-      params.push(name);
-      leafKinds.push(fk);
-    });
-    objects.set(p, byField);
+    if (typeof k === 'string') {
+      params.push(p);
+      leafKinds.push(k);
+      return params.length - 1;
+    }
+    const byPath = new Map<string, string | null>();
+    objects.set(p, byPath);
+    return flattenParam(p, p, k, byPath);
   });
   const paramArrays = new Set(params.filter((_p, i) => leafKinds[i] !== 'number'));
   const scalars = new Set(params.filter((p) => !paramArrays.has(p)));
@@ -439,7 +451,6 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     scalars.add(out);
     assign({ type: 'Identifier', name: out }, result, body);
   }
-  const groups = top.params.map((p) => (objects.has(p) ? { fields: [...objects.get(p)!].map(([f, n]) => [f, params.indexOf(n)] as [string, number]) } : params.indexOf(p)));
   return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, calleeGuards, body, out };
 }
 
@@ -502,17 +513,29 @@ function writesParameter(source: string, i: number): boolean {
   return writes;
 }
 
-/** Rewrite `p.f` (p an object parameter) to the field's flattened name; any other use of p is outside the subset. */
-function fieldReads(fn: { body: any[]; result: any }, objects: Map<string, Map<string, string>>): void {
+/** Rewrite `p.f` and `p.a.b` (p an object parameter) to the field's flattened name; any other use of p is outside the subset. */
+function fieldReads(fn: { body: any[]; result: any }, objects: Map<string, Map<string, string | null>>): void {
+  /** `p.a.b` as ['p', 'a', 'b'] when it is a chain of plain member accesses on an identifier, else null. */
+  const chain = (n: any): string[] | null => {
+    if (n.type === 'Identifier') return [n.name];
+    if (n.type !== 'MemberExpression' || n.computed || n.optional) return null;
+    const head = chain(n.object);
+    return head === null ? null : [...head, n.property.name];
+  };
   const visit = (n: any, parent: any, key: string): void => {
     if (n === null || typeof n !== 'object') return;
-    if (n.type === 'MemberExpression' && n.object.type === 'Identifier' && objects.has(n.object.name)) {
-      const byField = objects.get(n.object.name)!;
-      if (n.computed || n.optional) no(`${n.object.name}[...] on an object argument (only ${n.object.name}.field)`);
-      const name = byField.get(n.property.name) ?? no(`${n.object.name}.${n.property.name}, which is not a field of the argument`);
+    const c = n.type === 'MemberExpression' ? chain(n) : null;
+    if (c !== null && objects.has(c[0])) {
+      const byPath = objects.get(c[0])!, path = c.join('.');
+      // a member of a field (`p.W.length`): the field is the object part
+      if (!byPath.has(path)) return visit(n.object, n, 'object');
+      const name = byPath.get(path);
+      if (name === null) no(`${path}, an object, used other than as ${path}.field`);
       parent[key] = { type: 'Identifier', name, start: n.start, end: n.end };
       return;
     }
+    if (n.type === 'MemberExpression' && n.computed && n.object.type === 'Identifier' && objects.has(n.object.name))
+      no(`${n.object.name}[...] on an object argument (only ${n.object.name}.field)`);
     if (n.type === 'Identifier' && objects.has(n.name)) no(`object argument ${n.name} used other than as ${n.name}.field`);
     for (const k of Object.keys(n)) if (k !== 'type') visit(n[k], n, k);
   };
@@ -520,4 +543,27 @@ function fieldReads(fn: { body: any[]; result: any }, objects: Map<string, Map<s
   const holder = { result: fn.result };
   visit(fn.result, holder, 'result');
   fn.result = holder.result;
+}
+
+/** The generated code's flat parameters from the function's arguments (object fields read along their groups). */
+export function flattenArgs(groups: Group[], args: any[]): any[] {
+  const flat: any[] = [];
+  const put = (g: Group, v: any): void => {
+    if (typeof g === 'number') flat[g] = v;
+    else for (const [f, sub] of g.fields) put(sub, v === null || v === undefined ? null : v[f]);
+  };
+  groups.forEach((g, i) => put(g, args[i]));
+  return flat;
+}
+
+/** Per-argument gradients from the flat ones: an object's gradient has its fields, and is null when none got one. */
+export function regroupGradients(groups: Group[], flat: any[]): any[] {
+  const build = (g: Group): any => {
+    if (typeof g === 'number') return flat[g];
+    const o: Record<string, any> = {};
+    let reached = false;
+    for (const [f, sub] of g.fields) reached = (o[f] = build(sub)) !== null || reached;
+    return reached ? o : null;
+  };
+  return groups.map(build);
 }

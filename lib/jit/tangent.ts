@@ -1,5 +1,5 @@
 // The compiled tier in forward mode: a lowered function becomes its own code plus a tangent beside every varied value (no stacks, no reverse pass).
-import { lower, Ineligible, UNDEFINED, type ArgKind, type Stmt } from './lower';
+import { lower, Ineligible, UNDEFINED, flattenArgs, type ArgKind, type Stmt, type Group } from './lower';
 import { analyze, isCopy, copySource } from './analyze';
 import { Generator, type OpNode, type Operand } from './compile';
 import { PRELUDE, RULES } from './prelude';
@@ -26,18 +26,15 @@ export function compileTangent(source: string, kinds?: ArgKind[], outside?: Outs
   const body = g.tangentBlock(p.body);
   const code = g.tangentAssemble(body);
   const run = new Function('H', 'F', ...RULES.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...RULES.map((r) => r[1]));
-  const flatten = (xs: any[]) => {
-    const flat: any[] = [];
-    p.groups.forEach((grp, i) => (typeof grp === 'number' ? (flat[grp] = xs[i]) : grp.fields.forEach(([f, j]) => (flat[j] = xs[i]?.[f] ?? null))));
-    return flat;
-  };
-  // an object argument's tangent must be an object (or null): anything else is the interpreter's to report
-  const objectTangentsOk = (tangents: any[]) => p.groups.every((grp, i) => typeof grp === 'number' || tangents[i] == null
-    || (typeof tangents[i] === 'object' && Object.getPrototypeOf(tangents[i]) === Object.prototype));
+  // an object argument's tangent must be an object of objects (or null) along its fields: anything else is the
+  // interpreter's to report
+  const tangentFits = (g: Group, t: any): boolean => typeof g === 'number' || t === null || t === undefined
+    || (typeof t === 'object' && Object.getPrototypeOf(t) === Object.prototype && g.fields.every(([f, sub]) => tangentFits(sub, t[f])));
+  const objectTangentsOk = (tangents: any[]) => p.groups.every((g, i) => tangentFits(g, tangents[i]));
   const compiled: any = (args: any[], tangents: any[]) => {
     if (!objectTangentsOk(tangents)) return null;
     try {
-      const r = run(flatten(args), flatten(tangents));
+      const r = run(flattenArgs(p.groups, args), flattenArgs(p.groups, tangents));
       if (r?.stale === true) {
         compiled.stale = true;
         return null;

@@ -56,20 +56,23 @@ function leafKind(a: any): LeafKind | null {
 }
 
 /**
- * A plain object (a model kept in an object) whose own properties are all enumerable data fields holding numbers or
- * arrays: its fields in order, else null. Frozen objects, accessors, symbols and other prototypes are left to the
- * interpreter.
+ * A plain object (a model kept in an object) whose own properties are all enumerable, writable data fields holding
+ * numbers, arrays or such objects (nested up to 4 deep): its fields in order, else null. Frozen objects, accessors,
+ * symbols and other prototypes are left to the interpreter; so is one object or array reached twice (`seen`).
  */
-function objectKind(o: any): ArgKind | null {
-  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return null;
+function objectKind(o: any, seen: any[], depth = 0): ArgKind | null {
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o) || depth > 4) return null;
   const proto = Object.getPrototypeOf(o);
   if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(o).length > 0) return null;
-  const fields: [string, LeafKind][] = [];
+  seen.push(o);
+  const fields: [string, ArgKind][] = [];
   for (const name of Object.getOwnPropertyNames(o)) {
     const d = Object.getOwnPropertyDescriptor(o, name)!;
     // a read-only field cannot become an input in the interpreter (it stays a constant there)
-    const k = d.enumerable && d.writable ? leafKind(d.value) : null;
+    if (!d.enumerable || !d.writable) return null;
+    const k = leafKind(d.value) ?? objectKind(d.value, seen, depth + 1);
     if (k === null) return null;
+    if (k === 'f64' || k === 'array') seen.push(d.value);
     fields.push([name, k]);
   }
   return fields.length > 0 ? { fields } : null;
@@ -78,27 +81,24 @@ function objectKind(o: any): ArgKind | null {
 /** What the compiled code is specialised on; null when an argument is something it does not take. */
 export function argKinds(args: any[]): ArgKind[] | null {
   const kinds: ArgKind[] = [];
-  const arrays: any[] = [];
+  const seen: any[] = []; // every array and object the arguments hold
   for (const a of args) {
-    const k = leafKind(a) ?? objectKind(a);
+    const k = leafKind(a) ?? objectKind(a, seen);
     if (k === null) return null;
     kinds.push(k);
-    if (typeof k !== 'string') {
-      arrays.push(a);
-      for (const [f, fk] of k.fields) if (fk !== 'number') arrays.push(a[f]);
-    }
-    else if (k !== 'number') arrays.push(a);
+    if (k === 'f64' || k === 'array') seen.push(a);
   }
   // the same array or object passed twice (or held by two fields), or two views of one buffer, share inputs in the
   // interpreter: leave them to it
-  if (new Set(arrays).size !== arrays.length) return null;
-  const buffers = arrays.filter((a) => a instanceof Float64Array).map((a) => a.buffer);
+  if (new Set(seen).size !== seen.length) return null;
+  const buffers = seen.filter((a) => a instanceof Float64Array).map((a) => a.buffer);
   if (new Set(buffers).size !== buffers.length) return null;
   return kinds;
 }
 
 /** The cache key of a signature: `number,f64,{W:f64,b:number}`. */
-const keyOf = (kinds: ArgKind[]) => kinds.map((k) => (typeof k === 'string' ? k : `{${k.fields.map(([f, fk]) => `${JSON.stringify(f)}:${fk}`).join(',')}}`)).join(',');
+const kindKey = (k: ArgKind): string => (typeof k === 'string' ? k : `{${k.fields.map(([f, fk]) => `${JSON.stringify(f)}:${kindKey(fk)}`).join(',')}}`);
+const keyOf = (kinds: ArgKind[]) => kinds.map(kindKey).join(',');
 
 /** The compiled gradient of fn for these arguments, or undefined to use the interpreter. */
 export function compiledFor(fn: Function, args: any[]): CompiledGradient | undefined {
