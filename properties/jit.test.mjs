@@ -513,11 +513,18 @@ test('on general programs (Maps, objects, closures, helpers) the default tiers g
  * flattens the object's fields and inlines the call. The gradient (an object with one entry per field) must equal
  * the interpreter's bit for bit.
  */
-function checkObjectProgram(program, vectors) {
+function checkObjectProgram(program, vectors, nested = false) {
   const names = program.kinds.map((_k, i) => program.arrays.find((a) => a.index === i)?.name ?? `x${i}`);
   const inner = traced(new Function(`return ${program.source};`)());
-  const T = traced(new Function('inner', `return (p) => inner(${names.map((n) => `p.${n}`).join(', ')});`)(inner), { inner });
-  const pack = (args) => Object.fromEntries(names.map((n, i) => [n, args[i]]));
+  // nested: the fields alternate between two sub-objects, p.g and p.h (a model of layers)
+  const at = (n, i) => (nested ? `${i % 2 ? 'h' : 'g'}.${n}` : n);
+  const T = traced(new Function('inner', `return (p) => inner(${names.map((n, i) => `p.${at(n, i)}`).join(', ')});`)(inner), { inner });
+  const pack = (args) => {
+    if (!nested) return Object.fromEntries(names.map((n, i) => [n, args[i]]));
+    const g = {}, h = {};
+    names.forEach((n, i) => ((i % 2 ? h : g)[n] = args[i]));
+    return Object.keys(h).length ? { g, h } : { g };
+  };
   for (const vector of vectors) {
     let ref;
     try {
@@ -537,7 +544,8 @@ function checkObjectProgram(program, vectors) {
 }
 
 test('a model packed into one object argument and an inlined call give the interpreter\'s results bit for bit', (t) => {
-  fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), arrayInputs, checkObjectProgram), { numRuns: 100 });
+  fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), arrayInputs, (p, v) => checkObjectProgram(p, v)), { numRuns: 100 });
+  fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), arrayInputs, (p, v) => checkObjectProgram(p, v, true)), { numRuns: 100 });
   t.pass();
 });
 
