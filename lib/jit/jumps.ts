@@ -92,9 +92,10 @@ export function removeJumps(body: any[], result: any): { body: any[]; result: an
     return block([...init, ...(lf.brk ? [declare(lf.brk, num(0))] : []), { type: 'WhileStatement', test, body: block(body) }]);
   };
 
-  const out = [...(returns ? [declare(ret!, null), declare(done!, num(0))] : []), ...list(body, null)];
-  if (!returns) return { body: out, result };
-  out.push({ type: 'IfStatement', test: not(id(done!)), consequent: set(ret!, result), alternate: null });
+  if (!returns) return { body: list(body, null), result };
+  // the final return is one more return, inside the same guards as the statements before it (so the declarations it
+  // reads are in its scope)
+  const out = [declare(ret!, null), declare(done!, num(0)), ...list([...body, { type: 'ReturnStatement', argument: result }], null)];
   return { body: out, result: id(ret!) };
 }
 

@@ -336,17 +336,37 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
   };
   /**
    * Calls in a condition run before the if, inlined. A test records no derivative, so its operations may move (dead
-   * nodes add nothing to any adjoint); a call JS would skip (after && or ||) runs anyway, which pure code allows (a
-   * failure there bails out to the interpreter). Loops with calls in their tests were rewritten by removeJumps.
+   * nodes add nothing to any adjoint), but a call must not run when JS would skip it (the right of && and ||: a helper
+   * may write an array, or not end), nor before reads of an array it may write. Loops with calls in their tests were
+   * rewritten by removeJumps into an exit test inside the loop.
    */
   const hoistCalls = (e: any, out: Stmt[]): any => {
-    if (e === null || typeof e !== 'object') return e;
-    if (e.type === 'CallExpression' && e.callee.type === 'Identifier' && callees.has(e.callee.name)) return inline(callees.get(e.callee.name)!, e.arguments, out);
-    if (e.type === 'LogicalExpression' || e.type === 'BinaryExpression') return { ...e, left: hoistCalls(e.left, out), right: hoistCalls(e.right, out) };
-    if (e.type === 'UnaryExpression') return { ...e, argument: hoistCalls(e.argument, out) };
-    if (e.type === 'CallExpression') return { ...e, arguments: e.arguments.map((a: any) => hoistCalls(a, out)) };
-    return e;
+    const read = new Set<string>(); // arrays whose elements the test reads before a call
+    const walk = (e: any): any => {
+      if (e === null || typeof e !== 'object') return e;
+      if (e.type === 'CallExpression' && e.callee.type === 'Identifier' && callees.has(e.callee.name)) {
+        const c = callees.get(e.callee.name)!;
+        const written = e.arguments.filter((a: any, i: number) => a.type === 'Identifier' && read.has(a.name) && writesParameter(c.source, i));
+        if (written.length > 0) no(`a call of ${c.name}, which may write ${written[0].name}, after ${written[0].name} was read in the same condition`);
+        return inline(c, e.arguments, out);
+      }
+      // JS evaluates the right of && and || only sometimes: a call there cannot run before the test
+      if (e.type === 'LogicalExpression') {
+        if (hasCallee(e.right)) no('a call on the right of && or || in a condition (it runs only sometimes)');
+        return { ...e, left: walk(e.left) };
+      }
+      if (e.type === 'BinaryExpression') return { ...e, left: walk(e.left), right: walk(e.right) };
+      if (e.type === 'UnaryExpression') return { ...e, argument: walk(e.argument) };
+      if (e.type === 'CallExpression') return { ...e, arguments: e.arguments.map(walk) };
+      if (e.type === 'MemberExpression' && e.computed && e.object.type === 'Identifier') read.add(e.object.name);
+      return e;
+    };
+    return walk(e);
   };
+  /** Whether an expression calls a traced helper. */
+  const hasCallee = (e: any): boolean =>
+    e !== null && typeof e === 'object' && ((e.type === 'CallExpression' && e.callee.type === 'Identifier' && callees.has(e.callee.name))
+      || Object.keys(e).some((k) => k !== 'type' && hasCallee(e[k])));
   const assign = (left: any, rhs: any, out: Stmt[], update = false): void => {
     rhs = inlineCalls(rhs, out);
     if (left.type === 'Identifier') {

@@ -142,7 +142,7 @@ class TangentGenerator extends Generator {
         decl.push(`const v_${name} = args[${i}];`);
         // seeds: a tangent entry that is 0 (or missing) seeds nothing, as ForwardTape.seed
         if (varied) decl.push(`const s_${name} = tangents[${i}], d_${name} = new Float64Array(v_${name}.length), h_${name} = new Uint8Array(v_${name}.length);` +
-          ` if (s_${name} != null) { if (s_${name}.length !== v_${name}.length) throw BAIL; for (let j = 0; j < d_${name}.length; j++) { const t = s_${name}[j];` +
+          ` if (s_${name} != null) { if (s_${name}.length !== v_${name}.length${p.kinds[i] === 'array' ? ` || !(Array.isArray(s_${name}) || ArrayBuffer.isView(s_${name}))` : ''}) throw BAIL; for (let j = 0; j < d_${name}.length; j++) { const t = s_${name}[j];` +
           ` if (t != null && t !== 0) { if (typeof t !== 'number') throw BAIL; d_${name}[j] = t; h_${name}[j] = 1; } } }`);
       } else {
         decl.push(`let v_${name} = args[${i}];`);
