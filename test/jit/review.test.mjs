@@ -2,58 +2,14 @@
 import test from 'ava';
 import { traced, withGradient, jit, tierOf } from '../../dist/index.js';
 import { richardsonDerivative } from '../helpers/reference.mjs';
+import { same, interpretedRun, assertGradient } from '../helpers/tiers.mjs';
 
 test.afterEach.always(() => {
   jit.enabled = true;
 });
 
-const show = (v) => (Object.is(v, -0) ? '-0' : ArrayBuffer.isView(v) ? `${v.constructor.name}[${[...v].map(show)}]`
-  : Array.isArray(v) ? `[${v.map(show)}]` : v !== null && typeof v === 'object' ? `{${Object.entries(v).map(([k, x]) => `${k}: ${show(x)}`)}}` : String(v));
-
-/** Object.is on numbers, element by element on arrays (same constructor), field by field on objects (same keys, same order). */
-function same(a, b) {
-  if (Object.is(a, b)) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  const ka = Object.keys(a), kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k, i) => kb[i] === k && same(a[k], b[k]));
-}
-
 /** The interpreter's answer (or the error it throws), with the JIT off for this call. */
-function interpreted(T, args) {
-  jit.enabled = false;
-  try {
-    return { result: withGradient(T, ...args()) };
-  } catch (error) {
-    return { error };
-  } finally {
-    jit.enabled = true;
-  }
-}
-
-/**
- * The reference: the interpreter on fresh arguments. Then three calls with the JIT on (fresh arguments each): the
- * function must compile, and value and every gradient entry must be Object.is-identical to the interpreter's (or both
- * throw).
- */
-function assertMatchesInterpreter(t, T, args, { compiled = true } = {}) {
-  const ref = interpreted(T, args);
-  for (let call = 0; call < 3; call++) {
-    let got;
-    try {
-      got = { result: withGradient(T, ...args()) };
-    } catch (error) {
-      got = { error };
-    }
-    if (ref.error || got.error) {
-      t.is(got.error?.message, ref.error?.message, `call ${call}: thrown error`);
-      continue;
-    }
-    t.true(same(got.result.value, ref.result.value), `call ${call}: value ${show(got.result.value)} vs interpreted ${show(ref.result.value)}`);
-    t.true(same(got.result.grad, ref.result.grad), `call ${call}: gradient ${show(got.result.grad)} vs interpreted ${show(ref.result.grad)}`);
-  }
-  if (compiled) t.is(tierOf(T), 'compiled');
-}
+const interpreted = (T, args) => interpretedRun(() => withGradient(T, ...args()));
 
 // ==== bugs ============================================================================================================
 
@@ -75,7 +31,7 @@ test('a local array in a loop whose length bounds an inner loop, saved at use, k
     return s; // three trips in all, each multiplying by 2x: 8x³, derivative 24x²
   };
   const T = traced(f);
-  assertMatchesInterpreter(t, T, () => [0.5]);
+  assertGradient(t, T, () => [0.5]);
   t.is(withGradient(T, 0.5).grad[0], 24 * 0.25);
 });
 
@@ -92,7 +48,7 @@ test('the length of a local array declared in a loop, read by a partial, is that
     return s; // 6x
   };
   const T = traced(f);
-  assertMatchesInterpreter(t, T, () => [2]);
+  assertGradient(t, T, () => [2]);
   t.is(withGradient(T, 2).grad[0], 6);
 });
 
@@ -111,7 +67,7 @@ test('an element read before a call of a helper that writes that element reads t
     return v;
   };
   const T = traced(f, { h });
-  assertMatchesInterpreter(t, T, () => [2], { compiled: false }); // left to the interpreter
+  assertGradient(t, T, () => [2], { compiled: false }); // left to the interpreter
   const r = withGradient(T, 2);
   t.is(r.value, 4);
   t.is(r.grad[0], 2);
@@ -130,7 +86,7 @@ test('a helper replaced in the scope after the caller compiled is the one called
   withGradient(T, 3);
   t.is(tierOf(T), 'compiled');
   scope.h = traced((x) => x * 3);
-  assertMatchesInterpreter(t, T, () => [3]);
+  assertGradient(t, T, () => [3]);
   const r = withGradient(T, 3);
   t.is(r.value, 9);
   t.is(r.grad[0], 3);
@@ -142,7 +98,7 @@ test('a helper replaced in the scope after the caller compiled is the one called
 test('a parameter named `undefined` gets its gradient', (t) => {
   // eslint-disable-next-line no-shadow-restricted-names
   const T = traced((x, undefined) => x * undefined);
-  assertMatchesInterpreter(t, T, () => [2, 3], { compiled: false }); // left to the interpreter
+  assertGradient(t, T, () => [2, 3], { compiled: false }); // left to the interpreter
   t.deepEqual(withGradient(T, 2, 3).grad, [3, 2]);
 });
 
@@ -151,12 +107,12 @@ test('a parameter named `undefined` gets its gradient', (t) => {
 // independent inputs to the compiled code (2 each). The same happens with two overlapping views in an object's fields.
 test('overlapping Float64Array views passed as two arguments are treated like the interpreter does', (t) => {
   const T = traced((a, b) => a[1] * b[0] + a[0]);
-  assertMatchesInterpreter(t, T, () => {
+  assertGradient(t, T, () => {
     const buf = new Float64Array([1, 2, 3]);
     return [buf.subarray(0, 2), buf.subarray(1, 3)];
   }, { compiled: false }); // left to the interpreter
   const U = traced((p, x) => p.W[0] * x + p.V[0]);
-  assertMatchesInterpreter(t, U, () => {
+  assertGradient(t, U, () => {
     const buf = new Float64Array([2, 0]);
     return [{ W: buf.subarray(0, 1), V: buf.subarray(0, 1) }, 3];
   }, { compiled: false });
@@ -168,7 +124,7 @@ test('overlapping Float64Array views passed as two arguments are treated like th
 test('the gradient of a Float64Array subclass argument has the subclass type, as interpreted', (t) => {
   class Vec extends Float64Array {}
   const T = traced((a, x) => a[0] * x + a[1]);
-  assertMatchesInterpreter(t, T, () => [Vec.from([1, 2]), 3], { compiled: false }); // left to the interpreter
+  assertGradient(t, T, () => [Vec.from([1, 2]), 3], { compiled: false }); // left to the interpreter
   t.true(withGradient(T, Vec.from([1, 2]), 3).grad[0] instanceof Vec);
 });
 
@@ -182,7 +138,7 @@ test.failing('an array argument with a read-only element behaves as interpreted 
     return [a, 3];
   };
   t.truthy(interpreted(T, args).error);
-  assertMatchesInterpreter(t, T, args);
+  assertGradient(t, T, args);
 });
 
 // Regression (fixed): objectKind() accepts a non-writable data field; the interpreter cannot make it an input (it stays a constant:
@@ -194,7 +150,7 @@ test('a read-only field of an object argument gets the interpreter\'s gradient (
     Object.defineProperty(p, 'b', { writable: false });
     return [p, 3];
   };
-  assertMatchesInterpreter(t, T, args, { compiled: false }); // left to the interpreter
+  assertGradient(t, T, args, { compiled: false }); // left to the interpreter
 });
 
 // Regression (fixed): resolveFree() refuses accessors in the scope only when compiling; a getter installed afterwards is called once
@@ -226,26 +182,26 @@ test('a getter installed on the scope after compilation runs once per read, as i
 test('a helper called in the argument of a call of the same helper is inlined, not refused as recursion', (t) => {
   const sq = traced((u) => u * u);
   const T = traced((x) => sq(sq(x)), { sq });
-  assertMatchesInterpreter(t, T, () => [2]);
+  assertGradient(t, T, () => [2]);
   t.is(withGradient(T, 2).grad[0], 32);
 });
 
 // ==== tricky cases that work ==========================================================================================
 
 test('copies: self copy, chains of copies with a reassignment, a swap in a loop, a copied parameter returned', (t) => {
-  assertMatchesInterpreter(t, traced((x) => {
+  assertGradient(t, traced((x) => {
     let v = x * 2;
     v = v;
     return v * v;
   }), () => [3]);
-  assertMatchesInterpreter(t, traced((x, y) => {
+  assertGradient(t, traced((x, y) => {
     let a = x;
     const b = a;
     const c = b;
     a = y;
     return a * c + b;
   }), () => [3, 5]);
-  assertMatchesInterpreter(t, traced((x, y) => {
+  assertGradient(t, traced((x, y) => {
     let a = x, b = y;
     for (let i = 0; i < 3; i++) {
       const t = a;
@@ -271,7 +227,7 @@ test('counted loops with unusual bounds: negative, <=, counting down, fractional
     [(x, n) => { let s = x; for (let i = 0; i < n; i++) s = s * x + 1; return s; }, [[1.1, NaN], [1.1, -Infinity]]],
     [(x, n) => { let s = x; let m = n; for (let i = 0; i < m; i++) s = s * x; m = m * 2; for (let i = 0; i < m; i++) s = s + x; return s; }, [[1.1, 2], [1.1, 1.5]]],
   ];
-  for (const [f, inputs] of cases) for (const xs of inputs) assertMatchesInterpreter(t, traced(f), () => xs);
+  for (const [f, inputs] of cases) for (const xs of inputs) assertGradient(t, traced(f), () => xs);
   const F = (...a) => Float64Array.from(a);
   const arrays = [
     (x, a) => { let s = x; let i; for (i = 0; i < a.length; i++) s = s * a[i]; for (i = 1; i < 3; i++) s = s + a[i] * x; return s; },
@@ -280,7 +236,7 @@ test('counted loops with unusual bounds: negative, <=, counting down, fractional
     (x, a) => { let s = 0; let i = 0; while (i < a.length) { s = s + a[i] * x * s + x; i += 2; } return s; },
     (x, a) => { let s = x; for (let i = 0; i <= a.length; i++) s = s * 2 + a[i]; return s; }, // reads a[length]: bails out
   ];
-  for (const f of arrays) for (const a of [[0.5, 2, -1.5], [2], []]) assertMatchesInterpreter(t, traced(f), () => [1.1, F(...a)]);
+  for (const f of arrays) for (const a of [[0.5, 2, -1.5], [2], []]) assertGradient(t, traced(f), () => [1.1, F(...a)]);
 });
 
 test('inlined helpers: same local names, reassigned parameters, one variable for two parameters, missing arguments, helpers of helpers', (t) => {
@@ -289,11 +245,11 @@ test('inlined helpers: same local names, reassigned parameters, one variable for
   const twice = traced((x) => { let s = sq(x); s = s + sq(s); return s; }, { sq });
   const c = 5;
   const usesC = traced((x) => x * c, { c });
-  assertMatchesInterpreter(t, traced((x) => { const s = x + 1; const u = sq(s) * s; return u + s; }, { sq }), () => [1.5]);
-  assertMatchesInterpreter(t, traced((x) => { const r = reassign(x, x); return r * x; }, { reassign }), () => [1.5]);
-  assertMatchesInterpreter(t, traced((x) => { const r = reassign(x); return r + x; }, { reassign }), () => [1.2]); // y undefined: NaN
-  assertMatchesInterpreter(t, traced((x) => twice(x) + x, { twice }), () => [1.2]);
-  assertMatchesInterpreter(t, traced((x, c) => usesC(x) * c, { usesC }), () => [2, 7]); // the helper's c is its own
+  assertGradient(t, traced((x) => { const s = x + 1; const u = sq(s) * s; return u + s; }, { sq }), () => [1.5]);
+  assertGradient(t, traced((x) => { const r = reassign(x, x); return r * x; }, { reassign }), () => [1.5]);
+  assertGradient(t, traced((x) => { const r = reassign(x); return r + x; }, { reassign }), () => [1.2]); // y undefined: NaN
+  assertGradient(t, traced((x) => twice(x) + x, { twice }), () => [1.2]);
+  assertGradient(t, traced((x, c) => usesC(x) * c, { usesC }), () => [2, 7]); // the helper's c is its own
   // closed form of the last: d/dx (5x·c) = 5c, d/dc = 5x
   t.deepEqual(withGradient(traced((x, c) => usesC(x) * c, { usesC }), 2, 7).grad, [35, 10]);
 });
@@ -303,7 +259,7 @@ test('kinks and special values: abs, floor, sign, %, **, atan2, sqrt at 0, -0, N
     (x) => Math.abs(x), (x) => Math.floor(x) * x, (x) => Math.sign(x) + x * Math.sign(x), (x) => x % 1, (x) => 5 % x,
     (x) => x ** 0.5, (x) => 0 ** x, (x) => x ** x, (x) => Math.atan2(x, x * 0), (x) => Math.sqrt(x * x + 0 * x), (x) => x / x,
   ];
-  for (const f of fs) for (const v of [0, -0, 1, -1, NaN, Infinity, -Infinity]) assertMatchesInterpreter(t, traced(f), () => [v]);
+  for (const f of fs) for (const v of [0, -0, 1, -1, NaN, Infinity, -Infinity]) assertGradient(t, traced(f), () => [v]);
   // and against finite differences away from the kinks
   const hyp = traced((x) => Math.sqrt(x * x + 9));
   t.true(Math.abs(withGradient(hyp, 4).grad[0] - richardsonDerivative((x) => Math.sqrt(x * x + 9), 4)) < 1e-10);
@@ -311,8 +267,8 @@ test('kinks and special values: abs, floor, sign, %, **, atan2, sqrt at 0, -0, N
 
 test('object arguments: unused fields are null, a field read only in a test gives null, copies of fields', (t) => {
   const F = (...a) => Float64Array.from(a);
-  assertMatchesInterpreter(t, traced((p) => p.W[0] * p.b), () => [{ W: F(1, 2), b: 3, c: 4, V: F(5), U: [1, 2] }]);
-  assertMatchesInterpreter(t, traced((p, x) => { let s = x; if (p.b > 0) s = s * 2; return s; }), () => [{ b: 3 }, 2]);
-  assertMatchesInterpreter(t, traced((p, x) => { let s = p.b; s = s * x; const u = p.W[1]; return s + u; }), () => [{ W: F(1, 2), b: 3 }, 2]);
-  assertMatchesInterpreter(t, traced((p) => p.b * 2), () => [{ 1: 4, 0: 3, b: 2 }]); // integer keys come first
+  assertGradient(t, traced((p) => p.W[0] * p.b), () => [{ W: F(1, 2), b: 3, c: 4, V: F(5), U: [1, 2] }]);
+  assertGradient(t, traced((p, x) => { let s = x; if (p.b > 0) s = s * 2; return s; }), () => [{ b: 3 }, 2]);
+  assertGradient(t, traced((p, x) => { let s = p.b; s = s * x; const u = p.W[1]; return s + u; }), () => [{ W: F(1, 2), b: 3 }, 2]);
+  assertGradient(t, traced((p) => p.b * 2), () => [{ 1: 4, 0: 3, b: 2 }]); // integer keys come first
 });
