@@ -215,9 +215,23 @@ export class Generator {
 
   /** A test (if/while/for condition), as a forward-only boolean expression. */
   protected test(e: any): string {
-    if (e.type === 'Literal' && typeof e.value === 'boolean') return `(${e.value})`;
-    if (e.type === 'LogicalExpression') return `(${this.test(e.left)} ${e.operator} ${this.test(e.right)})`;
-    if (e.type === 'UnaryExpression' && e.operator === '!') return `(!${this.test(e.argument)})`;
+    const [pre, cond] = this.testParts(e);
+    return pre ? `((() => { ${pre} return ${cond}; })())` : cond;
+  }
+  /**
+   * A test as [statements to run first, boolean expression]. The statements (index checks, operation temps) of the
+   * part that always runs are hoisted out; only the right of && / || (which JS may skip) keeps its own function.
+   */
+  protected testParts(e: any): [string, string] {
+    if (e.type === 'Literal' && typeof e.value === 'boolean') return ['', `(${e.value})`];
+    if (e.type === 'LogicalExpression') {
+      const [pre, left] = this.testParts(e.left);
+      return [pre, `(${left} ${e.operator} ${this.test(e.right)})`];
+    }
+    if (e.type === 'UnaryExpression' && e.operator === '!') {
+      const [pre, arg] = this.testParts(e.argument);
+      return [pre, `(!${arg})`];
+    }
     const pre: string[] = [];
     this.indexTemps.clear(); // each comparison is its own scope
     let text: string;
@@ -225,9 +239,8 @@ export class Generator {
       const a = this.operand(e.left, [], pre), b = this.operand(e.right, [], pre);
       text = `${this.valueText(a)} ${e.operator} ${this.valueText(b)}`;
     } else text = `${this.valueText(this.operand(e, [], pre))} ? true : false`;
-    return pre.length ? `((() => { ${pre.join(' ')} return ${text}; })())` : `(${text})`;
+    return [pre.join(' '), `(${text})`];
   }
-
   // ---- adjoint places ----------------------------------------------------------------------------------------------
 
   /** `A[s] += g * d`-style accumulation into an operand's adjoint, marking it reached. */
@@ -265,14 +278,14 @@ export class Generator {
       case 'array':
         return this.array(s.name, s.size);
       case 'if': {
-        const test = this.test(s.test);
+        const test = this.testParts(s.test);
         this.indexTemps.clear();
         const [fa, ra] = this.block(s.then), [fb, rb] = this.block(s.else);
-        if (!ra && !rb) return [`if (${test}) { ${fa} } else { ${fb} }`, ''];
-        return [`if (${test}) { ${fa} ${this.pushC('1')} } else { ${fb} ${this.pushC('0')} }`, `if (${POPC} === 1) { ${ra} } else { ${rb} }`];
+        if (!ra && !rb) return [ifText(test, fa, fb), ''];
+        return [ifText(test, `${fa} ${this.pushC('1')}`, `${fb} ${this.pushC('0')}`), `if (${POPC} === 1) { ${ra} } else { ${rb} }`];
       }
       case 'loop': {
-        const test = s.test === null ? 'true' : this.test(s.test);
+        const test = s.test === null ? null : this.testParts(s.test);
         this.indexTemps.clear();
         const innermost = !this.unchecked && !containsLoop(s.body);
         const [ps, pc] = [this.pushes, this.pushesC];
@@ -283,7 +296,7 @@ export class Generator {
           const [ns, nc] = [this.pushes - ps, this.pushesC - pc];
           fb = `${ns ? `if (sp + ${ns} > S.length) S = growS(sp + ${ns});` : ''} ${nc ? `if (cp + ${nc} > C.length) C = growC(cp + ${nc});` : ''} ${fb}`;
         }
-        if (!rb) return [`while (${test}) { ${fb} }`, ''];
+        if (!rb) return [whileText(test, fb), ''];
         const c = s.counter;
         if (c !== undefined && this.recomputable(c.name)) {
           // counted: the trip count follows from the bounds (checked: a fractional bound bails out), and the counter's
@@ -292,10 +305,10 @@ export class Generator {
           const trips = c.cmp === '<' ? `(${to} > ${from} ? ${to} - ${from} : 0)` : c.cmp === '<=' ? `(${to} >= ${from} ? ${to} - ${from} + 1 : 0)`
             : c.cmp === '>' ? `(${from} > ${to} ? ${from} - ${to} : 0)` : `(${from} >= ${to} ? ${from} - ${to} + 1 : 0)`;
           // the trip count is (last - first)·step: no count kept while looping
-          return [`{ while (${test}) { ${fb} } if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
+          return [`{ ${whileText(test, fb)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
             `{ let n = ${trips}; v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n; while (n-- > 0) { ${rb} } }`];
         }
-        return [`{ let n = 0; while (${test}) { ${fb} n++; } ${this.pushC('n')} }`, `{ let n = ${POPC}; while (n-- > 0) { ${rb} } }`];
+        return [`{ let n = 0; ${whileText(test, `${fb} n++;`)} ${this.pushC('n')} }`, `{ let n = ${POPC}; while (n-- > 0) { ${rb} } }`];
       }
     }
   }
@@ -459,7 +472,8 @@ export class Generator {
         decl.push(`const v_${name} = args[${i}];`);
         if (!f.adjoint.has(name)) return;
         if (f.aliased.has(name)) reserve.push(`const o_${name} = nA; nA += v_${name}.length; if (nA >= A.length) { growSlots(nA); A = AS; }`);
-        else decl.push(`const b_${name} = new Float64Array(v_${name}.length); let r_${name} = false;`);
+        // a plain array's gradient is a plain array (filled so that V8 keeps it packed)
+        else decl.push(`const b_${name} = ${p.kinds[i] === 'array' ? `new Array(v_${name}.length).fill(0)` : `freshF64(v_${name}.length)`}; let r_${name} = false;`);
       } else {
         decl.push(`let v_${name} = args[${i}];`);
         if (!f.adjoint.has(name)) return;
@@ -481,10 +495,9 @@ export class Generator {
     const seed = !f.adjoint.has(out) ? '' : f.aliased.has(out) ? `A[s_${out}] = 1;` : `b_${out} = 1; r_${out} = true;`;
     const gradOf = (name: string, i: number) => {
       if (!f.adjoint.has(name)) return 'null';
-      const asArray = (x: string) => (p.kinds[i] === 'array' ? `Array.from(${x})` : x);
       if (p.paramArrays.has(name))
         return f.aliased.has(name) ? `slotGradient(A, o_${name}, v_${name}.length, ${p.kinds[i] === 'array'})`
-          : `r_${name} ? ${asArray(`b_${name}`)} : null`;
+          : `r_${name} ? b_${name} : null`;
       return f.aliased.has(name) ? `${UNREACHED(`A[o_${name}]`)} ? null : A[o_${name}]` : `r_${name} ? b_${name} : null`;
     };
     return `
@@ -498,7 +511,7 @@ let AS = new Float64Array(256).fill(-0), used = 0;
 function growSlots(n) { const B = new Float64Array(2 * n + 2).fill(-0); B.set(AS); AS = B; }
 /** An argument's gradient from its slots: null if none was reached, else unreached entries are 0. */
 function slotGradient(A, o, n, asArray) {
-  const g = asArray ? new Array(n) : new Float64Array(n);
+  const g = asArray ? new Array(n) : freshF64(n);
   let reached = false;
   for (let i = 0; i < n; i++) {
     const v = A[o + i];
@@ -509,9 +522,9 @@ function slotGradient(A, o, n, asArray) {
 }
 return function compiledGradient(args) {
   let S = SS, sp = 0, C = CS, cp = 0;
-  O.length = 0;
-  AS.fill(-0, 0, used);
-  used = AS.length; // until this call returns normally (a bail-out leaves its slots to clear)
+  ${f.arrayObjects.size > 0 ? 'O.length = 0;' : ''}
+  ${f.aliased.size > 0 ? `AS.fill(-0, 0, used);
+  used = AS.length; // until this call returns normally (a bail-out leaves its slots to clear)` : ''}
   let A = AS, nA = 1;
   ${decl.join('\n  ')}
   ${reserve.join('\n  ')}
@@ -520,12 +533,27 @@ return function compiledGradient(args) {
   if (typeof value !== 'number') return null; // the interpreter reports a non-number output
   ${seed}
   ${reverse}
-  used = nA;
+  ${f.aliased.size > 0 ? 'used = nA;' : ''}
   return { value, grad: [${p.params.map(gradOf).join(', ')}] };
 };`;
   }
 }
 
+
+/** `if (test) { yes } else { no }` from a test's parts, its statements first (a block keeps their names local). */
+export function ifText([pre, cond]: [string, string], yes: string, no: string): string {
+  return pre ? `{ ${pre} if (${cond}) { ${yes} } else { ${no} } }` : `if (${cond}) { ${yes} } else { ${no} }`;
+}
+/**
+ * `while (test) { body }` from a test's parts (null: forever). The test's statements run at the top of each
+ * iteration, before a `break` (generated bodies have no break or continue of their own: jumps.ts turned them into
+ * flags), so no closure is made per iteration.
+ */
+export function whileText(test: [string, string] | null, body: string): string {
+  if (test === null) return `while (true) { ${body} }`;
+  const [pre, cond] = test;
+  return pre ? `while (true) { ${pre} if (!${cond}) break; ${body} }` : `while (${cond}) { ${body} }`;
+}
 
 /** Whether a binary rule's partial in its first operand is the constant 1 (+ and -). */
 function unitPartial(rule: string): boolean {

@@ -1,7 +1,7 @@
 // The compiled tier in forward mode: a lowered function becomes its own code plus a tangent beside every varied value (no stacks, no reverse pass).
 import { lower, Ineligible, UNDEFINED, flattenArgs, type ArgKind, type Stmt, type Group } from './lower';
 import { analyze, isCopy, copySource } from './analyze';
-import { Generator, type OpNode, type Operand } from './compile';
+import { Generator, ifText, whileText, type OpNode, type Operand } from './compile';
 import { PRELUDE, RULES } from './prelude';
 import { resolver, checkScope, type Outside } from './scopes';
 
@@ -100,12 +100,12 @@ class TangentGenerator extends Generator {
         return `{ ${pre.join(' ')} const len = ${n}; v_${s.name} = new Float64Array(len);${tangent} }`;
       }
       case 'if': {
-        const test = this.test(s.test);
-        return `if (${test}) { ${this.tangentBlock(s.then)} } else { ${this.tangentBlock(s.else)} }`;
+        const test = this.testParts(s.test);
+        return ifText(test, this.tangentBlock(s.then), this.tangentBlock(s.else));
       }
       case 'loop': {
-        const test = s.test === null ? 'true' : this.test(s.test);
-        return `while (${test}) { ${this.tangentBlock(s.body)} }`;
+        const test = s.test === null ? null : this.testParts(s.test);
+        return whileText(test, this.tangentBlock(s.body));
       }
     }
   }

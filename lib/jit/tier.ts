@@ -89,16 +89,26 @@ export function argKinds(args: any[]): ArgKind[] | null {
     if (k === 'f64' || k === 'array') seen.push(a);
   }
   // the same array or object passed twice (or held by two fields), or two views of one buffer, share inputs in the
-  // interpreter: leave them to it
-  if (new Set(seen).size !== seen.length) return null;
+  // interpreter: leave them to it (pairwise for the usual few arrays: cheaper than two Sets per call)
+  return seen.length < 2 ? kinds : seen.length <= 8 ? (distinctPairwise(seen) ? kinds : null) : distinctBySet(seen) ? kinds : null;
+}
+
+function sharesInputs(a: any, b: any): boolean {
+  return a === b || (a instanceof Float64Array && b instanceof Float64Array && a.buffer === b.buffer);
+}
+function distinctPairwise(seen: any[]): boolean {
+  for (let i = 0; i < seen.length; i++) for (let j = i + 1; j < seen.length; j++) if (sharesInputs(seen[i], seen[j])) return false;
+  return true;
+}
+function distinctBySet(seen: any[]): boolean {
+  if (new Set(seen).size !== seen.length) return false;
   const buffers = seen.filter((a) => a instanceof Float64Array).map((a) => a.buffer);
-  if (new Set(buffers).size !== buffers.length) return null;
-  return kinds;
+  return new Set(buffers).size === buffers.length;
 }
 
 /** The cache key of a signature: `number,f64,{W:f64,b:number}`. */
 const kindKey = (k: ArgKind): string => (typeof k === 'string' ? k : `{${k.fields.map(([f, fk]) => `${JSON.stringify(f)}:${kindKey(fk)}`).join(',')}}`);
-const keyOf = (kinds: ArgKind[]) => kinds.map(kindKey).join(',');
+const keyOf = (kinds: ArgKind[]) => (kinds.length === 1 ? kindKey(kinds[0]) : kinds.map(kindKey).join(','));
 
 /** The compiled gradient of fn for these arguments, or undefined to use the interpreter. */
 export function compiledFor(fn: Function, args: any[]): CompiledGradient | undefined {
