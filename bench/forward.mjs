@@ -74,6 +74,19 @@ function rosenbrockHvp(x, v) {
   return out;
 }
 
+/** The same, into an output the caller keeps (what a hand-written optimiser loop would do: no allocation per call). */
+function rosenbrockHvpInto(x, v, out) {
+  const n = x.length;
+  out.fill(0);
+  for (let i = 0; i < n - 1; i++) {
+    const d = 1200 * x[i] * x[i] - 400 * x[i + 1] + 2, o = -400 * x[i];
+    out[i] += d * v[i] + o * v[i + 1];
+    out[i + 1] += o * v[i] + 200 * v[i + 1];
+  }
+  return out;
+}
+const reused = new Float64Array(N);
+
 const x = Array.from({ length: N }, (_v, i) => 0.5 + 0.5 * Math.cos(i));
 const v = Array.from({ length: N }, (_v, i) => Math.sin(i + 1));
 
@@ -90,9 +103,14 @@ for (const x0 of [0.3, 1.7, -2.1]) {
 const H = rosenbrockHessian(x), Hv = rosenbrockHvp(x, v);
 const hv = tg.hvp(R, x, v);
 hv.forEach((e, i) => Math.abs(e - Hv[i]) <= 1e-9 * (1 + Math.abs(Hv[i])) || fail(`hvp[${i}] ${e}, hand-written ${Hv[i]}`));
+tg.jit.enabled = false;
+const hvInterpreted = tg.hvp(R, x, v);
+tg.jit.enabled = true;
+hv.forEach((e, i) => Object.is(e, hvInterpreted[i]) || fail(`hvp[${i}] compiled ${e}, interpreted ${hvInterpreted[i]} (must be bit-identical)`));
+if (tg.tierOf(R, 'hvp') !== 'compiled') fail(`Rosenbrock's hvp is not compiled: ${tg.tierOf(R, 'hvp')}`);
 const HT = tg.hessian(R, x);
 HT.forEach((row, i) => row.forEach((e, j) => Math.abs(e - H[i][j]) <= 1e-9 * (1 + Math.abs(H[i][j])) || fail(`hessian[${i}][${j}] ${e}, hand-written ${H[i][j]}`)));
-note(`checks passed: derivative of the chain (finite differences, hand-written dual), hvp and hessian of Rosenbrock (n = ${N}, hand-written); tier of the chain's jvp: ${tg.tierOf(C)}`);
+note(`checks passed: derivative of the chain (finite differences, hand-written dual), hvp and hessian of Rosenbrock (n = ${N}, hand-written; compiled hvp bit-identical to interpreted); tiers: chain jvp ${tg.tierOf(C, 'jvp')}, Rosenbrock hvp ${tg.tierOf(R, 'hvp')}`);
 
 // ---- timing ---------------------------------------------------------------------------------------------------------
 const median = (xs) => {
@@ -125,9 +143,11 @@ const results = [
   ...run('rosenbrock', [
     ['primal', () => { sink += rosenbrock(x); }],
     ['hand-written Hessian-vector product', () => { sink += rosenbrockHvp(x, v)[0]; }],
-    ['tracegrad hvp (forward over reverse, interpreted)', () => { sink += tg.hvp(R, x, v)[0]; }],
+    ['hand-written Hessian-vector product, output array reused', () => { sink += rosenbrockHvpInto(x, v, reused)[0]; }],
+    ['tracegrad hvp (default: compiled)', () => { sink += tg.hvp(R, x, v)[0]; }],
+    ['tracegrad hvp, interpreted (reverse over forward)', interpreted(() => { sink += tg.hvp(R, x, v)[0]; })],
     ['hand-written Hessian', () => { sink += rosenbrockHessian(x)[0][0]; }],
-    ['tracegrad hessian (n hvps)', () => { sink += tg.hessian(R, x)[0][0]; }],
+    ['tracegrad hessian (default: n compiled hvps)', () => { sink += tg.hessian(R, x)[0][0]; }],
   ]),
 ];
 for (const r of results) r.ratioToPrimal = r.medianUs / results.find((q) => q.group === r.group && q.name === 'primal').medianUs;

@@ -1,4 +1,4 @@
-// Higher-order derivatives (hessian in both modes, hvp, taylor), jacobian in both internal modes and forwardDiff, against closed forms, series arithmetic and finite differences.
+// Higher-order derivatives (hessian in all three modes, hvp, taylor), jacobian in both internal modes and forwardDiff, against closed forms, series arithmetic and finite differences.
 import test from 'ava';
 import { hessian, hvp, taylor, jacobian, forwardDiff, gradient, traced, TracegradError } from '../dist/index.js';
 import { richardsonDerivative, assertClose } from './helpers/reference.mjs';
@@ -15,16 +15,17 @@ function assertMatrixClose(t, actual, expected, rtol, message) {
 
 // ---------------------------------------------------------------- hessian
 
-test('hessian of x0·x1 at [1, 2] is [[0, 1], [1, 0]] in both modes', (t) => {
+test('hessian of x0·x1 at [1, 2] is [[0, 1], [1, 0]] in all three modes', (t) => {
   t.deepEqual(hessian((x) => x[0] * x[1], [1, 2]), [[0, 1], [1, 0]]);
   t.deepEqual(hessian((x) => x[0] * x[1], [1, 2], { mode: 'forward' }), [[0, 1], [1, 0]]);
+  t.deepEqual(hessian((x) => x[0] * x[1], [1, 2], { mode: 'forward-over-reverse' }), [[0, 1], [1, 0]]);
   t.deepEqual(hessian((x) => x[0] * x[1], [1, 2], { mode: 'reverse' }), [[0, 1], [1, 0]]);
 });
 
 test('hessian of atan2(v0, v1) at [1, 2] is [[-0.16, -0.12], [-0.12, 0.16]] to 1e-15', (t) => {
   // f = atan2(a, b): f_a = b/r², f_b = −a/r²; f_aa = −2ab/r⁴, f_ab = (a² − b²)/r⁴, f_bb = 2ab/r⁴; r⁴ = 25
   const expected = [[-4 / 25, -3 / 25], [-3 / 25, 4 / 25]];
-  for (const mode of ['forward', 'reverse']) {
+  for (const mode of ['forward', 'forward-over-reverse', 'reverse']) {
     assertClose(t, hessian((v) => Math.atan2(v[0], v[1]), [1, 2], { mode }), expected, { rtol: 0, atol: 1e-15, message: mode });
   }
 });
@@ -48,11 +49,13 @@ function rosenbrockHessian(x) {
   return H;
 }
 
-test('Rosenbrock (n = 5): both modes match the closed-form Hessian and each other to ~1e-14', (t) => {
+test('Rosenbrock (n = 5): all three modes match the closed-form Hessian and each other to ~1e-14', (t) => {
   for (const x of [[-1.2, 1, 0.5, 2, -0.7], [1, 1, 1, 1, 1], [0.3, -0.1, 1.7, 0.9, 1.1]]) {
     const expected = rosenbrockHessian(x);
     const fwd = hessian(rosenbrock, x);
     const rev = hessian(rosenbrock, x, { mode: 'reverse' });
+    const forwardOverReverse = hessian(rosenbrock, x, { mode: 'forward-over-reverse' });
+    assertMatrixClose(t, forwardOverReverse, expected, 1e-14, `forward over reverse at ${x}`);
     assertMatrixClose(t, fwd, expected, 1e-14, `forward at ${x}`);
     assertMatrixClose(t, rev, expected, 1e-14, `reverse at ${x}`);
     assertMatrixClose(t, fwd, rev, 1e-14, `modes at ${x}`);
@@ -75,11 +78,11 @@ test('a nested-array input is flattened row-major: x = [[a, b], [c, d]] has vari
     [0, -1, -d * Math.sin(c), Math.cos(c)],
     [1, 0, Math.cos(c), 0],
   ];
-  for (const mode of ['forward', 'reverse']) assertClose(t, hessian(f, x, { mode }), expected, { rtol: 1e-15, atol: 1e-15, message: mode });
+  for (const mode of ['forward', 'forward-over-reverse', 'reverse']) assertClose(t, hessian(f, x, { mode }), expected, { rtol: 1e-15, atol: 1e-15, message: mode });
   // ragged rows flatten the same way: [[a], [b, c]] → a, b, c
   const g = (y) => y[0][0] * y[1][0] * y[1][1];
   const expectedG = [[0, 3, 2], [3, 0, 1.5], [2, 1.5, 0]];
-  for (const mode of ['forward', 'reverse']) t.deepEqual(hessian(g, [[1.5], [2, 3]], { mode }), expectedG, mode);
+  for (const mode of ['forward', 'forward-over-reverse', 'reverse']) t.deepEqual(hessian(g, [[1.5], [2, 3]], { mode }), expectedG, mode);
 });
 
 // Regression (fixed): hessian flattens the (inner) gradient with flatten() (lib/higher.ts), but gradient gives null for a whole row of
@@ -88,7 +91,7 @@ test('a nested-array input is flattened row-major: x = [[a, b], [c, d]] has vari
 // ([[0,0,0,0],[0,0,0,1],[0,0,1,0],[0,0,0,0]]), reverse mode scrambles it ([[0,0,0,0],[0,0,1,0],[0,1,0,0],[0,0,0,0]]).
 test('hessian of a function that leaves a whole row of a nested-array input untouched', (t) => {
   const expected = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]];
-  for (const mode of ['forward', 'reverse']) t.deepEqual(hessian((x) => x[1][0] * x[1][1], [[1, 2], [3, 4]], { mode }), expected, mode);
+  for (const mode of ['forward', 'forward-over-reverse', 'reverse']) t.deepEqual(hessian((x) => x[1][0] * x[1][1], [[1, 2], [3, 4]], { mode }), expected, mode);
 });
 
 // Regression (fixed): same cause: a row the gradient does not reach also comes back from hvp as null, not as zeros of x's shape.
@@ -148,7 +151,7 @@ test('hessian of a scalar function of a number, both modes', (t) => {
   const f = (x) => x ** 3 * Math.exp(x);
   for (const x of [-1, 0.5, 2]) {
     const expected = Math.exp(x) * (x ** 3 + 6 * x * x + 6 * x); // (x³eˣ)''
-    for (const mode of ['forward', 'reverse']) {
+    for (const mode of ['forward', 'forward-over-reverse', 'reverse']) {
       const h = hessian(f, x, { mode });
       t.is(typeof h, 'number');
       assertClose(t, h, expected, { rtol: 1e-14, atol: 1e-15, message: `${mode} at ${x}` });
@@ -164,9 +167,11 @@ test('hvp equals Hessian·v (closed form), for arrays, nested arrays and numbers
   const x = [-1.2, 1, 0.5, 2, -0.7];
   const H = rosenbrockHessian(x);
   for (const v of [[1, 0, 0, 0, 0], [0.3, -1, 2, 0.5, 1], [0, 0, 0, 0, 0]]) {
-    const hv = hvp(rosenbrock, x, v);
-    t.true(Array.isArray(hv) && hv.length === 5);
-    assertClose(t, hv, matVec(H, v), { rtol: 0, atol: 1e-14 * maxAbs(H), message: `v = ${v}` });
+    for (const mode of ['reverse-over-forward', 'forward-over-reverse']) {
+      const hv = hvp(rosenbrock, x, v, { mode });
+      t.true(Array.isArray(hv) && hv.length === 5);
+      assertClose(t, hv, matVec(H, v), { rtol: 0, atol: 1e-14 * maxAbs(H), message: `${mode}, v = ${v}` });
+    }
   }
   // nested: the result has x's nesting; values from the closed-form Hessian of the row-major test above
   const f = (y) => y[0][0] * y[1][1] - y[0][1] * y[1][0] + y[0][0] * y[0][0] * y[0][1];
@@ -287,6 +292,8 @@ test('taylor and hessian reject bad arguments with a TracegradError that says wh
   }
   e = t.throws(() => hessian((x) => x * x, 2, { mode: 'sideways' }), { instanceOf: TracegradError });
   t.regex(e.message, /'forward'.*'reverse'/);
+  e = t.throws(() => hvp((x) => x * x, 2, 1, { mode: 'sideways' }), { instanceOf: TracegradError });
+  t.regex(e.message, /'reverse-over-forward'.*'forward-over-reverse'/);
 });
 
 // ---------------------------------------------------------------- jacobian, both internal modes

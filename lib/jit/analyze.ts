@@ -82,7 +82,8 @@ function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<
   return { values, all, indices, elements, lengths };
 }
 
-export function analyze(p: Program): Facts {
+/** The facts of a program, differentiated with respect to its parameters except `constants`. */
+export function analyze(p: Program, constants?: Set<string>): Facts {
   const assigns: (Stmt & { t: 'assign' })[] = [];
   const weights: number[] = []; // 10 per enclosing loop: a rough count of executions
   const bounds = new Set<string>(); // variables of counted loops' bounds: the reverse pass evaluates them again
@@ -103,7 +104,7 @@ export function analyze(p: Program): Facts {
   // useful: the output depends on it (through values, not indices or tests)
   const useful = new Set([p.out]);
   // varied: it depends on an argument
-  const varied = new Set(p.params);
+  const varied = new Set(constants === undefined ? p.params : p.params.filter((x) => !constants.has(x)));
   for (let changed = true; changed; ) {
     changed = false;
     for (const { s, all } of info) {

@@ -74,8 +74,12 @@ export type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: strin
  */
 export function compileGradient(source: string, kinds?: ArgKind[], outside?: Outside, self?: string): CompiledGradient {
   checkScope(outside);
-  const p = lower(source, kinds, resolver(outside, self));
-  const facts = analyze(p);
+  return compileProgram(lower(source, kinds, resolver(outside, self)));
+}
+
+/** compileGradient from a lowered program; `constants` are parameters held constant (their gradients are null). */
+export function compileProgram(p: Program, constants?: Set<string>): CompiledGradient {
+  const facts = analyze(p, constants);
   const g = new Generator(p, facts);
   const passes = g.block(p.body);
   const code = g.assemble(passes);
@@ -483,7 +487,8 @@ export class Generator {
     });
     for (const name of p.scalars) {
       if (p.params.includes(name)) continue;
-      decl.push(`let v_${name};`);
+      // a number from the start (not undefined) lets V8 keep the variable an unboxed double
+      decl.push(`let v_${name}${p.unassigned.has(name) ? '' : ' = 0'};`);
       if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name} = 0;` : `let b_${name} = 0, r_${name} = false;`);
     }
     this.capturedDecls(decl);

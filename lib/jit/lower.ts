@@ -72,6 +72,8 @@ export interface Program {
   body: Stmt[];
   /** The variable returned at the end. */
   out: string;
+  /** Variables declared by `var` without a value: they read undefined until assigned (every other one is assigned before it is read). */
+  unassigned: Set<string>;
 }
 
 export const UNDEFINED = { type: 'Identifier', name: 'undefined' };
@@ -174,6 +176,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
   const scalars = new Set(params.filter((p) => !paramArrays.has(p)));
   const localArrays = new Set<string>();
   const constants = new Set<string>();
+  const unassigned = new Set<string>();
   const capturedScalars = new Set<string>(), capturedArrays = new Set<string>();
   const captured = new Map<string, { holder: object; prop: string }>();
   const callees = new Map<string, Captured & { kind: 'function' }>();
@@ -400,6 +403,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
       return void out.push({ t: 'array', name, size: init.arguments[0] });
     }
     scalars.add(name);
+    if (init === null && kind === 'var') unassigned.add(name);
     if (init === null) return kind === 'var' ? undefined : assign(d.id, UNDEFINED, out);
     assign(d.id, init, out);
     if (kind === 'const') constants.add(name);
@@ -471,7 +475,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     scalars.add(out);
     assign({ type: 'Identifier', name: out }, result, body);
   }
-  return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, calleeGuards, body, out };
+  return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, calleeGuards, body, out, unassigned };
 }
 
 /** The counted-loop shape of a for statement (see Counter), or null. Its counter is a `let` of the loop: used nowhere else. */

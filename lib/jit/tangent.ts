@@ -152,7 +152,7 @@ class TangentGenerator extends Generator {
     this.capturedDecls(decl);
     for (const name of p.scalars) {
       if (p.params.includes(name)) continue;
-      decl.push(`let v_${name};${f.varied.has(name) ? ` let d_${name} = 0, h_${name} = false;` : ''}`);
+      decl.push(`let v_${name}${p.unassigned.has(name) ? '' : ' = 0'};${f.varied.has(name) ? ` let d_${name} = 0, h_${name} = false;` : ''}`);
     }
     for (const name of p.localArrays) decl.push(`let v_${name};${f.varied.has(name) ? ` let d_${name}, h_${name};` : ''}`);
     const out = p.out;

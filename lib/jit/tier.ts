@@ -1,8 +1,10 @@
 // Tiering: when a traced function's gradients run compiled code instead of the tape interpreter, and the switches for it.
-import { compileGradient, Ineligible, type CompiledGradient, type ArgKind } from './compile';
+import { compileGradient, compileProgram, Ineligible, type CompiledGradient, type ArgKind } from './compile';
 import type { LeafKind } from './lower';
 import { compileTangent, type CompiledTangent } from './tangent';
-import { scopedMath, scopes } from './scopes';
+import { lower } from './lower';
+import { tangentProgram } from './jvp';
+import { resolver, checkScope, scopedMath, scopes } from './scopes';
 import { state } from '../trace/context';
 import { ORIGINAL, adjointFor } from '../rules/custom';
 import { ruleVersion } from '../rules/registry';
@@ -120,6 +122,25 @@ export function compiledTangentFor(fn: Function, args: any[]): CompiledTangent |
   return variant(fn, args, 'jvp ', compileTangentFor);
 }
 
+/**
+ * The compiled Hessian-vector product of fn at x along v (reverse mode over the forward-mode program, see jvp.ts), or
+ * undefined to use the interpreter. x is a number, Float64Array or array of numbers; v must be of x's kind and length
+ * with number entries. Two variants per signature: one for directions without zero entries (every input has a
+ * tangent, known when compiling) and one testing at run time which inputs have one.
+ */
+export function compiledHvpFor(fn: Function, x: any, v: any): CompiledGradient | undefined {
+  const n = typeof x === 'number' ? -1 : x?.length;
+  if (n === -1 ? typeof v !== 'number' : !((Array.isArray(v) || v instanceof Float64Array) && v.length === n)) return undefined;
+  let dense = true;
+  if (n === -1) dense = v !== 0;
+  else for (let i = 0; i < n; i++) {
+    const t = v[i];
+    if (typeof t !== 'number') return undefined;
+    if (t === 0) dense = false;
+  }
+  return variant(fn, [x], dense ? 'hvp dense ' : 'hvp ', (f, kinds) => compileHvpFor(f, kinds, dense));
+}
+
 /** One compiled variant per function, mode and argument signature, decided on its first call (see the policy above). */
 function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, args: any[], mode: string, compile: (fn: Function, kinds: ArgKind[]) => C): C | undefined {
   if (!jit.enabled || state.tapes.length !== 0) return undefined;
@@ -185,12 +206,28 @@ function compileTangentFor(fn: Function, kinds: ArgKind[]): CompiledTangent {
   return compileTangent(Function.prototype.toString.call(original), kinds, scopes.get(fn), original.name);
 }
 
+/** fn's Hessian-vector product for these argument kinds: the forward-mode program, differentiated by the reverse generator. */
+function compileHvpFor(fn: Function, kinds: ArgKind[], dense: boolean): CompiledGradient {
+  compileChecks(fn);
+  const original = (fn as any)[ORIGINAL];
+  const outside = scopes.get(fn);
+  checkScope(outside);
+  const { program, tangentParams } = tangentProgram(lower(Function.prototype.toString.call(original), kinds, resolver(outside, original.name)), dense);
+  const compiled = compileProgram(program, new Set(tangentParams));
+  compiled.arity = kinds.length; // called as ([x, v]), looked up by [x]
+  return compiled;
+}
+
 /**
  * Which tier fn's gradients use now: 'compiled', 'interpreted: <reason>' or 'not yet decided'. With several argument
- * signatures, the most recently decided one.
+ * signatures, the most recently decided one; `mode` narrows it to gradients ('gradient': gradient, withGradient),
+ * forward mode ('jvp': jvp, derivative) or Hessian-vector products ('hvp': hvp, hessian).
  */
-export function tierOf(fn: Function): string {
-  const decided = [...(entries.get(fn)?.values() ?? [])].filter((e) => e.compiled !== null || e.ineligible !== null);
+export function tierOf(fn: Function, mode: 'gradient' | 'jvp' | 'hvp' | 'any' = 'any'): string {
+  const prefix = mode === 'jvp' ? 'jvp ' : mode === 'hvp' ? 'hvp ' : '';
+  const decided = [...(entries.get(fn)?.entries() ?? [])]
+    .filter(([key]) => mode === 'any' || (mode === 'gradient' ? !key.startsWith('jvp ') && !key.startsWith('hvp ') : key.startsWith(prefix)))
+    .map(([, e]) => e).filter((e) => e.compiled !== null || e.ineligible !== null);
   const e = decided[decided.length - 1];
   if (e === undefined) return 'not yet decided';
   return e.compiled !== null ? 'compiled' : `interpreted: ${e.ineligible}`;

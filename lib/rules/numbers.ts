@@ -47,6 +47,15 @@ export function defineNumberType(Class: Function, ops: NumberType, scope?: Recor
   types.set(Class, entry);
 }
 
+/** Run fn with Class registered as a number type for its duration (internal: the compiled tier's symbolic rule evaluation). */
+export function withNumberType<T>(Class: Function, ops: NumberType, fn: () => T): T {
+  types.set(Class, ops);
+  try {
+    return fn();
+  } finally {
+    types.delete(Class);
+  }
+}
 /** The number type of a value, or undefined (numbers, tracked numbers and other objects). */
 export function numberTypeOf(x: any): NumberType | undefined {
   if (types.size === 0 || x === null || typeof x !== 'object' || x instanceof Tracked) return undefined;

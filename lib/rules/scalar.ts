@@ -57,7 +57,7 @@ export const binaryRules: { [K in BinaryOp]: BinaryRule } = {
   div:   { f: (a, b) => a / b, da: (_a, b) => O.div(1, b), db: (a, b) => O.neg(O.div(O.div(a, b), b)) }, // −(a/b)/b: no b² (nesting squares it again each level)
   mod:   { f: (a, b) => a % b, da: one,                 db: (a, b) => { const p = primal(a), q = primal(b); return -Math.round((p - (p % q)) / q); } },
   pow:   { f: Math.pow,
-           da: (a, b) => (primal(b) === 0 ? 0 : O.mul(b, O.pow(a, O.sub(b, 1)))),
+           da: (a, b) => (+primal(b) === 0 ? 0 : O.mul(b, O.pow(a, O.sub(b, 1)))), // + reads the value (a symbolic b throws: jit/symbolic.ts)
            db: (a, _b, y) => { const p = primal(a); return p === 0 ? 0 : p < 0 ? NaN : O.mul(y, O.log(a)); } },
   atan2: { f: Math.atan2,                                // atan2(y, x): ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²),
            da: (a, b) => { const h = O.hypot(a, b); return O.div(O.div(b, h), h); },    // as (x/h)/h with h = hypot(x, y),
