@@ -3,6 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { traced, hvp, jit, tierOf } from '../dist/index.js';
 import { scalarProgramArbitrary } from './arbitraries/scalar-program.mjs';
+import { jumpProgram } from './arbitraries/jump-program.mjs';
 
 const show = (v) => (Object.is(v, -0) ? '-0' : String(v));
 /** Values on the generated programs' thresholds and kinks, and plain ones. */
@@ -68,4 +69,12 @@ test('compiled hvp is bit-identical on wild programs (NaN and infinite partials)
   fc.assert(fc.property(scalarProgramArbitrary({ wild: true }), inputs, (p, [xs, vs]) => check(p, xs, vs)), { numRuns: 100 });
   fc.assert(fc.property(scalarProgramArbitrary({ arrays: true, locals: true, copies: true }), inputs, (p, [xs, vs]) => check(p, xs, vs)), { numRuns: 100 });
   t.pass();
+});
+
+test('compiled hvp is bit-identical on loop nests with break, continue and early return', (t) => {
+  // (x0, a0) with a0 of length 4: X = [x0, ...a0]
+  const asProgram = ({ source }) => ({ source, arity: 2, kinds: ['number', 'f64'], arrays: [{ index: 1, minLength: 4 }] });
+  const before = seen.compiled;
+  fc.assert(fc.property(jumpProgram, inputs, (p, [xs, vs]) => check(asProgram(p), xs, vs)), { numRuns: 150 });
+  t.true(seen.compiled - before >= 150, `only ${seen.compiled - before} of 300 hvps compiled`);
 });
