@@ -4,6 +4,7 @@ import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, fl
 import { resolver, checkScope, type Outside } from './scopes';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
+import { recomputation, type Recompute } from './recompute';
 
 export { Ineligible, type ArgKind } from './lower';
 export { PRELUDE, RULES } from './prelude';
@@ -133,7 +134,13 @@ export class Generator {
   protected indexTemps = new Map<string, string>();
   /** The objects captured values are read from (traced() scopes, globalThis), passed to the generated code as H. */
   holders: object[] = [];
-  constructor(protected p: Program, protected f: Facts) {}
+  /** Whether element reads check their index (the forward pass does; a reverse recomputation reads what the forward read). */
+  private checkReads = true;
+  /** Variables the reverse pass gets back without the stack (see recompute.ts). */
+  protected recompute: Recompute;
+  constructor(protected p: Program, protected f: Facts) {
+    this.recompute = recomputation(p, f);
+  }
 
   protected isArray(n: string) {
     return this.p.paramArrays.has(n) || this.p.localArrays.has(n);
@@ -156,7 +163,7 @@ export class Generator {
         const [k, isNew] = this.indexTemp(e.object.name, index);
         // an element outside the array (or at a fractional index) reads undefined and bails out: the interpreter
         // handles it (V8 drops the test after an in-bounds load of a Float64Array, which cannot give undefined)
-        if (isNew) pre.push(`const ${k} = ${index}; if (v_${e.object.name}[${k}] === undefined) throw BAIL;`);
+        if (isNew) pre.push(this.checkReads ? `const ${k} = ${index}; if (v_${e.object.name}[${k}] === undefined) throw BAIL;` : `const ${k} = ${index};`);
         return { kind: 'elem', array: e.object.name, index, k };
       }
       case 'BinaryExpression': {
@@ -270,6 +277,29 @@ export class Generator {
     return [parts.map((x) => x[0]).filter(Boolean).join('\n'), parts.map((x) => x[1]).filter(Boolean).reverse().join('\n')];
   }
 
+  /**
+   * A loop body's forward and reverse text. Variables recomputed per iteration (recompute.ts) get their values again at
+   * the start of each reverse iteration, right after the reverse of the body's last statement (which restores the
+   * counter they may read).
+   */
+  private loopBody(body: Stmt[]): [string, string] {
+    const again = body.filter((s): s is Stmt & { t: 'assign' } => s.t === 'assign' && this.recompute.get(s.target.name) === 'iteration');
+    if (again.length === 0) return this.block(body);
+    const parts = body.map((s) => this.statement(s));
+    const values = again.map((s) => {
+      this.indexTemps.clear();
+      const pre: string[] = [];
+      this.checkReads = false;
+      const root = this.operand(s.rhs, [], pre);
+      this.checkReads = true;
+      return `{ ${pre.join(' ')} v_${s.target.name} = ${this.valueText(root)}; }`;
+    });
+    const reverse = parts.map((x) => x[1]).filter(Boolean).reverse();
+    const lastReverse = parts[parts.length - 1][1];
+    const rest = lastReverse ? reverse.slice(1) : reverse;
+    return [parts.map((x) => x[0]).filter(Boolean).join('\n'), [lastReverse, ...values, ...rest].filter(Boolean).join('\n')];
+  }
+
   private statement(s: Stmt): [string, string] {
     this.indexTemps.clear(); // index variables may change between statements
     switch (s.t) {
@@ -294,7 +324,7 @@ export class Generator {
         const innermost = !this.unchecked && !containsLoop(s.body);
         const [ps, pc] = [this.pushes, this.pushesC];
         if (innermost) this.unchecked = true;
-        let [fb, rb] = this.block(s.body);
+        let [fb, rb] = this.loopBody(s.body);
         if (innermost) {
           this.unchecked = false;
           const [ns, nc] = [this.pushes - ps, this.pushesC - pc];
@@ -355,10 +385,13 @@ export class Generator {
     }
     const copy = isCopy(rhs);
     const propagates = adjoint && !copy && root.kind === 'op' && this.active(root);
-    const kept = propagates ? nodes.filter((n) => n.kept) : [];
+    // a recomputed variable's statement reads only values still in place in the reverse pass: its Math values are
+    // computed again there instead of kept on the stack
+    const recomputed = index === null && this.recompute.has(name);
+    const kept = propagates && !recomputed ? nodes.filter((n) => n.kept) : [];
     // loop counters read only in indices: `i = i ± c` is undone by `i ∓ c`, exact for int32 values (else bail out)
     const step = index === null && f.indexOnly.has(name) ? counterStep(name, rhs) : null;
-    const saveValue = needed && step === null;
+    const saveValue = needed && step === null && !recomputed;
     const fresh = copy ? (f.adjoint.has(copySource(rhs)) ? this.slotOf(root) : '0') : root.kind === 'lit' ? '0' : 'nA++';
     // `v = v + e` (or -): the interpreter's sweep moves the adjoint from the new node to the old one (times the
     // partial, 1): here both are one place, so it is rewritten in place (`b = g·1 + 0`) instead of reset and re-added;
@@ -371,7 +404,7 @@ export class Generator {
     let back = '';
     this.saved = new Map();
     if (propagates)
-      back = this.propagate(root as Operand & { kind: 'op' }, nodes, new Set(k ? [k] : []), inPlace ? { operand: first!, place: index === null ? `b_${name}` : `b_${name}[${k}]` } : undefined);
+      back = this.propagate(root as Operand & { kind: 'op' }, nodes, new Set(k ? [k] : []), inPlace ? { operand: first!, place: index === null ? `b_${name}` : `b_${name}[${k}]` } : undefined, recomputed);
     const saved = [...this.saved.values()];
     this.saved = null;
     const newSlot = fresh === 'nA++' ? 'if (nA === A.length) { growSlots(nA); A = AS; }' : '';
@@ -402,7 +435,7 @@ export class Generator {
   }
 
   /** Reverse of one right-hand side: recompute what the partials read, then accumulate, last operation first. */
-  private propagate(root: Operand & { kind: 'op' }, nodes: OpNode[], declared: Set<string>, inPlace?: { operand: Operand; place: string }): string {
+  private propagate(root: Operand & { kind: 'op' }, nodes: OpNode[], declared: Set<string>, inPlace?: { operand: Operand; place: string }, recomputeKept = false): string {
     const rootId = root.node.id;
     const needsValue = neededTemps(root.node);
     const recompute: string[] = [];
@@ -411,7 +444,7 @@ export class Generator {
     };
     for (const n of nodes) {
       n.operands.forEach(indexOf);
-      if (!n.kept && needsValue.has(n)) recompute.push(`const t${n.id} = ${this.opValue(n)};`);
+      if (n.kept ? recomputeKept : needsValue.has(n)) recompute.push(`const t${n.id} = ${this.opValue(n)};`);
     }
     // an arithmetic value no partial reads is not recomputed, and the partials of + - and negation read no operand
     // (they are constants): both get a placeholder

@@ -72,7 +72,7 @@ export interface Program {
   body: Stmt[];
   /** The variable returned at the end. */
   out: string;
-  /** Variables declared by `var` without a value: they read undefined until assigned (every other one is assigned before it is read). */
+  /** Variables declared by `var`: they read undefined until assigned (a let or const is assigned before it is read). */
   unassigned: Set<string>;
 }
 
@@ -403,7 +403,8 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
       return void out.push({ t: 'array', name, size: init.arguments[0] });
     }
     scalars.add(name);
-    if (init === null && kind === 'var') unassigned.add(name);
+    // a var reads undefined before its declaration runs (hoisting), with or without a value
+    if (kind === 'var') unassigned.add(name);
     if (init === null) return kind === 'var' ? undefined : assign(d.id, UNDEFINED, out);
     assign(d.id, init, out);
     if (kind === 'const') constants.add(name);
