@@ -5,6 +5,7 @@ import { resolver, checkScope, type Outside } from './scopes';
 import { analyze, isCopy, copySource, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
+import { reachAnalysis, type ReachFacts } from './reach';
 
 export { Ineligible, type ArgKind } from './lower';
 export { PRELUDE, RULES } from './prelude';
@@ -138,8 +139,13 @@ export class Generator {
   private checkReads = true;
   /** Variables the reverse pass gets back without the stack (see recompute.ts). */
   protected recompute: Recompute;
+  /** Where a variable's reached flag is known statically in the reverse pass (see reach.ts). */
+  private reach: ReachFacts;
+  /** The statement being generated (its reach facts). */
+  private current: Stmt | null = null;
   constructor(protected p: Program, protected f: Facts) {
     this.recompute = recomputation(p, f);
+    this.reach = reachAnalysis(p, f);
   }
 
   protected isArray(n: string) {
@@ -302,6 +308,7 @@ export class Generator {
 
   private statement(s: Stmt): [string, string] {
     this.indexTemps.clear(); // index variables may change between statements
+    this.current = s;
     switch (s.t) {
       case 'assign':
         // a counted loop's counter starts afresh there: its reverse pass sets the counter itself (see 'loop')
@@ -415,7 +422,8 @@ export class Generator {
     const restore = `${saveValue ? `${place} = ${POP};` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = ${POPC};` : ''}`;
     const adjointPlace = index === null ? `b_${name}` : `b_${name}[${k}]`;
     // reached: a flag for a variable; for an element, its adjoint is not -0 (see UNREACHED)
-    const reachedText = index === null ? `r_${name}` : `!${UNREACHED('g')}`;
+    const known = index === null && this.current !== null ? this.reach.get(this.current) : undefined;
+    const reachedText = index === null ? (known === 'yes' ? 'true' : known === 'no' ? 'false' : `r_${name}`) : `!${UNREACHED('g')}`;
     const reset = index === null ? `r_${name} = false; b_${name} = 0;` : `b_${name}[${k}] = -0;`;
     if (!propagates) {
       // nothing to propagate: restore; a non-aliased adjoint starts again (unreached) for the old value
@@ -509,8 +517,8 @@ export class Generator {
         decl.push(`const v_${name} = args[${i}];`);
         if (!f.adjoint.has(name)) return;
         if (f.aliased.has(name)) reserve.push(`const o_${name} = nA; nA += v_${name}.length; if (nA >= A.length) { growSlots(nA); A = AS; }`);
-        // a plain array's gradient is a plain array (filled so that V8 keeps it packed)
-        else decl.push(`const b_${name} = ${p.kinds[i] === 'array' ? `new Array(v_${name}.length).fill(0)` : `freshF64(v_${name}.length)`}; let r_${name} = false;`);
+        // a plain array's gradient is a plain array
+        else decl.push(`const b_${name} = ${p.kinds[i] === 'array' ? `zerosArray(v_${name}.length)` : `freshF64(v_${name}.length)`}; let r_${name} = false;`);
       } else {
         decl.push(`let v_${name} = args[${i}];`);
         if (!f.adjoint.has(name)) return;
@@ -569,6 +577,7 @@ return function compiledGradient(args) {
   ${forward}
   const value = v_${out};
   if (typeof value !== 'number') return null; // the interpreter reports a non-number output
+  ${(p.numbers ?? []).map((n) => `if (typeof v_${n} !== 'number') return null;`).join(' ')}
   ${seed}
   ${reverse}
   ${f.aliased.size > 0 ? 'used = nA;' : ''}

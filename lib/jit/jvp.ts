@@ -7,7 +7,7 @@ import { partialIR, literal } from './symbolic';
 const id = (name: string) => ({ type: 'Identifier', name });
 const bin = (operator: string, left: any, right: any) => ({ type: 'BinaryExpression', operator, left, right });
 const elem = (name: string, index: any) => ({ type: 'MemberExpression', computed: true, optional: false, object: id(name), property: index });
-const ZERO = literal(0), ONE = literal(1);
+const ZERO = literal(0), ONE = literal(1), MINUS_ZERO = literal(-0);
 const assign = (t: Target, rhs: any): Stmt => ({ t: 'assign', target: t, rhs, update: false });
 const when = (test: any, then: Stmt[], otherwise: Stmt[]): Stmt => ({ t: 'if', test, then, else: otherwise });
 const arithmetic: Record<string, string> = { '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod', '**': 'pow' };
@@ -137,12 +137,22 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
     { name: dotName.get(t.name)!, index: t.index },
     { name: hasName.get(t.name)!, index: t.index },
   ];
+  /**
+   * No tangent: the flag is 0, and a variable's tangent is then the constant −0 (its value when it has none: see
+   * `operation`, where −0 + ẋ = ẋ lets a sum skip the test).
+   */
+  const absent = (t: Target): Stmt[] => {
+    const [D, H] = tangentPlaces(t);
+    return t.index === null ? [assign(H, ZERO), assign(D, MINUS_ZERO)] : [assign(H, ZERO)];
+  };
   /** Set a target's tangent status: its flag (read where the analysis cannot tell), and the state for variables. */
   const setHas = (t: Target, h: Has, state: State, out: Stmt[]) => {
     // a temp's status is always known where it is read (right after it is made): its flag is never tested
-    if (h !== 'maybe' && !temps.has(t.name)) out.push(assign(tangentPlaces(t)[1], h === 'yes' ? ONE : ZERO));
+    if (h !== 'maybe' && !temps.has(t.name)) out.push(...(h === 'yes' ? [assign(tangentPlaces(t)[1], ONE)] : absent(t)));
     if (t.index === null) state.set(t.name, h);
   };
+  /** A variable (not a parameter, not an element) whose tangent is −0 whenever its flag is 0. */
+  const minusZeroWhenAbsent = (e: any) => e.type === 'Identifier' && !p.params.includes(e.name) && hasName.has(e.name);
 
   /**
    * One operation `rule(xs)` into `target`: its value, the partials of the operands that carry tangents, then the
@@ -167,9 +177,24 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
         : terms.map(({ t, partial }) => (partial.type === 'Literal' && partial.value === 1 ? t.d : bin('*', partial, t.d))).reduce((a, b) => bin('+', a, b))),
       ...(carried.every((c) => c.t.has === true) ? [] : [assign(H, ONE)]),
     ];
+    // Operands that may lack a tangent but would then hold −0 and enter with a partial of exactly 1 (sums, `s += e`):
+    // −0 + ẋ = ẋ and 1·−0 = −0 exactly, so the one expression gives the forward tape's tangent in every case (and −0
+    // again, with flag 0, when no operand has one); in the reverse pass the adjoint sent to an absent one ends at the
+    // constant −0. No test, no branch.
+    const unitPartial = (c: { partial: any }) => c.partial.type === 'Literal' && c.partial.value === 1;
+    const maybes = carried.filter((c) => c.t.has !== true);
+    const xsCarried = xs.filter((_x, i) => tangents[i] !== null);
+    if (target.index === null && maybes.length > 0 && maybes.every((c) => unitPartial(c) && minusZeroWhenAbsent(xsCarried[carried.indexOf(c)]))) {
+      out.push(set(carried)[0]);
+      if (carried.some((c) => c.t.has === true)) return setHas(target, 'yes', state, out);
+      const flags = maybes.map((c) => id(hasName.get(xsCarried[carried.indexOf(c)].name)!));
+      out.push(assign(H, flags.length === 1 ? flags[0] : { type: 'CallExpression', optional: false, arguments: flags,
+        callee: { type: 'MemberExpression', computed: false, optional: false, object: id('Math'), property: id('max') } }));
+      return void state.set(target.name, 'maybe');
+    }
     // the cases of which operands have a tangent, decided at run time only where the analysis could not
     const cases = (rest: typeof carried, chosen: typeof carried): Stmt[] => {
-      if (rest.length === 0) return chosen.length === 0 ? [assign(H, ZERO)] : set(chosen);
+      if (rest.length === 0) return chosen.length === 0 ? absent(target) : set(chosen);
       const [first, ...others] = rest;
       if (first.t.has === true) return cases(others, [...chosen, first]);
       return [when(first.t.has, cases(others, [...chosen, first]), cases(others, chosen))];
@@ -207,7 +232,7 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
     const t = tangentOf(source, state);
     if (t === null) return setHas(target, 'no', state, out);
     if (t.has === true) return (out.push(assign(D, t.d)), setHas(target, 'yes', state, out));
-    out.push(when(t.has, [assign(D, t.d), assign(H, ONE)], [assign(H, ZERO)]));
+    out.push(when(t.has, [assign(D, t.d), assign(H, ONE)], absent(target)));
     if (target.index === null) state.set(target.name, 'maybe');
   };
 
@@ -244,20 +269,24 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
     }
     return out;
   };
-  // at the start no variable holds a value with a tangent (parameters are known by their seeds)
-  const state: State = new Map([...varied].filter((n) => !p.params.includes(n) && !p.localArrays.has(n)).map((n) => [n, 'no' as Has]));
-  const body = block(p.body, state);
+  // at the start no variable holds a value with a tangent (parameters are known by their seeds); a let or const is
+  // assigned before it is read (and its assignment sets its tangent or −0), a var may be read before: its tangent −0
+  const initially = [...varied].filter((n) => !p.params.includes(n) && !p.localArrays.has(n));
+  const state: State = new Map(initially.map((n) => [n, 'no' as Has]));
+  const hoisted = initially.filter((n) => p.unassigned.has(n)).map((n) => assign({ name: dotName.get(n)!, index: null }, MINUS_ZERO));
+  const body = [...hoisted, ...block(p.body, state)];
   // the output's tangent (+ 0 makes it a value of its own, not a copy: names joined by copies share adjoint slots);
-  // an undefined output is the interpreter's to report
+  // f's own output must be a number, else the interpreter reports it (`numbers`)
   const result = temp();
   const t = tangentOf(id(p.out), state);
   const R = { name: result, index: null };
   if (t === null) body.push(assign(R, ZERO));
-  else if (t.has === true) body.push(assign(R, bin('+', t.d, ZERO)));
+  // (a variable without a tangent holds −0 there, and the value is not used: only the gradient is)
+  else if (t.has === true || minusZeroWhenAbsent(id(p.out))) body.push(assign(R, bin('+', t.d, ZERO)));
   else body.push(when(t.has, [assign(R, bin('+', t.d, ZERO))], [assign(R, ZERO)]));
-  body.push(when(bin('===', id(p.out), UNDEFINED), [assign(R, UNDEFINED)], []));
   const program: Program = {
     ...p, params, kinds, groups: params.map((_x, i) => i), paramArrays, localArrays, scalars, body, out: result,
+    numbers: [...(p.numbers ?? []), p.out],
   };
   return { program, tangentParams };
 }

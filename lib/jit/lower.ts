@@ -74,6 +74,8 @@ export interface Program {
   out: string;
   /** Variables declared by `var`: they read undefined until assigned (a let or const is assigned before it is read). */
   unassigned: Set<string>;
+  /** Variables besides `out` that must hold numbers at the end, else the call is the interpreter's (a derived program's original output). */
+  numbers?: string[];
 }
 
 export const UNDEFINED = { type: 'Identifier', name: 'undefined' };

@@ -23,6 +23,19 @@ function extremumPartial(vals, y, i) {
   for (const v of vals) if (v === y) ties++;
   return vals[i] === y ? 1 / ties : 0;
 }
+/**
+ * A plain array of n zeros held as doubles, for a plain-array argument's gradient: a copy of a template (V8 allocates
+ * it in one go, already holding doubles, so the first gradient entry written changes no elements kind).
+ */
+let ZT = [];
+function zerosArray(n) {
+  if (ZT.length !== n) {
+    ZT = [];
+    for (let i = 0; i < n; i++) ZT.push(0.5);
+    ZT.fill(0);
+  }
+  return ZT.slice();
+}
 /** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
 function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
 `;

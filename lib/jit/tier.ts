@@ -36,9 +36,15 @@ interface Entry {
   /** The rule registry's version the code was compiled under: a custom rule defined since (on an inlined callee, say) makes it stale. */
   rules: number;
   ineligible: string | null;
+  /** When it was last decided (compiled or marked), for tierOf's "most recent". */
+  decided: number;
 }
-/** Per traced function, per argument signature (e.g. "number,f64"): its compiled code or why it has none. */
-const entries = new WeakMap<Function, Map<string, Entry>>();
+let decisions = 0;
+/**
+ * Per traced function, per mode ('' gradients, 'jvp ', 'hvp ', 'hvp dense '), per argument signature (e.g.
+ * "number,f64"): its compiled code or why it has none. Two levels, so that a call builds no key string.
+ */
+const entries = new WeakMap<Function, Map<string, Map<string, Entry>>>();
 
 
 /** An array the interpreter would make all inputs of: no holes, only numbers, not frozen (frozen ones it refuses). */
@@ -146,23 +152,26 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
   if (!jit.enabled || state.tapes.length !== 0) return undefined;
   const kinds = argKinds(args);
   if (kinds === null) return undefined;
-  const key = mode + keyOf(kinds);
-  let byKind = entries.get(fn);
-  if (byKind === undefined) entries.set(fn, (byKind = new Map()));
-  let e = byKind.get(key);
-  if (e === undefined) byKind.set(key, (e = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion }));
+  const kindsKey = keyOf(kinds);
+  let byMode = entries.get(fn);
+  if (byMode === undefined) entries.set(fn, (byMode = new Map()));
+  let byKind = byMode.get(mode);
+  if (byKind === undefined) byMode.set(mode, (byKind = new Map()));
+  let e = byKind.get(kindsKey);
+  if (e === undefined) byKind.set(kindsKey, (e = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion, decided: 0 }));
   if (e.rules !== ruleVersion || e.compiled?.stale === true) {
     // rules changed since this variant was decided (a callee may have a custom rule now, or none), or a function it
     // inlined was replaced: decide again
-    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${key}): rules or callees changed, deciding again`);
+    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey}): rules or callees changed, deciding again`);
     Object.assign(e, { calls: 0, compiled: null, ineligible: null, rules: ruleVersion });
   }
   if (e.compiled !== null) {
     // code that keeps bailing out (indices out of range, fractional counters) only doubles the work: give it up
     if (++e.calls > BAIL_GRACE && e.compiled.bails * 2 > e.calls) {
       e.ineligible = `its compiled code bailed out to the interpreter on ${e.compiled.bails} of ${e.calls - 1} calls`;
+      e.decided = ++decisions;
       e.compiled = null;
-      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${key}) gives up its compiled code: ${e.ineligible}`);
+      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey}) gives up its compiled code: ${e.ineligible}`);
       return undefined;
     }
     return e.compiled.arity === args.length && adjointFor(fn) === undefined ? (e.compiled as C) : undefined;
@@ -172,16 +181,18 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
   try {
     const compiled = compile(fn, kinds);
     e.compiled = compiled;
+    e.decided = ++decisions;
     e.calls = 1;
     compiled.onBail = (why) => {
-      if (jit.log) console.error(`tracegrad jit: ${name} (${key}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
+      if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
     };
-    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${key})`);
+    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${mode}${kindsKey})`);
     return compiled.arity === args.length ? compiled : undefined;
   } catch (err) {
     if (!(err instanceof Ineligible)) throw err;
     e.ineligible = err.message;
-    if (jit.log) console.error(`tracegrad jit: ${name} (${key}) stays interpreted: ${err.message}`);
+    e.decided = ++decisions;
+    if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey}) stays interpreted: ${err.message}`);
     return undefined;
   }
 }
@@ -226,9 +237,9 @@ function compileHvpFor(fn: Function, kinds: ArgKind[], dense: boolean): Compiled
 export function tierOf(fn: Function, mode: 'gradient' | 'jvp' | 'hvp' | 'any' = 'any'): string {
   const prefix = mode === 'jvp' ? 'jvp ' : mode === 'hvp' ? 'hvp ' : '';
   const decided = [...(entries.get(fn)?.entries() ?? [])]
-    .filter(([key]) => mode === 'any' || (mode === 'gradient' ? !key.startsWith('jvp ') && !key.startsWith('hvp ') : key.startsWith(prefix)))
-    .map(([, e]) => e).filter((e) => e.compiled !== null || e.ineligible !== null);
-  const e = decided[decided.length - 1];
+    .filter(([key]) => mode === 'any' || (mode === 'gradient' ? key === '' : key.startsWith(prefix)))
+    .flatMap(([, byKind]) => [...byKind.values()]).filter((e) => e.compiled !== null || e.ineligible !== null);
+  const e = decided.sort((a, b) => a.decided - b.decided)[decided.length - 1];
   if (e === undefined) return 'not yet decided';
   return e.compiled !== null ? 'compiled' : `interpreted: ${e.ineligible}`;
 }
