@@ -2,6 +2,7 @@
 import test from 'ava';
 import { hessian, hvp, taylor, jacobian, forwardDiff, gradient, traced, TracegradError } from '../dist/index.js';
 import { richardsonDerivative, assertClose } from './helpers/reference.mjs';
+import { rosenbrockPow as rosenbrock, rosenbrockHessian } from './helpers/rosenbrock.mjs';
 
 const factorial = (k) => (k <= 1 ? 1 : k * factorial(k - 1));
 const binomial = (n, k) => factorial(n) / (factorial(k) * factorial(n - k));
@@ -30,24 +31,6 @@ test('hessian of atan2(v0, v1) at [1, 2] is [[-0.16, -0.12], [-0.12, 0.16]] to 1
   }
 });
 
-/** Rosenbrock's function, its closed-form Hessian. */
-const rosenbrock = (x) => {
-  let s = 0;
-  for (let i = 0; i < x.length - 1; i++) s += 100 * (x[i + 1] - x[i] * x[i]) ** 2 + (1 - x[i]) ** 2;
-  return s;
-};
-function rosenbrockHessian(x) {
-  const n = x.length;
-  const H = Array.from({ length: n }, () => new Array(n).fill(0));
-  for (let i = 0; i < n; i++) {
-    if (i < n - 1) {
-      H[i][i] += 1200 * x[i] * x[i] - 400 * x[i + 1] + 2;
-      H[i][i + 1] = H[i + 1][i] = -400 * x[i];
-    }
-    if (i > 0) H[i][i] += 200;
-  }
-  return H;
-}
 
 test('Rosenbrock (n = 5): all three modes match the closed-form Hessian and each other to ~1e-14', (t) => {
   for (const x of [[-1.2, 1, 0.5, 2, -0.7], [1, 1, 1, 1, 1], [0.3, -0.1, 1.7, 0.9, 1.1]]) {

@@ -2,26 +2,7 @@
 import test from 'ava';
 import { traced, hvp, hessian, gradient, jit, tierOf, TracegradError } from '../../dist/index.js';
 import { richardsonDerivative, assertClose } from '../helpers/reference.mjs';
-
-function rosenbrock(x) {
-  let s = 0;
-  for (let i = 0; i < x.length - 1; i++) {
-    const a = x[i + 1] - x[i] * x[i];
-    const b = 1 - x[i];
-    s += 100 * a * a + b * b;
-  }
-  return s;
-}
-/** Closed form: each term 100(x₁ − x₀²)² + (1 − x₀)² adds ∂₀₀ = 1200x₀² − 400x₁ + 2, ∂₀₁ = −400x₀, ∂₁₁ = 200. */
-function rosenbrockHvp(x, v) {
-  const out = new Array(x.length).fill(0);
-  for (let i = 0; i < x.length - 1; i++) {
-    const d = 1200 * x[i] * x[i] - 400 * x[i + 1] + 2, o = -400 * x[i];
-    out[i] += d * v[i] + o * v[i + 1];
-    out[i + 1] += o * v[i] + 200 * v[i + 1];
-  }
-  return out;
-}
+import { rosenbrock, rosenbrockHvp } from '../helpers/rosenbrock.mjs';
 
 /** hvp with the compiled tier off: the reference for bit-identity. */
 function interpreted(f, x, v) {
