@@ -144,8 +144,10 @@ export function compiledHvpFor(fn: Function, x: any, v: any): CompiledGradient |
     if (typeof t !== 'number') return undefined;
     if (t === 0) dense = false;
   }
-  return variant(fn, [x], dense ? 'hvp dense ' : 'hvp ', (f, kinds) => compileHvpFor(f, kinds, dense));
+  return dense ? variant(fn, [x], 'hvp dense ', compileHvpDense) : variant(fn, [x], 'hvp ', compileHvpSparse);
 }
+const compileHvpDense = (fn: Function, kinds: ArgKind[]) => compileHvpFor(fn, kinds, true);
+const compileHvpSparse = (fn: Function, kinds: ArgKind[]) => compileHvpFor(fn, kinds, false);
 
 /** One compiled variant per function, mode and argument signature, decided on its first call (see the policy above). */
 function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, args: any[], mode: string, compile: (fn: Function, kinds: ArgKind[]) => C): C | undefined {
