@@ -7,6 +7,7 @@ import { adjointFor, inner } from './rules/custom';
 import { ensureTraced } from './rewrite/traced';
 import { compiledFor } from './jit/tier';
 import { TracegradError } from './errors';
+import { isTensor } from './tensor/tensor';
 import { numberTypeOf } from './rules/numbers';
 import type { Tape } from './trace/tape';
 
@@ -132,6 +133,11 @@ function scalarOutputError(out: any, fname: string): TracegradError {
       `tracegrad: ${fname} needs f to return a real number (the loss), but it returned a ${out.constructor.name}. ` +
         `A ${out.constructor.name} loss has no gradient of its own: return a real part of it (for a Complex z: z.re, ` +
         `z.im or Math.abs(z)), or use pullback with a seed of its type (seeds 1 and i give the Wirtinger derivatives).`,
+    );
+  if (isTensor(primal(out)))
+    return new TracegradError(
+      `tracegrad: ${fname} needs f to return a single number (the loss), but it returned a Tensor of shape [${primal(out).shape}]. ` +
+        `Reduce it to a number with sum(t) or mean(t); for the derivatives of every element use jacobian or pullback with a seed tensor.`,
     );
   const what = Array.isArray(out) || isTypedFloat(out) ? `an array of length ${(out as any).length}`
     : out === null || out === undefined ? String(out) : typeof out === 'object' ? 'an object' : `a ${typeof out}`;

@@ -10,3 +10,7 @@ export { TracegradError } from './errors';
 export { jit, tierOf } from './jit/tier';
 export { inspect, type Inspection, type TraceEntry } from './inspect';
 export { Tracked, primal } from './trace/tracked';
+export {
+  Tensor, tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, setBackend, getBackend,
+  type DType, type BackendName,
+} from './tensor/index';

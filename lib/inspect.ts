@@ -55,6 +55,7 @@ export function inspect(f: (...args: any[]) => any, ...args: any[]): Inspection 
       entry.partials = [...tape.ext[i].partials];
     } else if (k === Kind.Guard) entry.parents = tape.a0[i] >= 0 ? [tape.a0[i]] : [];
     else if (k === Kind.ExternOut) entry.parents = [tape.ext[i].node];
+    else if (k === Kind.Pullback) entry.parents = tape.ext[i].parents.filter((p: number) => p >= 0);
     trace.push(entry);
   }
   const guards = trace.filter((e) => e.op.startsWith('guard'));

@@ -1,5 +1,5 @@
 // The one dispatch point: overloaded scalar operations, generated from the rule tables so each op gets its own fast path.
-import { O, type UnaryRule, type BinaryRule } from './rules/registry';
+import { O, tensorHooks, NOT_TENSOR, type UnaryRule, type BinaryRule } from './rules/registry';
 import { unaryRules, binaryRules } from './rules/scalar';
 import { Tracked, primal } from './trace/tracked';
 import { opId } from './trace/tape';
@@ -43,6 +43,10 @@ function slow(x) {
   return general(x);
 }
 function general(x) {
+  if (typeof primalOf(x) === 'object') {
+    const r = hooks.unary('NAME', x);
+    if (r !== NOT_TENSOR) return r;
+  }
   if (!(x instanceof Tracked)) {
     const u = user('NAME', x);
     return u === NOT ? f(x) : u;
@@ -84,6 +88,10 @@ function slow(a, b) {
   return general(a, b);
 }
 function general(a, b) {
+  if (typeof primalOf(a) === 'object' || typeof primalOf(b) === 'object') {
+    const r = hooks.binary('NAME', a, b);
+    if (r !== NOT_TENSOR) return r;
+  }
   const A = a instanceof Tracked, B = b instanceof Tracked;
   if (!A && !B) return other(a, b);
   if (A && !a.t.active) return self(resolveInactive(a), b);
@@ -105,17 +113,17 @@ function general(a, b) {
 }`;
 
 function compileUnary(name: string, rule: UnaryRule): (x: any) => any {
-  const make = new Function('f', 'd', 'id', 'Tracked', 'resolveInactive', 'self', 'user', 'NOT', unaryTemplate.replaceAll('NAME', name));
-  const fn = make(rule.f, rule.d, opId(name), Tracked, resolveInactive, (x: any) => fn(x), numberTypeUnary, NOT_NUMBER_TYPE);
+  const make = new Function('f', 'd', 'id', 'Tracked', 'resolveInactive', 'self', 'user', 'NOT', 'hooks', 'NOT_TENSOR', 'primalOf', unaryTemplate.replaceAll('NAME', name));
+  const fn = make(rule.f, rule.d, opId(name), Tracked, resolveInactive, (x: any) => fn(x), numberTypeUnary, NOT_NUMBER_TYPE, tensorHooks, NOT_TENSOR, primal);
   markTraced(fn);
   return fn;
 }
 
 function compileBinary(name: string, rule: BinaryRule, other: (a: any, b: any) => any): (a: any, b: any) => any {
   const make = new Function(
-    'f', 'da', 'db', 'id', 'Tracked', 'resolveInactive', 'other', 'self', binaryTemplate.replaceAll('NAME', name),
+    'f', 'da', 'db', 'id', 'Tracked', 'resolveInactive', 'other', 'self', 'hooks', 'NOT_TENSOR', 'primalOf', binaryTemplate.replaceAll('NAME', name),
   );
-  const fn = make(rule.f, rule.da, rule.db, opId(name), Tracked, resolveInactive, other, (a: any, b: any) => fn(a, b));
+  const fn = make(rule.f, rule.da, rule.db, opId(name), Tracked, resolveInactive, other, (a: any, b: any) => fn(a, b), tensorHooks, NOT_TENSOR, primal);
   markTraced(fn);
   return fn;
 }
@@ -229,6 +237,10 @@ export function truthy(x: any): boolean {
  */
 function nary(xs: any[], name: string, compute: (vals: any[]) => any,
               partial: (vals: any[], y: any, i: number) => any): any {
+  if (xs.some((x) => typeof primal(x) === 'object')) {
+    const r = tensorHooks.nary(name, xs);
+    if (r !== NOT_TENSOR) return r;
+  }
   let t: any = null;
   for (let i = 0; i < xs.length; i++) {
     const x = xs[i];

@@ -92,6 +92,11 @@ function sweepGeneric(tape: Tape, out: number, seed: any): Adjoints {
       for (let j = 0; j < parents.length; j++) acc(parents[j], O.mul(g, partials[j]));
     } else if (k === Kind.ExternOut) depositOut(ext[i], g, structuredDy, touched);
     else if (k === Kind.Extern) runExtern(tape, ext[i], ext[i].structured ? structuredDy.get(i) : g, acc);
+    else if (k === Kind.Pullback) {
+      const { parents, back } = ext[i];
+      const cots = belowLevel(tape.level, () => back(g));
+      for (let j = 0; j < parents.length; j++) if (parents[j] >= 0 && cots[j] !== null && cots[j] !== undefined) acc(parents[j], cots[j]);
+    }
   }
   return { adj, touched };
 }

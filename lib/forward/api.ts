@@ -1,6 +1,7 @@
 // Forward-mode API: jvp (Jacobian-vector products) and derivative, on the same traced code and rules as reverse mode.
 import { ForwardTape } from './tape';
-import { Tracked } from '../trace/tracked';
+import { Tracked, primal } from '../trace/tracked';
+import { Tensor, isTensor } from '../tensor/tensor';
 import { state, popTape } from '../trace/context';
 import { enterArgs, cleanUp, stripValue, isContainer, isTypedFloat, type InputNode } from '../trace/containers';
 import { adjointFor, inner } from '../rules/custom';
@@ -61,12 +62,23 @@ export function derivative(f: (x: any) => any, x: any): any {
   return dy;
 }
 
+/** A zero tangent of a value's form: 0, or a tensor of zeros. */
+const zeroLike = (v: any) => (isTensor(v) ? new Tensor(v.dtype === 'float32' ? new Float32Array(v.size) : new Float64Array(v.size), v.shape) : 0);
+
 const describe = (x: any) => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? 'an object' : `a ${typeof x}`);
 
 /** Put an argument's tangent on its inputs (typed arrays: on the inputs their elements get when first read). */
 function seedSlot(tape: ForwardTape, node: Slot, tangent: any, arg: any, where: string): void {
   if (tangent === null || tangent === undefined || tangent === 0 || node === null) return; // 0: not perturbed, for any argument
   if (typeof node === 'number') {
+    const value = primal(arg);
+    if (isTensor(value)) {
+      // a tensor argument is one input: its tangent is a tensor of its shape
+      const t = primal(tangent);
+      if (!isTensor(t) || t.shape.length !== value.shape.length || t.shape.some((d, i) => d !== value.shape[i]))
+        throw new TracegradError(`tracegrad: jvp: ${where} must be a Tensor of its argument's shape [${value.shape}], got ${isTensor(t) ? `a Tensor of shape [${t.shape}]` : describe(tangent)}.`);
+      return tape.seed(node, tangent);
+    }
     if (typeof tangent !== 'number' && !(tangent instanceof Tracked))
       throw new TracegradError(`tracegrad: jvp: ${where} is ${describe(tangent)}, but its argument is a number; give a number.`);
     return tape.seed(node, tangent);
@@ -87,11 +99,11 @@ function seedSlot(tape: ForwardTape, node: Slot, tangent: any, arg: any, where: 
   }
   if (node.k === 'map') {
     if (!(tangent instanceof Map)) throw mismatch();
-    node.keys.forEach((key, i) => seedSlot(tape, node.vals[i], tangent.get(key), undefined, `${where}.get(${String(key)})`));
+    node.keys.forEach((key, i) => seedSlot(tape, node.vals[i], tangent.get(key), arg instanceof Map ? arg.get(key) : undefined, `${where}.get(${String(key)})`));
     return;
   }
   if (typeof tangent !== 'object' || Array.isArray(tangent) || tangent instanceof Map || isTypedFloat(tangent)) throw mismatch();
-  node.keys.forEach((key, i) => seedSlot(tape, node.fields[i], tangent[key], undefined, `${where}.${key}`));
+  node.keys.forEach((key, i) => seedSlot(tape, node.fields[i], tangent[key], arg?.[key], `${where}.${key}`));
 }
 
 const nodeLength = (n: InputNode) => (n.k === 'arr' ? ` of length ${n.items.length}` : n.k === 'typed' ? ` of length ${n.length}` : '');
@@ -99,8 +111,9 @@ const describeNode = (n: InputNode) => (n.k === 'arr' ? 'an array' : n.k === 'ty
 
 /** The output's tangent, in its shape: 0 where nothing perturbed reaches. */
 function tangentOf(out: any, tape: ForwardTape, seen: Map<any, any>): any {
-  if (out instanceof Tracked) return out.t === tape ? tape.tan[out.i] ?? 0 : 0;
+  if (out instanceof Tracked) return (out.t === tape ? tape.tan[out.i] : undefined) ?? zeroLike(primal(out));
   if (typeof out === 'number') return 0;
+  if (isTensor(out)) return zeroLike(out);
   if (out === null || typeof out !== 'object') return out;
   if (seen.has(out)) return seen.get(out);
   if (isTypedFloat(out)) {

@@ -52,6 +52,17 @@ export class ForwardTape extends Tape {
     return new Tracked(y, i, this);
   }
 
+  /** An array operation's output: its tangent from its jvp, given its parents' tangents (undefined where none). */
+  override tensorOp(y: any, parents: number[], _back: (g: any) => any[], jvp: (tangents: any[]) => any, _op: number): Tracked {
+    const i = this.n++;
+    const tangents = parents.map((p) => (p >= 0 ? this.tan[p] : undefined));
+    if (tangents.some((t) => t !== undefined)) {
+      const t = jvp(tangents);
+      if (t !== undefined) this.tan[i] = t;
+    }
+    return new Tracked(y, i, this);
+  }
+
   /** A custom rule's output: its tangent is J·ẋ, with J's row from the rule's pullback (back(1)). */
   override extern(record: ExternRecord, y: any, _op: number): Tracked {
     const i = this.n++;

@@ -38,3 +38,14 @@ export let ruleVersion = 0;
 export function bumpRuleVersion(): void {
   ruleVersion++;
 }
+
+/**
+ * Where the one dispatch point (ops.ts) hands over operations on arrays: lib/tensor installs these. They return
+ * NOT_TENSOR when no operand is a tensor (so the scalar path goes on).
+ */
+export const NOT_TENSOR = Symbol('not a tensor operation');
+export const tensorHooks = {
+  unary: (_name: string, _x: any): any => NOT_TENSOR,
+  binary: (_name: string, _a: any, _b: any): any => NOT_TENSOR,
+  nary: (_name: string, _xs: any[]): any => NOT_TENSOR,
+};

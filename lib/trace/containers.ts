@@ -5,6 +5,7 @@ import { state, top } from './context';
 import { O } from '../rules/registry';
 import { TracegradError } from '../errors';
 import { numberTypeFor } from '../rules/numbers';
+import { Tensor } from '../tensor/tensor';
 
 // ---- which objects we walk ----
 
@@ -63,8 +64,9 @@ export function enterArgs(tape: Tape, args: any[]): { values: any[]; nodes: Slot
   return { values, nodes };
 }
 
+/** A number, a tensor (one input holding the whole array: lib/tensor), or a value tracked by this or an outer call. */
 function isLeaf(x: any, tape: Tape): boolean {
-  return typeof x === 'number' || (x instanceof Tracked && (x.t === tape || x.t.active));
+  return typeof x === 'number' || x instanceof Tensor || (x instanceof Tracked && (x.t === tape || x.t.active));
 }
 
 function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>): InputNode | null {

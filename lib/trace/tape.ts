@@ -11,6 +11,7 @@ export const enum Kind {
   Extern = 4, // custom adjoint: ext[i] = ExternRecord, back(dy) gives cotangents for its argument structure
   ExternOut = 5, // one numeric leaf of a structured extern output: ext[i] = { node, path }
   Guard = 6, // a comparison or truthiness test on a tracked value; op = test, d0 = outcome; no gradient flows
+  Pullback = 7, // an array operation (tensors): ext[i] = { parents, back }, back(g) gives one cotangent per parent (-1: none)
 }
 
 /** Op codes for introspection; index into `opNames`. */
@@ -162,6 +163,16 @@ export class Tape {
     const i = this.push(Kind.Nary, op, { parents, partials });
     if (!partials.every((p) => typeof p === 'number')) this.generic = true;
     return new Tracked(y, i, this);
+  }
+
+  /**
+   * An operation on arrays (lib/tensor): its parents (tape indices, -1 for operands not on this tape), `back(g)` giving
+   * their cotangents in overloaded ops, and `jvp(tangents)` for forward mode. Its adjoints are not numbers: the sweep
+   * runs generic.
+   */
+  tensorOp(y: any, parents: number[], back: (g: any) => any[], _jvp: (tangents: any[]) => any, op: number): Tracked {
+    this.generic = true;
+    return new Tracked(y, this.push(Kind.Pullback, op, { parents, back }), this);
   }
 
   extern(record: ExternRecord, y: any, op: number): Tracked {

@@ -1,0 +1,44 @@
+// Backends for tensor kernels: the pure-JS reference ('js') always; 'native' (SIMD addon) and 'webgpu' where they exist.
+import * as JS from './kernels';
+import { TracegradError } from '../errors';
+
+export type BackendName = 'js' | 'native' | 'webgpu';
+/** What a backend provides: the kernels lib/tensor/prims.ts calls. */
+export type Kernels = Pick<typeof JS, 'map' | 'zip' | 'sumTo' | 'broadcastTo' | 'transpose' | 'matmul' | 'astype'>;
+
+const available = new Map<BackendName, () => Kernels | string>([
+  ['js', () => JS],
+  // neither is built yet: the reason is the error a user sees when asking for it
+  ['native', () => 'the native SIMD addon is not built in this version of tracegrad (it is planned: native/)'],
+  ['webgpu', () => 'the WebGPU backend is not built in this version of tracegrad (it is planned: Dawn through npm `webgpu`)'],
+]);
+
+let current: BackendName = 'js';
+let active: Kernels = JS;
+
+/** The kernels in use. */
+export function kernels(): Kernels {
+  return active;
+}
+
+/**
+ * `setBackend(name)`: run tensor kernels on 'js' (always available), 'native' or 'webgpu'. Asking for one this
+ * machine or build does not have throws and keeps the current one. The environment variable TRACEGRAD_BACKEND
+ * chooses the initial backend the same way.
+ */
+export function setBackend(name: BackendName): void {
+  const load = available.get(name);
+  if (load === undefined) throw new TracegradError(`tracegrad: setBackend: unknown backend ${JSON.stringify(name)}; the backends are 'js', 'native' and 'webgpu'.`);
+  const k = load();
+  if (typeof k === 'string') throw new TracegradError(`tracegrad: setBackend('${name}'): not available: ${k}. The 'js' backend always is.`);
+  current = name;
+  active = k;
+}
+
+/** `getBackend()`: the name of the backend tensor kernels run on. */
+export function getBackend(): BackendName {
+  return current;
+}
+
+const fromEnv = process.env.TRACEGRAD_BACKEND;
+if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'js') setBackend(fromEnv as BackendName);

@@ -1,0 +1,170 @@
+// The JS reference kernels: elementwise maps with NumPy broadcasting, reductions to a shape, transpose and (batched) matmul.
+import { Tensor, allocate, sizeOf, type DType, type Data } from './tensor';
+import { TracegradError } from '../errors';
+
+/** The shape two shapes broadcast to (NumPy rules: align right, a 1 stretches), or a clear error. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1, db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1)
+      throw new TracegradError(`tracegrad: shapes [${a}] and [${b}] do not broadcast (axis ${i} of the result: ${da} vs ${db}); reshape one of them or use matmul for a matrix product.`);
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Row-major strides of `shape` read as `target` (aligned right): 0 along axes it is broadcast over. */
+export function stridesIn(shape: readonly number[], target: readonly number[]): number[] {
+  const out = new Array(target.length).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const j = target.length - shape.length + i;
+    out[j] = shape[i] === 1 && target[j] !== 1 ? 0 : s;
+    s *= shape[i];
+  }
+  return out;
+}
+
+/**
+ * Visit every index of `shape` row by row: `row(offsets, n, inner)` gets, per operand, the offset of the row's first
+ * element (from that operand's strides), the row length, and each operand's stride along the last axis.
+ */
+function rows(shape: readonly number[], strides: number[][], row: (offsets: number[], n: number, inner: number[]) => void): void {
+  const r = shape.length;
+  if (sizeOf(shape) === 0) return;
+  if (r === 0) return row(strides.map(() => 0), 1, strides.map(() => 0));
+  const n = shape[r - 1], inner = strides.map((s) => s[r - 1]);
+  const index = new Array(r - 1).fill(0);
+  const offsets = strides.map(() => 0);
+  for (;;) {
+    row(offsets, n, inner);
+    let d = r - 2;
+    for (; d >= 0; d--) {
+      index[d]++;
+      for (let k = 0; k < strides.length; k++) offsets[k] += strides[k][d];
+      if (index[d] < shape[d]) break;
+      for (let k = 0; k < strides.length; k++) offsets[k] -= strides[k][d] * shape[d];
+      index[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+const dtypeOf = (...xs: (Tensor | number)[]): DType => (xs.some((x) => x instanceof Tensor && x.dtype === 'float64') ? 'float64' : 'float32');
+
+/** f applied to each element. */
+export function map(x: Tensor, f: (v: number) => number): Tensor {
+  const d = x.data, out = allocate(x.dtype, d.length);
+  for (let i = 0; i < d.length; i++) out[i] = f(d[i]);
+  return new Tensor(out, x.shape);
+}
+
+/** f of corresponding elements, broadcast (a number stands for a tensor of any shape). */
+export function zip(a: Tensor | number, b: Tensor | number, f: (x: number, y: number) => number): Tensor {
+  const dtype = dtypeOf(a, b);
+  if (typeof a === 'number') {
+    const B = b as Tensor, d = B.data, out = allocate(dtype, d.length);
+    for (let i = 0; i < d.length; i++) out[i] = f(a, d[i]);
+    return new Tensor(out, B.shape);
+  }
+  if (typeof b === 'number') {
+    const d = a.data, out = allocate(dtype, d.length);
+    for (let i = 0; i < d.length; i++) out[i] = f(d[i], b);
+    return new Tensor(out, a.shape);
+  }
+  const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape);
+  const out = allocate(dtype, sizeOf(shape));
+  const da = a.data, db = b.data;
+  if (sameShape(a.shape, b.shape)) {
+    for (let i = 0; i < out.length; i++) out[i] = f(da[i], db[i]);
+    return new Tensor(out, shape);
+  }
+  let o = 0;
+  rows(shape, [stridesIn(a.shape, shape), stridesIn(b.shape, shape)], ([oa, ob], n, [sa, sb]) => {
+    for (let i = 0; i < n; i++) out[o++] = f(da[oa + i * sa], db[ob + i * sb]);
+  });
+  return new Tensor(out, shape);
+}
+
+export const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** x summed down to `shape` (which broadcasts to x's shape): the adjoint of broadcasting. */
+export function sumTo(x: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(x.shape, shape)) return x;
+  const out = allocate(x.dtype, sizeOf(shape));
+  const d = x.data;
+  let i = 0;
+  rows(x.shape, [stridesIn(shape, x.shape)], ([o], n, [s]) => {
+    for (let k = 0; k < n; k++) out[o + k * s] += d[i++];
+  });
+  return new Tensor(out, shape);
+}
+
+/** x repeated along broadcast axes to `shape`. */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(x.shape, shape)) return x;
+  broadcastShapes(x.shape, shape); // the error, if it does not
+  const out = allocate(x.dtype, sizeOf(shape));
+  const d = x.data;
+  let i = 0;
+  rows(shape, [stridesIn(x.shape, shape)], ([o], n, [s]) => {
+    for (let k = 0; k < n; k++) out[i++] = d[o + k * s];
+  });
+  return new Tensor(out, shape);
+}
+
+/** Axes permuted: result axis i is x's axis perm[i]. */
+export function transpose(x: Tensor, perm: readonly number[]): Tensor {
+  const shape = perm.map((p) => x.shape[p]);
+  const own = stridesIn(x.shape, x.shape);
+  const strides = perm.map((p) => own[p]);
+  const out = allocate(x.dtype, x.size);
+  const d = x.data;
+  let i = 0;
+  rows(shape, [strides], ([o], n, [s]) => {
+    for (let k = 0; k < n; k++) out[i++] = d[o + k * s];
+  });
+  return new Tensor(out, shape);
+}
+
+/**
+ * Matrix product of the last two axes, batched over the others with broadcasting: [..., m, k] × [..., k, n] →
+ * [..., m, n]. (Vectors are handled by the caller, as NumPy does: reshaped to a row or column and back.)
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const ra = a.shape.length, rb = b.shape.length;
+  const m = a.shape[ra - 2], k = a.shape[ra - 1], k2 = b.shape[rb - 2], n = b.shape[rb - 1];
+  if (k !== k2) throw new TracegradError(`tracegrad: matmul of shapes [${a.shape}] and [${b.shape}]: the inner dimensions ${k} and ${k2} differ.`);
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = allocate(dtypeOf(a, b), sizeOf(batch) * m * n);
+  const sa = stridesIn(a.shape.slice(0, -2), batch), sb = stridesIn(b.shape.slice(0, -2), batch);
+  const A = a.data, B = b.data;
+  let o = 0;
+  const one = (oa: number, ob: number) => {
+    // i-k-j: the inner loop runs along rows of B and of the output (contiguous)
+    for (let i = 0; i < m; i++) {
+      const row = o + i * n;
+      for (let p = 0; p < k; p++) {
+        const aip = A[oa + i * k + p];
+        const bp = ob + p * n;
+        for (let j = 0; j < n; j++) out[row + j] += aip * B[bp + j];
+      }
+    }
+    o += m * n;
+  };
+  if (batch.length === 0) one(0, 0);
+  else rows(batch, [sa, sb], ([oa, ob], len, [ia, ib]) => {
+    for (let t = 0; t < len; t++) one((oa + t * ia) * m * k, (ob + t * ib) * k * n);
+  });
+  return new Tensor(out, [...batch, m, n]);
+}
+
+/** Elements converted to another dtype (the same tensor if it already has it). */
+export function astype(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  const out: Data = allocate(dtype, x.size);
+  out.set(x.data);
+  return new Tensor(out, x.shape);
+}

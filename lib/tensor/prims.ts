@@ -1,0 +1,355 @@
+// Tensor primitives: each declared once with its forward kernel, its pullback and its tangent rule (elementwise ones straight from the scalar rule table), applied level by level like the scalar ops.
+import { O, tensorHooks, NOT_TENSOR } from '../rules/registry';
+import { unaryRules, binaryRules } from '../rules/scalar';
+import { Tracked, primal } from '../trace/tracked';
+import { opId, type Tape } from '../trace/tape';
+import { resolveInactive } from '../ops';
+import { TracegradError } from '../errors';
+import { Tensor, isTensor, sizeOf, type DType } from './tensor';
+import * as K from './kernels';
+import { kernels } from './backend';
+
+/**
+ * A primitive on tensors (and numbers). `forward` takes plain values. `back(g, xs, y, needed)` returns one cotangent
+ * per operand (null where `needed` is false), `jvp(ts, xs, y)` the output's tangent from the operands' tangents
+ * (undefined where an operand has none); both are written in overloaded operations on xs and y, which may be tracked
+ * by outer levels, so they can be differentiated again (nested AD).
+ */
+interface Prim {
+  name: string;
+  forward(xs: any[], params: any): any;
+  back(g: any, xs: any[], y: any, needed: boolean[], params: any): any[];
+  jvp(ts: any[], xs: any[], y: any, params: any): any;
+}
+
+/**
+ * Apply a primitive: on the innermost-nested (highest-level) tape among the operands, one entry whose operands are
+ * computed one level down, recursively, as ops.ts does for scalars.
+ */
+export function apply(p: Prim, args: any[], params?: any): any {
+  let t: Tape | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const x = args[i];
+    if (!(x instanceof Tracked)) continue;
+    if (!x.t.active) return apply(p, args.map((a, j) => (j === i ? resolveInactive(a) : a)), params);
+    if (t === null || x.t.level > t.level) t = x.t;
+  }
+  if (t === null) return p.forward(args, params);
+  const tape = t;
+  const on = args.map((x) => x instanceof Tracked && x.t === tape);
+  const xs = args.map((x, i) => (on[i] ? x.v : x));
+  const y = apply(p, xs, params);
+  return tape.tensorOp(y, args.map((x, i) => (on[i] ? x.i : -1)), (g) => p.back(g, xs, y, on, params), (ts) => p.jvp(ts, xs, y, params), opId(`tensor:${p.name}`));
+}
+
+/** The primal shape of a value: a tensor's, or null for a number. */
+export const shapeOf = (x: any): readonly number[] | null => {
+  const v = primal(x);
+  return isTensor(v) ? v.shape : null;
+};
+const dtypeOf = (x: any): DType | null => {
+  const v = primal(x);
+  return isTensor(v) ? v.dtype : null;
+};
+
+/** Σ of present terms (undefined: no term), as the forward tape sums tangents. */
+function sumTerms(terms: any[]): any {
+  let s: any;
+  for (const t of terms) if (t !== undefined) s = s === undefined ? t : O.add(s, t);
+  return s;
+}
+
+/** A cotangent brought to its operand's form: summed over broadcast axes (all of them for a number), in its dtype. */
+export function toLike(c: any, x: any): any {
+  const shape = shapeOf(x);
+  if (shape === null) return shapeOf(c) === null ? c : sum(c);
+  if (shapeOf(c) === null) c = broadcastTo(c, shape);
+  else if (!K.sameShape(shapeOf(c)!, shape)) c = apply(sumToPrim, [c], shape);
+  return dtypeOf(c) === dtypeOf(x) ? c : astype(c, dtypeOf(x)!);
+}
+
+/** A tangent broadcast to the shape of the value it belongs to (undefined stays undefined). */
+function toShapeOf(t: any, y: any): any {
+  if (t === undefined) return undefined;
+  const shape = shapeOf(y);
+  if (shape === null) return t;
+  const ts = shapeOf(t);
+  return ts !== null && K.sameShape(ts, shape) ? t : broadcastTo(t, shape);
+}
+
+// ---- elementwise, from the scalar rule table ----
+
+const unaryPrims = new Map<string, Prim>();
+for (const [name, rule] of Object.entries(unaryRules) as [string, any][]) {
+  unaryPrims.set(name, {
+    name,
+    forward: ([x]) => (isTensor(x) ? kernels().map(x, rule.f) : rule.f(x)),
+    back: (g, [x], y) => [O.mul(g, rule.d(x, y))],
+    jvp: ([t], [x], y) => (t === undefined ? undefined : O.mul(rule.d(x, y), t)),
+  });
+}
+const binaryPrims = new Map<string, Prim>();
+for (const [name, rule] of Object.entries(binaryRules) as [string, any][]) {
+  binaryPrims.set(name, {
+    name,
+    forward: ([a, b]) => (isTensor(a) || isTensor(b) ? kernels().zip(a, b, rule.f) : rule.f(a, b)),
+    // ∂/∂a and ∂/∂b as the scalar rules give them, elementwise; each summed back to its operand's shape
+    back: (g, [a, b], y, needed) => [
+      needed[0] ? toLike(O.mul(g, rule.da(a, b, y)), a) : null,
+      needed[1] ? toLike(O.mul(g, rule.db(a, b, y)), b) : null,
+    ],
+    // a constant partial (1 for +) keeps the operand's shape: the tangent is broadcast to the result's
+    jvp: ([ta, tb], [a, b], y) => toShapeOf(sumTerms([ta === undefined ? undefined : O.mul(rule.da(a, b, y), ta), tb === undefined ? undefined : O.mul(rule.db(a, b, y), tb)]), y),
+  });
+}
+
+/** Elementwise maximum and minimum of two operands: the winner gets the gradient, ties split it (as Math.max). */
+function extremum(name: 'max' | 'min'): Prim {
+  const pick = name === 'max' ? Math.max : Math.min;
+  // ∂/∂a: 1 where a wins, ½ on a tie, NaN where the result is NaN (a constant mask: its own derivative is 0)
+  const share = (a: any, b: any, first: boolean) => kernels().zip(primal(a), primal(b), (x, y) => {
+    const m = pick(x, y);
+    if (m !== m) return NaN;
+    return x === y ? 0.5 : (first ? x : y) === m ? 1 : 0;
+  });
+  return {
+    name,
+    forward: ([a, b]) => (isTensor(a) || isTensor(b) ? kernels().zip(a, b, pick) : pick(a, b)),
+    back: (g, [a, b], _y, needed) => [needed[0] ? toLike(O.mul(g, share(a, b, true)), a) : null, needed[1] ? toLike(O.mul(g, share(a, b, false)), b) : null],
+    jvp: ([ta, tb], [a, b], y) => toShapeOf(sumTerms([ta === undefined ? undefined : O.mul(share(a, b, true), ta), tb === undefined ? undefined : O.mul(share(a, b, false), tb)]), y),
+  };
+}
+const extremumPrims = { max: extremum('max'), min: extremum('min') };
+
+// ---- shape and reduction primitives ----
+
+const sumToPrim: Prim = {
+  name: 'sumTo',
+  forward: ([x], shape) => kernels().sumTo(x, shape),
+  back: (g, [x]) => [broadcastTo(g, shapeOf(x)!)],
+  jvp: ([t], _xs, _y, shape) => (t === undefined ? undefined : apply(sumToPrim, [t], shape)),
+};
+const broadcastPrim: Prim = {
+  name: 'broadcastTo',
+  forward: ([x], shape) => (isTensor(x) ? kernels().broadcastTo(x, shape) : kernels().broadcastTo(new Tensor(new Float64Array([x]), []), shape)),
+  back: (g, [x]) => [toLike(g, x)],
+  jvp: ([t], _xs, _y, shape) => (t === undefined ? undefined : broadcastTo(t, shape)),
+};
+const reshapePrim: Prim = {
+  name: 'reshape',
+  forward: ([x], shape) => new Tensor(x.data, shape), // a view: the same data
+  back: (g, [x]) => [reshape(g, shapeOf(x)!)],
+  jvp: ([t], _xs, _y, shape) => (t === undefined ? undefined : reshape(t, shape)),
+};
+const transposePrim: Prim = {
+  name: 'transpose',
+  forward: ([x], perm) => kernels().transpose(x, perm),
+  back: (g, _xs, _y, _n, perm) => [transpose(g, inverse(perm))],
+  jvp: ([t], _xs, _y, perm) => (t === undefined ? undefined : transpose(t, perm)),
+};
+const astypePrim: Prim = {
+  name: 'astype',
+  forward: ([x], dtype) => kernels().astype(x, dtype),
+  back: (g, [x]) => [astype(g, dtypeOf(x)!)],
+  jvp: ([t], _xs, _y, dtype) => (t === undefined ? undefined : astype(t, dtype)),
+};
+/** Sum over axes (all: a number); params = { axes, keep } with keep the shape with those axes set to 1. */
+const sumPrim: Prim = {
+  name: 'sum',
+  forward: ([x], { axes, keep }) => {
+    if (axes === null) {
+      let s = 0;
+      for (const v of x.data) s += v;
+      return s;
+    }
+    const r = kernels().sumTo(x, keep);
+    return new Tensor(r.data, x.shape.filter((_d: number, i: number) => !axes.includes(i)));
+  },
+  back: (g, [x], _y, _n, { axes, keep }) => [axes === null ? broadcastTo(g, shapeOf(x)!) : broadcastTo(reshape(g, keep), shapeOf(x)!)],
+  jvp: ([t], _xs, _y, params) => (t === undefined ? undefined : apply(sumPrim, [t], params)),
+};
+/** Matrix product over the last two axes, batched with broadcasting (both operands of rank ≥ 2). */
+const matmulPrim: Prim = {
+  name: 'matmul',
+  forward: ([a, b]) => kernels().matmul(a, b),
+  back: (g, [a, b], _y, needed) => [
+    needed[0] ? toLike(matmul(g, swapLast(b)), a) : null,
+    needed[1] ? toLike(matmul(swapLast(a), g), b) : null,
+  ],
+  jvp: ([ta, tb], [a, b]) => sumTerms([ta === undefined ? undefined : matmul(ta, b), tb === undefined ? undefined : matmul(a, tb)]),
+};
+
+const inverse = (perm: number[]) => {
+  const inv = new Array(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+};
+function swapLast(x: any): any {
+  const r = shapeOf(x)!.length;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return transpose(x, perm);
+}
+
+// ---- the public functions (they accept tensors, numbers and tracked values) ----
+
+function tensorArg(x: any, fname: string): readonly number[] {
+  const s = shapeOf(x);
+  if (s === null) throw new TracegradError(`tracegrad: ${fname} needs a Tensor, got ${typeof primal(x) === 'number' ? 'a number' : typeof primal(x)}; make one with tensor(data).`);
+  return s;
+}
+function normalizeAxes(axis: number | number[] | undefined, rank: number, fname: string): number[] | null {
+  if (axis === undefined || axis === null) return null;
+  const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => {
+    if (!Number.isInteger(a) || a < -rank || a >= rank) throw new TracegradError(`tracegrad: ${fname}: axis ${a} is out of range for a tensor of rank ${rank}.`);
+    return a < 0 ? a + rank : a;
+  });
+  return [...new Set(axes)].sort((p, q) => p - q);
+}
+
+/** `sum(t, axis?)`: the sum of all elements (a number), or over an axis or axes (a tensor without them). */
+export function sum(t: any, axis?: number | number[]): any {
+  if (shapeOf(t) === null) return t;
+  const shape = tensorArg(t, 'sum');
+  const axes = normalizeAxes(axis, shape.length, 'sum');
+  const keep = axes === null ? null : shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return apply(sumPrim, [t], { axes, keep });
+}
+
+/** `mean(t, axis?)`: sum divided by the number of elements summed. */
+export function mean(t: any, axis?: number | number[]): any {
+  const shape = tensorArg(t, 'mean');
+  const axes = normalizeAxes(axis, shape.length, 'mean');
+  const n = axes === null ? sizeOf(shape) : axes.reduce((p, a) => p * shape[a], 1);
+  return O.div(sum(t, axis), n);
+}
+
+/** `max(t, axis?)` and `min(t, axis?)` over all elements (a number) or an axis (ties share the gradient). */
+export function maxOf(t: any, axis?: number): any {
+  return extremeOf(t, axis, 'max');
+}
+export function minOf(t: any, axis?: number): any {
+  return extremeOf(t, axis, 'min');
+}
+function extremeOf(t: any, axis: number | undefined, which: 'max' | 'min'): any {
+  const shape = tensorArg(t, which);
+  const axes = normalizeAxes(axis, shape.length, which);
+  // the extreme value as a constant, then the mean of the tied entries: d/dt is 1/k on the k winners, as Math.max
+  const v: Tensor = primal(t);
+  const keep = axes === null ? shape.map(() => 1) : shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const m = reduceExtreme(v, keep, which);
+  const mask = kernels().zip(v, m, (x, y) => (x === y || (x !== x && y !== y) ? 1 : 0));
+  const count = kernels().sumTo(mask, keep);
+  const picked = O.div(O.mul(t, mask), count); // winners' values / number of winners
+  const r = sum(picked, axes === null ? undefined : axes);
+  return r;
+}
+function reduceExtreme(v: Tensor, keep: number[], which: 'max' | 'min'): Tensor {
+  const start = which === 'max' ? -Infinity : Infinity;
+  const out = K.broadcastTo(new Tensor(new Float64Array([start]), []), keep);
+  const o = kernels().astype(out, v.dtype);
+  const strides = K.stridesIn(keep, v.shape);
+  // index walk over v, folding into the kept slot (NaN wins, as Math.max)
+  const idx = new Array(v.shape.length).fill(0);
+  for (let i = 0; i < v.size; i++) {
+    let off = 0;
+    for (let d = 0; d < idx.length; d++) off += idx[d] * strides[d];
+    const x = v.data[i], cur = o.data[off];
+    o.data[off] = x !== x || cur !== cur ? NaN : which === 'max' ? Math.max(cur, x) : Math.min(cur, x);
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d] < v.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return o;
+}
+
+/** `logsumexp(t, axis?)`: log Σ exp, shifted by the maximum so that it does not overflow. */
+export function logsumexp(t: any, axis?: number): any {
+  const shape = tensorArg(t, 'logsumexp');
+  const axes = normalizeAxes(axis, shape.length, 'logsumexp');
+  const keep = axes === null ? shape.map(() => 1) : shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  // the shift is a constant (its gradient cancels exactly): the primal maximum, finite
+  const m = kernels().map(reduceExtreme(primal(t), keep, 'max'), (v) => (Number.isFinite(v) ? v : 0));
+  const s = sum(O.exp(O.sub(t, m)), axes === null ? undefined : axes);
+  const shift = axes === null ? m.data[0] : reshapeConst(m, shape.filter((_d, i) => !axes.includes(i)));
+  return O.add(O.log(s), shift);
+}
+const reshapeConst = (m: Tensor, shape: number[]) => new Tensor(m.data, shape);
+
+/** `softmax(t, axis = -1)`: exp(t − logsumexp(t)) along the axis. */
+export function softmax(t: any, axis = -1): any {
+  const shape = tensorArg(t, 'softmax');
+  const [a] = normalizeAxes(axis, shape.length, 'softmax')!;
+  const lse = logsumexp(t, a);
+  return O.exp(O.sub(t, reshape(lse, shape.map((d, i) => (i === a ? 1 : d)))));
+}
+
+/** `matmul(a, b)`: the matrix product; batched over leading axes (with broadcasting); vectors as in NumPy. */
+export function matmul(a: any, b: any): any {
+  const sa = tensorArg(a, 'matmul'), sb = tensorArg(b, 'matmul');
+  if (sa.length === 0 || sb.length === 0) throw new TracegradError('tracegrad: matmul needs tensors of rank 1 or more; for a scalar factor use *.');
+  if (sa.length === 1 && sb.length === 1) return sum(O.mul(a, b));
+  if (sa.length === 1) return reshape(apply(matmulPrim, [reshape(a, [1, sa[0]]), b]), [...sb.slice(0, -2), sb[sb.length - 1]]);
+  if (sb.length === 1) return reshape(apply(matmulPrim, [a, reshape(b, [sb[0], 1])]), sa.slice(0, -1));
+  return apply(matmulPrim, [a, b]);
+}
+
+/** `reshape(t, shape)`: the same elements in another shape (one entry may be -1: inferred). A view, no copy. */
+export function reshape(t: any, shape: readonly number[]): any {
+  const from = tensorArg(t, 'reshape');
+  const n = sizeOf(from);
+  const known = shape.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const to = shape.map((d) => (d === -1 ? n / known : d));
+  if (shape.filter((d) => d === -1).length > 1 || !to.every((d) => Number.isInteger(d) && d >= 0) || sizeOf(to) !== n)
+    throw new TracegradError(`tracegrad: cannot reshape a tensor of shape [${from}] (${n} elements) to [${shape}].`);
+  if (K.sameShape(from, to)) return t;
+  return apply(reshapePrim, [t], to);
+}
+
+/** `transpose(t, perm?)`: axes permuted (default: reversed; for a matrix, its transpose). */
+export function transpose(t: any, perm?: number[]): any {
+  const shape = tensorArg(t, 'transpose');
+  const p = perm ?? [...shape.keys()].reverse();
+  if (p.length !== shape.length || [...p].sort((x, y) => x - y).some((v, i) => v !== i))
+    throw new TracegradError(`tracegrad: transpose: [${p}] is not a permutation of the ${shape.length} axes.`);
+  return apply(transposePrim, [t], p);
+}
+
+/** `broadcastTo(t, shape)`: t repeated along broadcast axes (NumPy rules). */
+export function broadcastTo(t: any, shape: readonly number[]): any {
+  const s = shapeOf(t);
+  if (s !== null && K.sameShape(s, shape)) return t;
+  return apply(broadcastPrim, [t], [...shape]);
+}
+
+/** `astype(t, dtype)`: the elements as 'float64' or 'float32'. */
+export function astype(t: any, dtype: DType): any {
+  if (dtype !== 'float64' && dtype !== 'float32') throw new TracegradError(`tracegrad: dtype is 'float64' or 'float32', got ${String(dtype)}.`);
+  if (dtypeOf(t) === dtype) return t;
+  return apply(astypePrim, [t], dtype);
+}
+
+// ---- the hooks of the one dispatch point (ops.ts): operators and Math.f on tensors ----
+
+tensorHooks.unary = (name, x) => {
+  if (!isTensor(primal(x))) return NOT_TENSOR;
+  const p = unaryPrims.get(name);
+  if (p === undefined) throw new TracegradError(`tracegrad: ${name} is not defined on tensors.`);
+  return apply(p, [x]);
+};
+tensorHooks.binary = (name, a, b) => {
+  const pa = primal(a), pb = primal(b);
+  if (!isTensor(pa) && !isTensor(pb)) return NOT_TENSOR;
+  for (const v of [pa, pb])
+    if (!isTensor(v) && typeof v !== 'number')
+      throw new TracegradError(`tracegrad: ${name} of a Tensor and ${v === null ? 'null' : typeof v}: tensors combine with tensors and numbers.`);
+  return apply(binaryPrims.get(name)!, [a, b]);
+};
+tensorHooks.nary = (name, xs) => {
+  if (!xs.some((x) => isTensor(primal(x)))) return NOT_TENSOR;
+  if (name === 'hypot') return O.sqrt(xs.map((x) => O.mul(x, x)).reduce((s, x) => O.add(s, x)));
+  const p = (extremumPrims as any)[name];
+  if (p === undefined || xs.length < 1) throw new TracegradError(`tracegrad: Math.${name} is not defined on tensors.`);
+  return xs.slice(1).reduce((acc, x) => apply(p, [acc, x]), xs[0]);
+};
