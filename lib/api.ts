@@ -154,7 +154,7 @@ export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
   if (fast != null) return fast.grad;
   const { out, tape, nodes } = record(f, args);
   try {
-    if (!(out instanceof Tracked) && typeof out !== 'number') throw scalarOutputError(out, 'gradient');
+    if ((!(out instanceof Tracked) && typeof out !== 'number') || isTensor(primal(out))) throw scalarOutputError(out, 'gradient');
     if (!(out instanceof Tracked) || out.t !== tape) return nodes.map(() => null);
     return backFrom(tape, nodes, [out.i], [1]);
   } finally {
@@ -177,7 +177,7 @@ export function withGradient(f: (...args: any[]) => any, ...args: any[]): { valu
     if (Array.isArray(out)) loss = out[0];
     else if (out !== null && typeof out === 'object' && !(out instanceof Tracked) && isContainer(out) && !(out instanceof Map))
       loss = out[Object.keys(out)[0]];
-    if (!(loss instanceof Tracked) && typeof loss !== 'number') throw scalarOutputError(loss, 'withGradient (its loss)');
+    if ((!(loss instanceof Tracked) && typeof loss !== 'number') || isTensor(primal(loss))) throw scalarOutputError(loss, 'withGradient (its loss)');
     const grad = loss instanceof Tracked && loss.t === tape ? backFrom(tape, nodes, [loss.i], [1]) : nodes.map(() => null);
     return { value: stripValue(out, tape), grad };
   } finally {

@@ -15,7 +15,7 @@ const sq = (x: any) => O.mul(x, x);
 export const unaryRules: { [K in UnaryOp]: UnaryRule } = {
   neg:    { f: (x) => -x,     d: () => -1 },
   pos:    { f: (x) => +x,     d: one },
-  abs:    { f: Math.abs,      d: (x) => Math.sign(primal(x)) },
+  abs:    { f: Math.abs,      d: (x) => O.sign(x) },                              // sign: a rule (derivative 0), so tensors and symbols take it too
   sign:   { f: Math.sign,     d: zero },
   floor:  { f: Math.floor,    d: zero },
   ceil:   { f: Math.ceil,     d: zero },
