@@ -12,5 +12,6 @@ export { inspect, type Inspection, type TraceEntry } from './inspect';
 export { Tracked, primal } from './trace/tracked';
 export {
   Tensor, tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, setBackend, getBackend,
+  slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot,
   type DType, type BackendName,
 } from './tensor/index';

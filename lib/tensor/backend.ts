@@ -4,7 +4,7 @@ import { TracegradError } from '../errors';
 
 export type BackendName = 'js' | 'native' | 'webgpu';
 /** What a backend provides: the kernels lib/tensor/prims.ts calls. */
-export type Kernels = Pick<typeof JS, 'map' | 'zip' | 'sumTo' | 'broadcastTo' | 'transpose' | 'matmul' | 'astype'>;
+export type Kernels = Pick<typeof JS, 'map' | 'zip' | 'sumTo' | 'broadcastTo' | 'transpose' | 'matmul' | 'astype' | 'slice' | 'padInto' | 'gather' | 'scatterAdd'>;
 
 const available = new Map<BackendName, () => Kernels | string>([
   ['js', () => JS],

@@ -1,6 +1,9 @@
 // The tensor module's public face: construction, the functions, methods on Tensor and on tracked tensors, backends.
 import { Tensor, tensor, isTensor, type DType } from './tensor';
-import { sum, mean, maxOf, minOf, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype } from './prims';
+import {
+  sum, mean, maxOf, minOf, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
+  slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot,
+} from './prims';
 import { setBackend, getBackend, type BackendName } from './backend';
 import { Tracked, primal } from '../trace/tracked';
 
@@ -18,6 +21,7 @@ const methods: Record<string, (this: any, ...args: any[]) => any> = {
   reshape(shape: number[]) { return reshape(this, shape); },
   transpose(perm?: number[]) { return transpose(this, perm); },
   astype(dtype: DType) { return astype(this, dtype); },
+  slice(begin: number[], end?: number[]) { return slice(this, begin, end); },
 };
 for (const [name, fn] of Object.entries(methods)) {
   Object.defineProperty(Tensor.prototype, name, { value: fn, writable: true, configurable: true });
@@ -29,5 +33,8 @@ for (const name of ['shape', 'dtype', 'size', 'rank'])
   Object.defineProperty(Tracked.prototype, name, { get() { const v = primal(this); return isTensor(v) ? (v as any)[name] : undefined; }, configurable: true });
 Object.defineProperty(Tracked.prototype, 'toArray', { value() { const v = primal(this); return isTensor(v) ? v.toArray() : v; }, writable: true, configurable: true });
 
-export { Tensor, tensor, isTensor, sum, mean, maxOf as max, minOf as min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, setBackend, getBackend };
+export {
+  Tensor, tensor, isTensor, sum, mean, maxOf as max, minOf as min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
+  slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, setBackend, getBackend,
+};
 export type { DType, BackendName };

@@ -168,3 +168,57 @@ export function astype(x: Tensor, dtype: DType): Tensor {
   out.set(x.data);
   return new Tensor(out, x.shape);
 }
+
+/** The block of x from `begin` (per axis) with `size` (per axis). */
+export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  const out = allocate(x.dtype, sizeOf(size));
+  const strides = stridesIn(x.shape, x.shape);
+  const base = begin.reduce((s, b, i) => s + b * strides[i], 0);
+  const d = x.data;
+  let i = 0;
+  rows(size, [strides], ([o], n, [s]) => {
+    for (let k = 0; k < n; k++) out[i++] = d[base + o + k * s];
+  });
+  return new Tensor(out, size);
+}
+
+/** Zeros of `shape` with x added into the block starting at `begin` (the adjoint of slice). */
+export function padInto(x: Tensor, shape: readonly number[], begin: readonly number[]): Tensor {
+  const out = allocate(x.dtype, sizeOf(shape));
+  const strides = stridesIn(shape, shape);
+  const base = begin.reduce((s, b, i) => s + b * strides[i], 0);
+  const d = x.data;
+  let i = 0;
+  rows(x.shape, [strides], ([o], n, [s]) => {
+    for (let k = 0; k < n; k++) out[base + o + k * s] += d[i++];
+  });
+  return new Tensor(out, shape);
+}
+
+/** Rows `indices` of x along `axis` (indices: integers in range). */
+export function gather(x: Tensor, indices: readonly number[], axis: number): Tensor {
+  const before = sizeOf(x.shape.slice(0, axis)), len = x.shape[axis], after = sizeOf(x.shape.slice(axis + 1));
+  const shape = [...x.shape.slice(0, axis), indices.length, ...x.shape.slice(axis + 1)];
+  const out = allocate(x.dtype, sizeOf(shape));
+  const d = x.data;
+  for (let b = 0; b < before; b++)
+    for (let j = 0; j < indices.length; j++) {
+      const from = (b * len + indices[j]) * after, to = (b * indices.length + j) * after;
+      for (let k = 0; k < after; k++) out[to + k] = d[from + k];
+    }
+  return new Tensor(out, shape);
+}
+
+/** x with `updates` added at rows `indices` along `axis` (repeated indices add up): the adjoint of gather. */
+export function scatterAdd(x: Tensor, indices: readonly number[], updates: Tensor, axis: number): Tensor {
+  const before = sizeOf(x.shape.slice(0, axis)), len = x.shape[axis], after = sizeOf(x.shape.slice(axis + 1));
+  const out = allocate(x.dtype === 'float64' || updates.dtype === 'float64' ? 'float64' : 'float32', x.size);
+  out.set(x.data);
+  const u = updates.data;
+  for (let b = 0; b < before; b++)
+    for (let j = 0; j < indices.length; j++) {
+      const to = (b * len + indices[j]) * after, from = (b * indices.length + j) * after;
+      for (let k = 0; k < after; k++) out[to + k] += u[from + k];
+    }
+  return new Tensor(out, x.shape);
+}

@@ -353,3 +353,155 @@ tensorHooks.nary = (name, xs) => {
   if (p === undefined || xs.length < 1) throw new TracegradError(`tracegrad: Math.${name} is not defined on tensors.`);
   return xs.slice(1).reduce((acc, x) => apply(p, [acc, x]), xs[0]);
 };
+
+// ---- indexing: slices, concatenation, gather and scatter, selection ----
+
+const slicePrim: Prim = {
+  name: 'slice',
+  forward: ([x], { begin, size }) => kernels().slice(x, begin, size),
+  back: (g, [x], _y, _n, { begin }) => [apply(padPrim, [g], { shape: shapeOf(x), begin })],
+  jvp: ([t], _xs, _y, params) => (t === undefined ? undefined : apply(slicePrim, [t], params)),
+};
+/** g placed into zeros of `shape` at `begin`: slice's adjoint (and concatenation's pieces). */
+const padPrim: Prim = {
+  name: 'pad',
+  forward: ([x], { shape, begin }) => kernels().padInto(x, shape, begin),
+  back: (g, [x], _y, _n, { begin }) => [apply(slicePrim, [g], { begin, size: shapeOf(x) })],
+  jvp: ([t], _xs, _y, params) => (t === undefined ? undefined : apply(padPrim, [t], params)),
+};
+const gatherPrim: Prim = {
+  name: 'gather',
+  forward: ([x], { indices, axis }) => kernels().gather(x, indices, axis),
+  back: (g, [x], _y, _n, { indices, axis }) => [apply(scatterPrim, [zerosOf(x), g], { indices, axis })],
+  jvp: ([t], _xs, _y, params) => (t === undefined ? undefined : apply(gatherPrim, [t], params)),
+};
+const scatterPrim: Prim = {
+  name: 'scatterAdd',
+  forward: ([x, u], { indices, axis }) => kernels().scatterAdd(x, indices, u, axis),
+  back: (g, [x, u], _y, needed, { indices, axis }) => [needed[0] ? toLike(g, x) : null, needed[1] ? toLike(apply(gatherPrim, [g], { indices, axis }), u) : null],
+  jvp: ([tx, tu], [x, u], _y, params) => (tx === undefined && tu === undefined ? undefined : apply(scatterPrim, [tx ?? zerosOf(x), tu ?? zerosOf(u)], params)),
+};
+/** mask ? a : b elementwise, broadcast; the mask is a constant (0/1 tensor). */
+const selectPrim: Prim = {
+  name: 'where',
+  forward: ([a, b], mask: Tensor) => {
+    const shape = K.broadcastShapes(K.broadcastShapes(mask.shape, shapeOf(a) ?? []), shapeOf(b) ?? []);
+    const A = isTensor(a) ? kernels().broadcastTo(a, shape) : a, B = isTensor(b) ? kernels().broadcastTo(b, shape) : b;
+    const M = kernels().broadcastTo(mask, shape);
+    const f32 = [a, b].every((x) => !isTensor(x) || x.dtype === 'float32') && [a, b].some(isTensor);
+    const out = new Tensor(f32 ? new Float32Array(M.size) : new Float64Array(M.size), shape);
+    for (let i = 0; i < out.size; i++) out.data[i] = M.data[i] !== 0 ? (typeof A === 'number' ? A : A.data[i]) : typeof B === 'number' ? B : B.data[i];
+    return out;
+  },
+  // the unchosen side gets exact zeros, as an untaken branch gets nothing
+  back: (g, [a, b], _y, needed, mask) => [needed[0] ? toLike(apply(selectPrim, [g, 0], mask), a) : null, needed[1] ? toLike(apply(selectPrim, [0, g], mask), b) : null],
+  jvp: ([ta, tb], [a, b], y, mask) => (ta === undefined && tb === undefined ? undefined : toShapeOf(apply(selectPrim, [ta ?? zerosOf(a), tb ?? zerosOf(b)], mask), y)),
+};
+
+const zerosOf = (x: any): any => {
+  const v = primal(x);
+  return isTensor(v) ? new Tensor(v.dtype === 'float32' ? new Float32Array(v.size) : new Float64Array(v.size), v.shape) : 0;
+};
+function axisOf(axis: number, rank: number, fname: string): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new TracegradError(`tracegrad: ${fname}: axis ${axis} is out of range for rank ${rank}.`);
+  return axis < 0 ? axis + rank : axis;
+}
+function indexList(indices: any, fname: string, length: number): number[] {
+  const list = isTensor(indices) ? Array.from(indices.data) : Array.isArray(indices) || ArrayBuffer.isView(indices) ? Array.from(indices as any, (v) => primal(v)) : null;
+  if (list === null) throw new TracegradError(`tracegrad: ${fname} takes its indices as an array (or tensor) of integers.`);
+  for (const i of list)
+    if (!Number.isInteger(i) || i < 0 || i >= length) throw new TracegradError(`tracegrad: ${fname}: index ${i} is not an integer in [0, ${length}).`);
+  return list as number[];
+}
+
+/**
+ * `slice(t, begin, end?)`: the block from `begin` (one start per axis; missing axes start at 0) up to `end`
+ * (exclusive; missing: the end). Negative positions count from the end, as in Array.prototype.slice.
+ */
+export function slice(t: any, begin: number[], end?: number[]): any {
+  const shape = tensorArg(t, 'slice');
+  const b = shape.map((d, i) => clampPosition(begin[i] ?? 0, d));
+  const e = shape.map((d, i) => clampPosition(end?.[i] ?? d, d));
+  const size = shape.map((_d, i) => Math.max(0, e[i] - b[i]));
+  if (K.sameShape(size, shape)) return t;
+  return apply(slicePrim, [t], { begin: b, size });
+}
+const clampPosition = (p: number, d: number) => {
+  if (!Number.isInteger(p)) throw new TracegradError(`tracegrad: slice positions are integers, got ${p}.`);
+  return Math.min(d, Math.max(0, p < 0 ? p + d : p));
+};
+
+/** `concat(tensors, axis = 0)`: joined along an axis (the other axes must agree). */
+export function concat(ts: any[], axis = 0): any {
+  if (!Array.isArray(ts) || ts.length === 0) throw new TracegradError('tracegrad: concat takes a non-empty array of tensors.');
+  const shapes = ts.map((x) => tensorArg(x, 'concat'));
+  const a = axisOf(axis, shapes[0].length, 'concat');
+  for (const s of shapes)
+    if (s.length !== shapes[0].length || s.some((d, i) => i !== a && d !== shapes[0][i]))
+      throw new TracegradError(`tracegrad: concat along axis ${a}: shapes [${shapes[0]}] and [${s}] differ on another axis.`);
+  const total = shapes.reduce((n, s) => n + s[a], 0);
+  const out = shapes[0].map((d, i) => (i === a ? total : d));
+  // each piece placed into zeros of the result's shape, summed (slice is each one's adjoint)
+  let at = 0;
+  return ts.map((x, k) => {
+    const begin = out.map((_d, i) => (i === a ? at : 0));
+    at += shapes[k][a];
+    return apply(padPrim, [x], { shape: out, begin });
+  }).reduce((s, x) => O.add(s, x));
+}
+
+/** `stack(tensors, axis = 0)`: joined along a new axis. */
+export function stack(ts: any[], axis = 0): any {
+  if (!Array.isArray(ts) || ts.length === 0) throw new TracegradError('tracegrad: stack takes a non-empty array of tensors.');
+  const shape = tensorArg(ts[0], 'stack');
+  const a = axisOf(axis, shape.length + 1, 'stack');
+  return concat(ts.map((x) => reshape(x, [...shape.slice(0, a), 1, ...shape.slice(a)])), a);
+}
+
+/** `gather(t, indices, axis = 0)`: the entries at `indices` along an axis (an embedding lookup). */
+export function gather(t: any, indices: any, axis = 0): any {
+  const shape = tensorArg(t, 'gather');
+  const a = axisOf(axis, shape.length, 'gather');
+  return apply(gatherPrim, [t], { indices: indexList(indices, 'gather', shape[a]), axis: a });
+}
+
+/** `scatterAdd(t, indices, updates, axis = 0)`: t with updates added at `indices` along an axis (repeats add up). */
+export function scatterAdd(t: any, indices: any, updates: any, axis = 0): any {
+  const shape = tensorArg(t, 'scatterAdd'), us = tensorArg(updates, 'scatterAdd');
+  const a = axisOf(axis, shape.length, 'scatterAdd');
+  const idx = indexList(indices, 'scatterAdd', shape[a]);
+  const expect = shape.map((d, i) => (i === a ? idx.length : d));
+  if (!K.sameShape(us, expect)) throw new TracegradError(`tracegrad: scatterAdd: updates of shape [${us}], expected [${expect}].`);
+  return apply(scatterPrim, [t, updates], { indices: idx, axis: a });
+}
+
+/** `where(condition, a, b)`: a where the condition (a tensor, nonzero = true, or a boolean) holds, else b; broadcast. */
+export function where(condition: any, a: any, b: any): any {
+  const c = primal(condition);
+  const mask = isTensor(c) ? c : tensor1(c ? 1 : 0);
+  return apply(selectPrim, [a, b], mask);
+}
+const tensor1 = (v: number) => new Tensor(new Float64Array([v]), []);
+
+/** Comparisons, elementwise and broadcast: 1 where true, 0 where false (constants: no derivative flows through). */
+function comparison(name: string, test: (x: number, y: number) => boolean) {
+  return (a: any, b: any): Tensor => {
+    const pa = primal(a), pb = primal(b);
+    if (!isTensor(pa) && !isTensor(pb)) throw new TracegradError(`tracegrad: ${name} compares tensors (or a tensor and a number).`);
+    return kernels().zip(pa, pb, (x, y) => (test(x, y) ? 1 : 0));
+  };
+}
+export const less = comparison('less', (x, y) => x < y);
+export const lessEqual = comparison('lessEqual', (x, y) => x <= y);
+export const greater = comparison('greater', (x, y) => x > y);
+export const greaterEqual = comparison('greaterEqual', (x, y) => x >= y);
+export const equal = comparison('equal', (x, y) => x === y);
+
+/** `oneHot(indices, depth)`: rows of zeros with a 1 at each index (a constant float64 tensor [n, depth]). */
+export function oneHot(indices: any, depth: number): Tensor {
+  if (!Number.isInteger(depth) || depth < 1) throw new TracegradError(`tracegrad: oneHot needs a positive integer depth, got ${depth}.`);
+  const idx = indexList(indices, 'oneHot', depth);
+  const out = new Float64Array(idx.length * depth);
+  idx.forEach((j, i) => (out[i * depth + j] = 1));
+  return new Tensor(out, [idx.length, depth]);
+}

@@ -2,11 +2,11 @@
 import test from 'ava';
 import {
   tensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
-  gradient, jvp, hvp, traced, TracegradError,
+  gradient, jvp, hvp, traced, TracegradError, slice, concat, stack, gather, scatterAdd, where, greater,
 } from '../../dist/index.js';
 import { richardsonDerivative } from '../helpers/reference.mjs';
 
-const scope = { sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, tensor };
+const scope = { sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, tensor, slice, concat, stack, gather, scatterAdd, where, greater };
 const T = (fn) => traced(fn, scope);
 
 /** ∂f/∂ each element of argument k, by Richardson-extrapolated central differences (float64 copies). */
@@ -93,6 +93,12 @@ test('reductions, logsumexp, softmax and shape functions match finite difference
     transpose: (x) => sum(Math.sin(transpose(x)) * tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 1, 1]])),
     broadcastTo: (x) => sum(broadcastTo(x, [2, 3, 4]) * Math.cos(broadcastTo(x, [2, 3, 4]))),
     'T and methods': (x) => x.T.matmul(x).sum() + x.mean(0).sum(),
+    slice: (x) => sum(Math.sin(slice(x, [1, 1], [3, 3]))) + sum(x.slice([0, 3]) ** 2),
+    concat: (x) => sum(concat([x, Math.exp(x), slice(x, [1])], 0) * tensor([1, 2, 3, 4]) ** 2),
+    stack: (x) => sum(stack([x, x * x], 2) * 0.5) + sum(stack([x, Math.sin(x)], 0) ** 2),
+    gather: (x) => sum(gather(x, [2, 0, 2]) ** 2) + sum(gather(x, [3, 3], 1)),
+    scatterAdd: (x) => sum(scatterAdd(x, [0, 2, 0], Math.sin(slice(x, [0], [3])) * 2) ** 2),
+    where: (x) => sum(where(greater(x, 0.3), x * x, Math.exp(x))),
   };
   for (const [name, body] of Object.entries(fs)) checkGradient(t, T(body), [x], 1e-7, name);
 });

@@ -2,7 +2,7 @@
 import test from 'ava';
 import {
   tensor, Tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
-  setBackend, getBackend, traced, TracegradError,
+  setBackend, getBackend, traced, TracegradError, slice, concat, stack, gather, scatterAdd, where, less, greater, equal, oneHot,
 } from '../../dist/index.js';
 
 test('tensor() reads nested arrays, typed arrays and numbers; shape, dtype, size, toArray', (t) => {
@@ -106,4 +106,23 @@ test('backends: js is the default and always available; native and webgpu refuse
     t.is(getBackend(), 'js', 'the current backend stays');
   }
   t.throws(() => setBackend('cuda'), { instanceOf: TracegradError, message: /unknown backend/ });
+});
+
+test('slice, concat, stack, gather, scatterAdd, where, comparisons and oneHot', (t) => {
+  const a = tensor([[1, 2, 3], [4, 5, 6]]);
+  t.deepEqual(slice(a, [0, 1]).toArray(), [[2, 3], [5, 6]]);
+  t.deepEqual(slice(a, [1, 0], [2, -1]).toArray(), [[4, 5]]);
+  t.deepEqual(a.slice([0, 2]).toArray(), [[3], [6]]);
+  t.deepEqual(concat([a, tensor([[7, 8, 9]])]).toArray(), [[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+  t.deepEqual(concat([a, tensor([[0], [0]])], 1).toArray(), [[1, 2, 3, 0], [4, 5, 6, 0]]);
+  t.deepEqual(stack([tensor([1, 2]), tensor([3, 4])], 1).toArray(), [[1, 3], [2, 4]]);
+  t.deepEqual(gather(a, [1, 1, 0]).toArray(), [[4, 5, 6], [4, 5, 6], [1, 2, 3]]);
+  t.deepEqual(gather(a, [2], 1).toArray(), [[3], [6]]);
+  t.deepEqual(scatterAdd(tensor([[0, 0], [0, 0]]), [1, 1], tensor([[1, 2], [3, 4]])).toArray(), [[0, 0], [4, 6]]);
+  t.deepEqual(where(greater(a, 2), a, 0).toArray(), [[0, 0, 3], [4, 5, 6]]);
+  t.deepEqual(less(a, tensor([2, 2, 2])).toArray(), [[1, 0, 0], [0, 0, 0]]);
+  t.deepEqual(equal(a, 5).toArray(), [[0, 0, 0], [0, 1, 0]]);
+  t.deepEqual(oneHot([2, 0], 3).toArray(), [[0, 0, 1], [1, 0, 0]]);
+  t.throws(() => gather(a, [2]), { instanceOf: TracegradError, message: /index 2 is not an integer in \[0, 2\)/ });
+  t.throws(() => concat([a, tensor([1, 2])]), { instanceOf: TracegradError, message: /differ on another axis/ });
 });
