@@ -5,6 +5,8 @@ import {
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot,
 } from './prims';
 import { setBackend, getBackend, type BackendName } from './backend';
+import { withParams, dense, chain, zeros, ones, randn } from './layers';
+import { sgd, adam, type Optimizer } from './optim';
 import { Tracked, primal } from '../trace/tracked';
 
 /**
@@ -36,5 +38,6 @@ Object.defineProperty(Tracked.prototype, 'toArray', { value() { const v = primal
 export {
   Tensor, tensor, isTensor, sum, mean, maxOf as max, minOf as min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, setBackend, getBackend,
+  withParams, dense, chain, zeros, ones, randn, sgd, adam,
 };
-export type { DType, BackendName };
+export type { DType, BackendName, Optimizer };

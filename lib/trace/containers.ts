@@ -20,8 +20,18 @@ function isNativeCtor(c: any): boolean {
   return r;
 }
 
-/** Arrays, Maps, Sets, plain objects and class instances: the containers whose numbers we differentiate. */
+/**
+ * A function carrying its parameters as fields (made by withParams, dense, chain: lib/tensor/layers.ts): a container
+ * of those fields, so gradient(m => loss(m(x)), model) reaches them.
+ */
+export const MODULE = Symbol.for('tracegrad.module');
+const isModule = (x: any) => typeof x === 'function' && x[MODULE] === true;
+/** An object or module a walk over containers goes into. */
+const walkable = (v: any) => v !== null && (typeof v === 'object' || isModule(v));
+
+/** Arrays, Maps, Sets, plain objects, class instances and modules: the containers whose numbers we differentiate. */
 export function isContainer(x: any): boolean {
+  if (isModule(x)) return true;
   if (x === null || typeof x !== 'object' || x instanceof Tracked) return false;
   if (Array.isArray(x) || x instanceof Map || x instanceof Set) return true;
   const proto = Object.getPrototypeOf(x);
@@ -70,7 +80,7 @@ function isLeaf(x: any, tape: Tape): boolean {
 }
 
 function enterContainer(tape: Tape, x: any, seen: Map<object, InputNode | null>): InputNode | null {
-  if (x === null || typeof x !== 'object') return null;
+  if (x === null || (typeof x !== 'object' && !isModule(x))) return null;
   if (seen.has(x)) return seen.get(x)!;
   if (isTypedFloat(x)) {
     const node: InputNode = { k: 'typed', ctor: x.constructor, offset: x.byteOffset / x.BYTES_PER_ELEMENT,
@@ -144,7 +154,7 @@ function holdsNumber(x: any): boolean {
 /** Whether x holds a tracked value of `tape` anywhere inside (cycles allowed). */
 export function holdsTracked(x: any, tape: Tape, seen = new Set<any>()): boolean {
   if (x instanceof Tracked) return x.t === tape;
-  if (x === null || typeof x !== 'object' || seen.has(x) || !isContainer(x)) return false;
+  if (!walkable(x) || seen.has(x) || !isContainer(x)) return false;
   seen.add(x);
   const values = x instanceof Map || x instanceof Set ? [...x.values()] : Object.values(x);
   return values.some((v) => holdsTracked(v, tape, seen));
@@ -340,14 +350,14 @@ export function cleanUp(tape: Tape, roots: any[]): void {
   }
   while (stack.length > 0) {
     const x = stack.pop();
-    if (x === null || typeof x !== 'object' || seen.has(x) || !isContainer(x)) continue;
+    if (!walkable(x) || seen.has(x) || !isContainer(x)) continue;
     seen.add(x);
     if (Array.isArray(x)) {
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
         if (v instanceof Tracked) {
           if (v.t === tape) x[i] = v.v;
-        } else if (v !== null && typeof v === 'object') stack.push(v);
+        } else if (walkable(v)) stack.push(v);
       }
     } else if (x instanceof Map) {
       for (const [k, v] of [...x]) {
@@ -356,14 +366,14 @@ export function cleanUp(tape: Tape, roots: any[]): void {
           x.set(k.v, stripLevel(v, tape));
         } else if (v instanceof Tracked) {
           if (v.t === tape) x.set(k, v.v);
-        } else if (v !== null && typeof v === 'object') stack.push(v);
+        } else if (walkable(v)) stack.push(v);
       }
     } else if (x instanceof Set) {
       for (const v of [...x]) {
         if (v instanceof Tracked && v.t === tape) {
           x.delete(v);
           x.add(v.v);
-        } else if (v !== null && typeof v === 'object') stack.push(v);
+        } else if (walkable(v)) stack.push(v);
       }
     } else {
       stripOwn(x, tape, (v) => stack.push(v));
@@ -388,13 +398,13 @@ function stripOwn(x: any, tape: Tape, visit: (v: object) => void): void {
       if (v.t !== tape) continue;
       if (d.writable) x[k] = v.v;
       else if (d.configurable) Object.defineProperty(x, k, { ...d, value: v.v });
-    } else if (v !== null && typeof v === 'object') visit(v);
+    } else if (walkable(v)) visit(v);
   }
 }
 
 /** A value returned to the user: this tape's layer removed, in place for containers. */
 export function stripValue(x: any, tape: Tape): any {
   if (x instanceof Tracked) return stripLevel(x, tape);
-  if (x !== null && typeof x === 'object') cleanUp(tape, [x]);
+  if (walkable(x)) cleanUp(tape, [x]);
   return x;
 }
