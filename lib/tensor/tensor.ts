@@ -3,6 +3,12 @@ import { TracegradError } from '../errors';
 
 export type DType = 'float64' | 'float32';
 export type Data = Float64Array | Float32Array;
+/** Elements kept by a backend on its device: `read()` copies them to the host (once: see Tensor.data). */
+export interface DeviceStorage {
+  readonly dtype: DType;
+  readonly length: number;
+  read(): Data;
+}
 
 /**
  * A Tensor holds its elements row-major in `data` (a Float64Array or Float32Array, which fixes `dtype`) and its
@@ -11,20 +17,34 @@ export type Data = Float64Array | Float32Array;
  * plain numbers; matrix products are `matmul(a, b)` (or `a.matmul(b)`).
  */
 export class Tensor {
-  readonly data: Data;
   readonly shape: readonly number[];
-  constructor(data: Data, shape: readonly number[]) {
+  private host: Data | null;
+  /**
+   * Where the elements live when a backend keeps them on a device (WebGPU): read back to `data` on first use, after
+   * which the host copy is the tensor's (a backend uploads it again when it needs it).
+   */
+  device: DeviceStorage | null;
+  constructor(data: Data | DeviceStorage, shape: readonly number[]) {
     const n = sizeOf(shape);
     if (data.length !== n) throw new TracegradError(`tracegrad: a Tensor of shape [${shape}] needs ${n} elements, got ${data.length}.`);
-    this.data = data;
+    if (ArrayBuffer.isView(data)) (this.host = data as Data), (this.device = null);
+    else (this.host = null), (this.device = data as DeviceStorage);
     this.shape = Object.freeze([...shape]);
   }
+  /** The elements, row-major (read back from the device first if they are there). */
+  get data(): Data {
+    if (this.host === null) {
+      this.host = this.device!.read();
+      this.device = null;
+    }
+    return this.host;
+  }
   get dtype(): DType {
-    return this.data instanceof Float32Array ? 'float32' : 'float64';
+    return this.host !== null ? (this.host instanceof Float32Array ? 'float32' : 'float64') : this.device!.dtype;
   }
   /** Number of elements. */
   get size(): number {
-    return this.data.length;
+    return sizeOf(this.shape);
   }
   get rank(): number {
     return this.shape.length;
