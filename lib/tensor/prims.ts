@@ -168,28 +168,30 @@ const sumPrim: Prim = {
   back: (g, [x], _y, _n, { axes, keep }) => [axes === null ? broadcastTo(g, shapeOf(x)!) : broadcastTo(reshape(g, keep), shapeOf(x)!)],
   jvp: ([t], _xs, _y, params) => (t === undefined ? undefined : apply(sumPrim, [t], params)),
 };
-/** Matrix product over the last two axes, batched with broadcasting (both operands of rank ≥ 2). */
+/**
+ * Matrix product over the last two axes, batched with broadcasting (both operands of rank ≥ 2), of op(a)·op(b) where
+ * params { ta, tb } say which operand enters transposed. C = op(A)·op(B) has dA = G·op(B)ᵀ and dB = op(A)ᵀ·G, each
+ * written back through op again; so the pullback is four transposition cases of the same primitive, and no transposed
+ * copy is made as a separate step.
+ */
 const matmulPrim: Prim = {
   name: 'matmul',
-  forward: ([a, b]) => kernels().matmul(a, b),
-  back: (g, [a, b], _y, needed) => [
-    needed[0] ? toLike(matmul(g, swapLast(b)), a) : null,
-    needed[1] ? toLike(matmul(swapLast(a), g), b) : null,
+  forward: ([a, b], { ta, tb }) => kernels().matmul(a, b, ta, tb),
+  back: (g, [a, b], _y, needed, { ta, tb }) => [
+    // dA: (G·op(B)ᵀ) for op(A) = A, its transpose for op(A) = Aᵀ
+    needed[0] ? toLike(ta ? mm(b, g, tb, true) : mm(g, b, false, !tb), a) : null,
+    // dB: (op(A)ᵀ·G) for op(B) = B, its transpose for op(B) = Bᵀ
+    needed[1] ? toLike(tb ? mm(g, a, true, ta) : mm(a, g, !ta, false), b) : null,
   ],
-  jvp: ([ta, tb], [a, b]) => sumTerms([ta === undefined ? undefined : matmul(ta, b), tb === undefined ? undefined : matmul(a, tb)]),
+  jvp: ([ta_, tb_], [a, b], _y, { ta, tb }) => sumTerms([ta_ === undefined ? undefined : mm(ta_, b, ta, tb), tb_ === undefined ? undefined : mm(a, tb_, ta, tb)]),
 };
+const mm = (a: any, b: any, ta: boolean, tb: boolean) => apply(matmulPrim, [a, b], { ta, tb });
 
 const inverse = (perm: number[]) => {
   const inv = new Array(perm.length);
   perm.forEach((p, i) => (inv[p] = i));
   return inv;
 };
-function swapLast(x: any): any {
-  const r = shapeOf(x)!.length;
-  const perm = [...Array(r).keys()];
-  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-  return transpose(x, perm);
-}
 
 // ---- the public functions (they accept tensors, numbers and tracked values) ----
 
@@ -290,9 +292,9 @@ export function matmul(a: any, b: any): any {
   const sa = tensorArg(a, 'matmul'), sb = tensorArg(b, 'matmul');
   if (sa.length === 0 || sb.length === 0) throw new TracegradError('tracegrad: matmul needs tensors of rank 1 or more; for a scalar factor use *.');
   if (sa.length === 1 && sb.length === 1) return sum(O.mul(a, b));
-  if (sa.length === 1) return reshape(apply(matmulPrim, [reshape(a, [1, sa[0]]), b]), [...sb.slice(0, -2), sb[sb.length - 1]]);
-  if (sb.length === 1) return reshape(apply(matmulPrim, [a, reshape(b, [sb[0], 1])]), sa.slice(0, -1));
-  return apply(matmulPrim, [a, b]);
+  if (sa.length === 1) return reshape(mm(reshape(a, [1, sa[0]]), b, false, false), [...sb.slice(0, -2), sb[sb.length - 1]]);
+  if (sb.length === 1) return reshape(mm(a, reshape(b, [sb[0], 1]), false, false), sa.slice(0, -1));
+  return mm(a, b, false, false);
 }
 
 /** `reshape(t, shape)`: the same elements in another shape (one entry may be -1: inferred). A view, no copy. */
