@@ -271,3 +271,51 @@ export function scatterAdd(x: Tensor, indices: readonly number[], updates: Tenso
     }
   return new Tensor(out, x.shape);
 }
+
+/**
+ * Patches of x [n, c, h, w] as columns: [n, c·kh·kw, oh·ow], entry ((ci·kh + i)·kw + j, y·ow + x) = x[ci, y·s + i − p,
+ * x·s + j − p] (0 outside): a convolution is then one matmul per image.
+ */
+export function im2col(x: Tensor, kh: number, kw: number, stride: number, pad: number, oh: number, ow: number): Tensor {
+  const [n, c, h, w] = x.shape;
+  const rowsPer = c * kh * kw, cols = oh * ow;
+  const out = allocate(x.dtype, n * rowsPer * cols);
+  const d = x.data;
+  for (let b = 0; b < n; b++)
+    for (let ci = 0; ci < c; ci++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) {
+          const r = ((b * c + ci) * kh + i) * kw + j;
+          for (let y = 0; y < oh; y++) {
+            const iy = y * stride + i - pad;
+            if (iy < 0 || iy >= h) continue;
+            for (let xo = 0; xo < ow; xo++) {
+              const ix = xo * stride + j - pad;
+              if (ix >= 0 && ix < w) out[r * cols + y * ow + xo] = d[((b * c + ci) * h + iy) * w + ix];
+            }
+          }
+        }
+  return new Tensor(out, [n, rowsPer, cols]);
+}
+
+/** The adjoint of im2col: columns added back into an image [n, c, h, w]. */
+export function col2im(cols: Tensor, shape: readonly number[], kh: number, kw: number, stride: number, pad: number, oh: number, ow: number): Tensor {
+  const [n, c, h, w] = shape;
+  const out = allocate(cols.dtype, n * c * h * w);
+  const d = cols.data, per = oh * ow;
+  for (let b = 0; b < n; b++)
+    for (let ci = 0; ci < c; ci++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) {
+          const r = ((b * c + ci) * kh + i) * kw + j;
+          for (let y = 0; y < oh; y++) {
+            const iy = y * stride + i - pad;
+            if (iy < 0 || iy >= h) continue;
+            for (let xo = 0; xo < ow; xo++) {
+              const ix = xo * stride + j - pad;
+              if (ix >= 0 && ix < w) out[((b * c + ci) * h + iy) * w + ix] += d[r * per + y * ow + xo];
+            }
+          }
+        }
+  return new Tensor(out, shape);
+}

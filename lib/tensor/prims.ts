@@ -507,3 +507,111 @@ export function oneHot(indices: any, depth: number): Tensor {
   idx.forEach((j, i) => (out[i * depth + j] = 1));
   return new Tensor(out, [idx.length, depth]);
 }
+
+// ---- convolutions: patches as columns (a linear map and its adjoint), then a batched matmul ----
+
+interface Patches { kh: number; kw: number; stride: number; pad: number; oh: number; ow: number; shape: number[] }
+const im2colPrim: Prim = {
+  name: 'im2col',
+  forward: ([x], q: Patches) => K.im2col(x, q.kh, q.kw, q.stride, q.pad, q.oh, q.ow),
+  back: (g, _xs, _y, _n, q: Patches) => [apply(col2imPrim, [g], q)],
+  jvp: ([t], _xs, _y, q) => (t === undefined ? undefined : apply(im2colPrim, [t], q)),
+};
+const col2imPrim: Prim = {
+  name: 'col2im',
+  forward: ([c], q: Patches) => K.col2im(c, q.shape, q.kh, q.kw, q.stride, q.pad, q.oh, q.ow),
+  back: (g, _xs, _y, _n, q: Patches) => [apply(im2colPrim, [g], q)],
+  jvp: ([t], _xs, _y, q) => (t === undefined ? undefined : apply(col2imPrim, [t], q)),
+};
+
+/**
+ * `conv2d(x, w, { stride = 1, padding = 0 }?)`: x [n, c, h, w] (or [c, h, w]) with filters w [f, c, kh, kw] →
+ * [n, f, oh, ow], oh = ⌊(h + 2·padding − kh)/stride⌋ + 1 (cross-correlation, as in deep-learning libraries).
+ */
+export function conv2d(x: any, w: any, options: { stride?: number; padding?: number } = {}): any {
+  let xs = tensorArg(x, 'conv2d');
+  const ws = tensorArg(w, 'conv2d');
+  const single = xs.length === 3;
+  if (single) (x = reshape(x, [1, ...xs])), (xs = [1, ...xs]);
+  if (xs.length !== 4 || ws.length !== 4) throw new TracegradError(`tracegrad: conv2d takes x [n, c, h, w] and w [f, c, kh, kw], got [${xs}] and [${ws}].`);
+  const stride = options.stride ?? 1, pad = options.padding ?? 0;
+  if (!Number.isInteger(stride) || stride < 1 || !Number.isInteger(pad) || pad < 0) throw new TracegradError('tracegrad: conv2d: stride is a positive integer and padding a non-negative one.');
+  const [n, c, h, wd] = xs, [f, c2, kh, kw] = ws;
+  if (c !== c2) throw new TracegradError(`tracegrad: conv2d: x has ${c} channels, the filters ${c2}.`);
+  const oh = Math.floor((h + 2 * pad - kh) / stride) + 1, ow = Math.floor((wd + 2 * pad - kw) / stride) + 1;
+  if (oh < 1 || ow < 1) throw new TracegradError(`tracegrad: conv2d: a ${kh}×${kw} filter does not fit a ${h}×${wd} image with padding ${pad}.`);
+  const cols = apply(im2colPrim, [x], { kh, kw, stride, pad, oh, ow, shape: [n, c, h, wd] });
+  const y = reshape(mm(reshape(w, [f, c * kh * kw]), cols, false, false), [n, f, oh, ow]);
+  return single ? reshape(y, [f, oh, ow]) : y;
+}
+
+/** `conv1d(x, w, options?)`: x [n, c, l] (or [c, l]) with filters w [f, c, k] → [n, f, ol]: conv2d with height 1. */
+export function conv1d(x: any, w: any, options: { stride?: number; padding?: number } = {}): any {
+  const xs = tensorArg(x, 'conv1d'), ws = tensorArg(w, 'conv1d');
+  if (ws.length !== 3 || (xs.length !== 2 && xs.length !== 3)) throw new TracegradError(`tracegrad: conv1d takes x [n, c, l] and w [f, c, k], got [${xs}] and [${ws}].`);
+  const x4 = reshape(x, xs.length === 2 ? [1, xs[0], 1, xs[1]] : [xs[0], xs[1], 1, xs[2]]);
+  const pad = options.padding ?? 0;
+  // height 1: pad only along the length (pad a 1-high image by 0 rows, then trim what conv2d's padding adds)
+  const y = conv2d(pad === 0 ? x4 : concatZeros(x4, pad), reshape(w, [ws[0], ws[1], 1, ws[2]]), { stride: options.stride, padding: 0 });
+  const ys = shapeOf(y)!;
+  return reshape(y, xs.length === 2 ? [ys[1], ys[3]] : [ys[0], ys[1], ys[3]]);
+}
+/** x [n, c, 1, l] with `pad` zeros on both ends of l. */
+function concatZeros(x: any, pad: number): any {
+  const s = shapeOf(x)!;
+  const z = new Tensor(dtypeOf(x) === 'float32' ? new Float32Array(s[0] * s[1] * pad) : new Float64Array(s[0] * s[1] * pad), [s[0], s[1], 1, pad]);
+  return concat([z, x, z], 3);
+}
+
+/**
+ * `prod(t, axis?)`: the product of all elements (a number) or along an axis. Its gradient is the product of the
+ * others, exactly (prefix and suffix products, so a zero entry is handled); where a slice has no zero that is y/x,
+ * written in differentiable operations, and second derivatives go through it there.
+ */
+export function prod(t: any, axis?: number): any {
+  const shape = tensorArg(t, 'prod');
+  const v: Tensor = primal(t);
+  if (axis === undefined) return prod(reshape(t, [v.size]), 0);
+  const a = axisOf(axis, shape.length, 'prod');
+  const moved = a === shape.length - 1 ? t : transpose(t, [...shape.keys()].filter((i) => i !== a).concat(a));
+  const mv: Tensor = primal(moved);
+  const len = shape[a], rows = mv.size / (len || 1);
+  const others = new Float64Array(mv.size);
+  let hasZero = false;
+  for (let r = 0; r < rows; r++) {
+    let pre = 1;
+    for (let i = 0; i < len; i++) (others[r * len + i] = pre), (pre *= mv.data[r * len + i]);
+    let suf = 1;
+    for (let i = len - 1; i >= 0; i--) (others[r * len + i] *= suf), (suf *= mv.data[r * len + i]);
+    for (let i = 0; i < len; i++) if (mv.data[r * len + i] === 0) hasZero = true;
+  }
+  // without zeros the gradient is y/x in overloaded operations (differentiable again); with one, the exact products
+  return apply(prodPrim, [moved], { others: hasZero ? new Tensor(others, mv.shape) : null });
+}
+/** Product along the last axis; back: g · (product of the others), from `others` when given (zeros), else y/x. */
+const prodPrim: Prim = {
+  name: 'prod',
+  forward: ([x]) => {
+    const len = x.shape[x.shape.length - 1], rows = x.size / (len || 1);
+    const out = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let p = 1;
+      for (let i = 0; i < len; i++) p *= x.data[r * len + i];
+      out[r] = p;
+    }
+    return x.shape.length === 1 ? out[0] : new Tensor(out, x.shape.slice(0, -1));
+  },
+  back: (g, [x], y, _n, { others }) => {
+    const s = shapeOf(x)!;
+    const gy = s.length === 1 ? g : reshape(g, [...s.slice(0, -1), 1]);
+    if (others !== null) return [O.mul(gy, others)];
+    const yy = s.length === 1 ? y : reshape(y, [...s.slice(0, -1), 1]);
+    return [O.mul(gy, O.div(yy, x))];
+  },
+  jvp: ([t], [x], y, { others }) => {
+    if (t === undefined) return undefined;
+    const s = shapeOf(x)!;
+    const w = others !== null ? O.mul(t, others) : O.mul(t, O.div(s.length === 1 ? y : reshape(y, [...s.slice(0, -1), 1]), x));
+    return sum(w, s.length - 1);
+  },
+};
