@@ -8,6 +8,7 @@ import { ensureTraced } from './rewrite/traced';
 import { compiledFor } from './jit/tier';
 import { TracegradError } from './errors';
 import { isTensor } from './tensor/tensor';
+import { settle } from './tensor/fuse';
 import { numberTypeOf } from './rules/numbers';
 import type { Tape } from './trace/tape';
 
@@ -80,7 +81,8 @@ function checkSeed(seed: any, where: string): void {
 function backFrom(tape: Tape, nodes: any[], outIdx: number[], seeds: any[]): any[] {
   if (outIdx.length === 0) return nodes.map(() => null);
   const { adj, touched } = sweepMany(tape, outIdx, seeds);
-  return nodes.map((n) => gatherGradient(n, adj, touched));
+  // tensor gradients may be fused expressions still: evaluated before they reach the caller
+  return nodes.map((n) => settle(gatherGradient(n, adj, touched)));
 }
 
 /** Several outputs: sweep once from a synthetic sum, by seeding each output slot. */
@@ -104,7 +106,7 @@ export function pullback(f: (...args: any[]) => any, ...args: any[]): [any, (see
   }
   const leaves = outputLeaves(out, tape);
   const scalar = out instanceof Tracked || typeof out === 'number';
-  const y = stripValue(out, tape);
+  const y = settle(stripValue(out, tape));
   cleanUp(tape, args);
   const back = (seed: any = 1): any[] => {
     if (scalar) {
@@ -179,7 +181,7 @@ export function withGradient(f: (...args: any[]) => any, ...args: any[]): { valu
       loss = out[Object.keys(out)[0]];
     if ((!(loss instanceof Tracked) && typeof loss !== 'number') || isTensor(primal(loss))) throw scalarOutputError(loss, 'withGradient (its loss)');
     const grad = loss instanceof Tracked && loss.t === tape ? backFrom(tape, nodes, [loss.i], [1]) : nodes.map(() => null);
-    return { value: stripValue(out, tape), grad };
+    return { value: settle(stripValue(out, tape)), grad };
   } finally {
     cleanUp(tape, args);
     tape.release();

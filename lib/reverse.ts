@@ -5,6 +5,8 @@ import { belowLevel } from './trace/context';
 import { O } from './rules/registry';
 import { TracegradError } from './errors';
 import { holdsTracked } from './trace/containers';
+import { fusionScope } from './tensor/fuse';
+import { Tensor } from './tensor/tensor';
 
 /** Adjoints after a sweep. `touched[i]` says whether any path from the output reached slot i (null vs 0). */
 export interface Adjoints {
@@ -17,7 +19,13 @@ export interface Adjoints {
  * seed are themselves tracked (nested AD) sweeps with overloaded arithmetic, so the sweep is recorded one level down.
  */
 export function sweep(tape: Tape, out: number, seed: any): Adjoints {
-  return tape.generic || typeof seed !== 'number' ? sweepGeneric(tape, out, seed) : sweepNumeric(tape, out, seed);
+  if (!tape.generic && typeof seed === 'number') return sweepNumeric(tape, out, seed);
+  fusionScope.sweeps++; // tensor cotangents may fuse (lib/tensor/fuse.ts); the caller settles what it returns
+  try {
+    return sweepGeneric(tape, out, seed);
+  } finally {
+    fusionScope.sweeps--;
+  }
 }
 
 function sweepNumeric(tape: Tape, out: number, seed: number): Adjoints {
@@ -74,7 +82,8 @@ function sweepGeneric(tape: Tape, out: number, seed: any): Adjoints {
   const touched = new Uint8Array(tape.n);
   const structuredDy = new Map<number, any>();
   const acc = (p: number, v: any) => {
-    adj[p] = O.add(adj[p], v);
+    // a tensor's first cotangent is its adjoint as it is (0 + v would be a copy, or a fused pass, for nothing)
+    adj[p] = touched[p] === 0 && v instanceof Tensor ? v : O.add(adj[p], v);
     touched[p] = 1;
   };
   adj[out] = seed;

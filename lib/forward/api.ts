@@ -2,6 +2,7 @@
 import { ForwardTape } from './tape';
 import { Tracked, primal } from '../trace/tracked';
 import { Tensor, isTensor } from '../tensor/tensor';
+import { settle } from '../tensor/fuse';
 import { state, popTape } from '../trace/context';
 import { enterArgs, cleanUp, stripValue, isContainer, isTypedFloat, type InputNode } from '../trace/containers';
 import { adjointFor, inner } from '../rules/custom';
@@ -44,8 +45,8 @@ export function jvp(f: (...args: any[]) => any, args: any[], tangents: any[]): [
   try {
     if (out !== null && typeof out === 'object' && typeof out.then === 'function')
       throw new TracegradError('tracegrad: jvp got a Promise from f; an async function cannot be differentiated (await first, then call a plain function).');
-    const dy = tangentOf(out, tape, new Map());
-    return [stripValue(out, tape), dy];
+    const dy = settle(tangentOf(out, tape, new Map()));
+    return [settle(stripValue(out, tape)), dy];
   } finally {
     cleanUp(tape, args);
     tape.release();

@@ -7,6 +7,7 @@ import {
 import { setBackend, getBackend, type BackendName } from './backend';
 import { withParams, dense, chain, zeros, ones, randn } from './layers';
 import { sgd, adam, type Optimizer } from './optim';
+import { fusion } from './fuse';
 import { Tracked, primal } from '../trace/tracked';
 
 /**
@@ -38,6 +39,6 @@ Object.defineProperty(Tracked.prototype, 'toArray', { value() { const v = primal
 export {
   Tensor, tensor, isTensor, sum, mean, maxOf as max, minOf as min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, setBackend, getBackend,
-  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod,
+  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion,
 };
 export type { DType, BackendName, Optimizer };

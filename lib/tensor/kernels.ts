@@ -31,7 +31,7 @@ export function stridesIn(shape: readonly number[], target: readonly number[]): 
  * Visit every index of `shape` row by row: `row(offsets, n, inner)` gets, per operand, the offset of the row's first
  * element (from that operand's strides), the row length, and each operand's stride along the last axis.
  */
-function rows(shape: readonly number[], strides: number[][], row: (offsets: number[], n: number, inner: number[]) => void): void {
+export function rows(shape: readonly number[], strides: number[][], row: (offsets: number[], n: number, inner: number[]) => void): void {
   const r = shape.length;
   if (sizeOf(shape) === 0) return;
   if (r === 0) return row(strides.map(() => 0), 1, strides.map(() => 0));

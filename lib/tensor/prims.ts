@@ -8,6 +8,7 @@ import { TracegradError } from '../errors';
 import { Tensor, isTensor, sizeOf, type DType } from './tensor';
 import * as K from './kernels';
 import { kernels } from './backend';
+import { fusedMap, fusedZip } from './fuse';
 
 /**
  * A primitive on tensors (and numbers). `forward` takes plain values. `back(g, xs, y, needed)` returns one cotangent
@@ -83,7 +84,7 @@ const unaryPrims = new Map<string, Prim>();
 for (const [name, rule] of Object.entries(unaryRules) as [string, any][]) {
   unaryPrims.set(name, {
     name,
-    forward: ([x]) => (isTensor(x) ? kernels().map(x, rule.f) : rule.f(x)),
+    forward: ([x]) => (isTensor(x) ? (kernels() === K ? fusedMap(x, rule.f, name) : undefined) ?? kernels().map(x, rule.f) : rule.f(x)),
     back: (g, [x], y) => [O.mul(g, rule.d(x, y))],
     jvp: ([t], [x], y) => (t === undefined ? undefined : O.mul(rule.d(x, y), t)),
   });
@@ -92,7 +93,7 @@ const binaryPrims = new Map<string, Prim>();
 for (const [name, rule] of Object.entries(binaryRules) as [string, any][]) {
   binaryPrims.set(name, {
     name,
-    forward: ([a, b]) => (isTensor(a) || isTensor(b) ? kernels().zip(a, b, rule.f) : rule.f(a, b)),
+    forward: ([a, b]) => (isTensor(a) || isTensor(b) ? (kernels() === K ? fusedZip(a, b, rule.f, name) : undefined) ?? kernels().zip(a, b, rule.f) : rule.f(a, b)),
     // ∂/∂a and ∂/∂b as the scalar rules give them, elementwise; each summed back to its operand's shape
     back: (g, [a, b], y, needed) => [
       needed[0] ? toLike(O.mul(g, rule.da(a, b, y)), a) : null,
