@@ -257,7 +257,7 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
         break;
       }
       case 'MemberExpression': {
-        if (!n.computed || n.optional || n.object.type === 'Super') break;
+        if (!n.computed || n.optional || n.object.type === 'Super' || patternTargets.has(n)) break;
         const role = (parent.type === 'AssignmentExpression' && key === 'left') || (parent.type === 'UpdateExpression') ||
           (parent.type === 'CallExpression' && key === 'callee') || (parent.type === 'UnaryExpression' && parent.operator === 'delete') ||
           ((parent.type === 'ForOfStatement' || parent.type === 'ForInStatement') && key === 'left') || parent.type === 'ChainExpression';
@@ -324,6 +324,27 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
     }
     if (isTest(parent, key) && needsTruthy(n)) wrap(n, `${rt}.truthy(`);
   };
+
+  // member expressions that destructuring writes to ([a[0], a[1]] = ..., ({ x: o[k] } = ...), [a[0] = 7] = ...):
+  // targets, not reads (rewritten as reads they would not compile); they stay plain writes
+  const patternTargets = new Set<any>();
+  const markTargets = (p: any): void => {
+    if (p === null || p === undefined) return;
+    if (p.type === 'MemberExpression') patternTargets.add(p);
+    else if (p.type === 'ArrayPattern') p.elements.forEach(markTargets);
+    else if (p.type === 'ObjectPattern') p.properties.forEach((q: any) => markTargets(q.type === 'RestElement' ? q.argument : q.value));
+    else if (p.type === 'AssignmentPattern') markTargets(p.left);
+    else if (p.type === 'RestElement') markTargets(p.argument);
+  };
+  const findPatterns = (n: any): void => {
+    if (n.type === 'ArrayPattern' || n.type === 'ObjectPattern') markTargets(n);
+    for (const k of Object.keys(n)) {
+      const v = n[k];
+      if (Array.isArray(v)) for (const c of v) c !== null && typeof c === 'object' && typeof c.type === 'string' && findPatterns(c);
+      else if (v !== null && typeof v === 'object' && typeof v.type === 'string') findPatterns(v);
+    }
+  };
+  findPatterns(ast);
 
   const visit = (n: any, parent: any, key: string) => {
     for (const k of Object.keys(n)) {

@@ -385,3 +385,26 @@ test('parenthesised member operand of ++/--: (o.v)++, --(o.v), (o.a[0])--', (t) 
   assertClose(t, r.value, plain(1.5));
   assertClose(t, r.grad, numericGradient(plain, 1.5));
 });
+
+// Regression (found writing examples/mlp-classifier.mjs): a computed member as a destructuring target was rewritten
+// as a read, so the function no longer compiled ("Invalid destructuring assignment target").
+test('destructuring into elements and computed fields compiles and differentiates (swap, defaults, rest, for-of)', (t) => {
+  const swap = traced((a) => {
+    [a[0], a[1]] = [a[1], a[0]];
+    return a[0] * 2 + a[1];
+  });
+  t.deepEqual(gradient(swap, [3, 5])[0], [1, 2]); // after the swap f = 2·a1 + a0
+  const fields = traced((o, k) => {
+    ({ x: o[k] } = { x: o.y * 3 });
+    [o[k + 'z'] = 7] = [];
+    return o[k] + o.xz;
+  });
+  t.deepEqual(gradient(fields, { y: 2, x: 0, xz: 0 }, 'x')[0], { y: 3, x: null, xz: null }); // x and xz are overwritten before any read
+  const rest = traced((a, b) => {
+    [b[0], ...b[1]] = [a * 2, a, a];
+    let s = 0;
+    for ([b[2]] of [[a], [a * a]]) s += b[2];
+    return b[0] + b[1][0] + b[1][1] + s;
+  });
+  t.is(gradient(rest, 1.5, [0, [], 0])[0], 2 + 1 + 1 + 1 + 2 * 1.5);
+});
