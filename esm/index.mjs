@@ -6,6 +6,6 @@ export const {
   defineAdjoint, nondifferentiable, ignore, hook, checkpoint, forwardDiff, TracegradError, Tracked, primal, jit, tierOf, inspect,
   Tensor, tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, setBackend, getBackend,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot,
-  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion,
+  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion, argmax, argmin,
 } = cjs;
 export default cjs;

@@ -13,6 +13,6 @@ export { Tracked, primal } from './trace/tracked';
 export {
   Tensor, tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, setBackend, getBackend,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot,
-  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion, type Optimizer,
+  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion, argmax, argmin, type Optimizer,
   type DType, type BackendName,
 } from './tensor/index';

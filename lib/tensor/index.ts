@@ -2,7 +2,7 @@
 import { Tensor, tensor, isTensor, type DType } from './tensor';
 import {
   sum, mean, maxOf, minOf, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
-  slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, conv1d, conv2d, prod,
+  slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, conv1d, conv2d, prod, argmax, argmin,
 } from './prims';
 import { setBackend, getBackend, type BackendName } from './backend';
 import { withParams, dense, chain, zeros, ones, randn } from './layers';
@@ -39,6 +39,6 @@ Object.defineProperty(Tracked.prototype, 'toArray', { value() { const v = primal
 export {
   Tensor, tensor, isTensor, sum, mean, maxOf as max, minOf as min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, setBackend, getBackend,
-  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion,
+  withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion, argmax, argmin,
 };
 export type { DType, BackendName, Optimizer };

@@ -616,3 +616,34 @@ const prodPrim: Prim = {
     return sum(w, s.length - 1);
   },
 };
+
+/**
+ * `argmax(t, axis?)` and `argmin`: the index of the largest (smallest) entry, the first on a tie; over all elements (a
+ * number, the row-major position) or along an axis (a tensor of indices without that axis). Constants: no gradient.
+ */
+export function argmax(t: any, axis?: number): any {
+  return argExtreme(t, axis, 'argmax', (x, best) => x > best);
+}
+export function argmin(t: any, axis?: number): any {
+  return argExtreme(t, axis, 'argmin', (x, best) => x < best);
+}
+function argExtreme(t: any, axis: number | undefined, fname: string, better: (x: number, best: number) => boolean): any {
+  const shape = tensorArg(t, fname);
+  const v: Tensor = primal(t);
+  const pick = (get: (i: number) => number, n: number) => {
+    let best = 0;
+    for (let i = 1; i < n; i++) {
+      const x = get(i), b = get(best);
+      if (b !== b) break; // NaN wins, as in NumPy
+      if (x !== x || better(x, b)) best = i;
+    }
+    return best;
+  };
+  if (axis === undefined) return pick((i) => v.data[i], v.size);
+  const a = axisOf(axis, shape.length, fname);
+  const len = shape[a], after = shape.slice(a + 1).reduce((p, d) => p * d, 1), before = v.size / (len * after || 1);
+  const out = new Float64Array(before * after);
+  for (let b = 0; b < before; b++)
+    for (let k = 0; k < after; k++) out[b * after + k] = pick((i) => v.data[(b * len + i) * after + k], len);
+  return new Tensor(out, shape.filter((_d, i) => i !== a));
+}

@@ -2,7 +2,7 @@
 import test from 'ava';
 import {
   tensor, Tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
-  setBackend, getBackend, traced, TracegradError, slice, concat, stack, gather, scatterAdd, where, less, greater, equal, oneHot,
+  setBackend, getBackend, traced, TracegradError, argmax, argmin, slice, concat, stack, gather, scatterAdd, where, less, greater, equal, oneHot,
 } from '../../dist/index.js';
 
 test('tensor() reads nested arrays, typed arrays and numbers; shape, dtype, size, toArray', (t) => {
@@ -125,4 +125,13 @@ test('slice, concat, stack, gather, scatterAdd, where, comparisons and oneHot', 
   t.deepEqual(oneHot([2, 0], 3).toArray(), [[0, 0, 1], [1, 0, 0]]);
   t.throws(() => gather(a, [2]), { instanceOf: TracegradError, message: /index 2 is not an integer in \[0, 2\)/ });
   t.throws(() => concat([a, tensor([1, 2])]), { instanceOf: TracegradError, message: /differ on another axis/ });
+});
+
+test('argmax and argmin: over all elements and along axes, first on ties, NaN wins', (t) => {
+  const a = tensor([[1, 7, 7], [9, 0, -2]]);
+  t.is(argmax(a), 3);
+  t.is(argmin(a), 5);
+  t.deepEqual(argmax(a, 1).toArray(), [1, 0]);
+  t.deepEqual(argmin(a, 0).toArray(), [0, 1, 1]);
+  t.is(argmax(tensor([1, NaN, 3])), 1);
 });
