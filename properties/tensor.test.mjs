@@ -1,7 +1,7 @@
 // Property tests of tensor gradients: on random shapes that broadcast, every elementwise operator's gradient (and matmul's, and the reductions') matches Richardson finite differences, and forward mode agrees with reverse mode.
 import test from 'ava';
 import fc from 'fast-check';
-import { tensor, sum, mean, matmul, logsumexp, gradient, jvp, traced } from '../dist/index.js';
+import { tensor, sum, mean, matmul, logsumexp, gradient, jvp, traced, transpose, concat, reshape, slice } from '../dist/index.js';
 import { richardsonDerivative } from '../test/helpers/reference.mjs';
 
 /** A shape of rank 0-3 with axes 1-3 long, and one that broadcasts with it (some axes dropped or set to 1). */
@@ -68,5 +68,34 @@ test('matmul and reductions on random shapes: gradients match finite differences
     const dot = g.reduce((s, gj, j) => s + Array.from(gj.data).reduce((p, v, i) => p + v * [a, b][j].data[i], 0), 0);
     if (!(Math.abs(dy - dot) <= 1e-12 * Math.max(1, Math.abs(dot)))) throw new Error(`jvp ${dy}, ⟨∇f, u⟩ ${dot}`);
   }), { numRuns: 80 });
+  t.pass();
+});
+
+const UNARY = ['exp', 'log1p', 'sqrt', 'sin', 'cos', 'tanh', 'atan', 'sinh', 'asinh', 'cbrt', 'abs', 'expm1'];
+test('every smooth unary Math function, and the shape operations, on random shapes: gradients match finite differences', (t) => {
+  const shape = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 });
+  const unary = Object.fromEntries(UNARY.map((name) => [name, traced((x) => sum(Math[name](x * x + 0.5) * x), { sum, name })]));
+  fc.assert(fc.property(shape, fc.constantFrom(...UNARY), fc.nat(50), (s, name, seed) => {
+    const x = valuesFor(s, seed);
+    const f = unary[name];
+    const g = gradient(f, x)[0], fd = fdGradient(f, [x], 0);
+    Array.from(g.data).forEach((v, i) => {
+      if (!tolerance(v, fd[i])) throw new Error(`${name} on [${s}]: [${i}] ${v} vs ${fd[i]}`);
+    });
+  }), { numRuns: 60 });
+  const shapeOps = traced((x) => {
+    const r = x.shape.length;
+    const perm = [...Array(r).keys()].reverse();
+    const y = transpose(x, perm) * 2;
+    const z = concat([reshape(y, [-1]), reshape(x, [-1])], 0);
+    return sum(Math.sin(slice(z, [1])) * slice(z, [0], [-1])) + sum(Math.cos(mean(x, 0)));
+  }, { sum, mean, transpose, concat, reshape, slice });
+  fc.assert(fc.property(shape, fc.nat(50), (s, seed) => {
+    const x = valuesFor(s, seed);
+    const g = gradient(shapeOps, x)[0], fd = fdGradient(shapeOps, [x], 0);
+    Array.from(g.data).forEach((v, i) => {
+      if (!tolerance(v, fd[i])) throw new Error(`shape ops on [${s}]: [${i}] ${v} vs ${fd[i]}`);
+    });
+  }), { numRuns: 60 });
   t.pass();
 });

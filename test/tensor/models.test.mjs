@@ -69,3 +69,21 @@ test("the talk's 5-line MLP example trains: its loss falls by orders of magnitud
   const losses = mlp5({ steps: 40, log: () => {} });
   t.true(losses[losses.length - 1] < 1e-3 * losses[0], `${losses[0]} → ${losses[losses.length - 1]}`);
 });
+
+test('a Map and a class instance holding tensors get gradients of their own structure', (t) => {
+  class Layer {
+    constructor(W) {
+      this.W = W;
+      this.scale = 0.5;
+    }
+  }
+  const params = new Map([['first', new Layer(tensor([[1, 2], [3, 4]]))], ['bias', tensor([0.1, -0.2])]]);
+  const x = tensor([1, -1]);
+  const f = traced((p, x) => sum(matmul(p.get('first').W, x) * p.get('first').scale + p.get('bias')), { sum, matmul });
+  const [g] = gradient(f, params, x);
+  t.true(g instanceof Map);
+  t.deepEqual(g.get('first').W.toArray(), [[0.5, -0.5], [0.5, -0.5]]);
+  t.is(g.get('first').scale, -2); // sum(W·x) = (1 − 2) + (3 − 4)
+  t.deepEqual(g.get('bias').toArray(), [1, 1]);
+  t.true(params.get('first') instanceof Layer && params.get('first').W.constructor.name === 'Tensor');
+});
