@@ -14,5 +14,6 @@ export {
   Tensor, tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, setBackend, getBackend,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot,
   withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion, argmax, argmin, type Optimizer,
+  useWebGPU, initWebGPU, releaseWebGPU, webgpuScope, disposeWebGPU, webgpuStats,
   type DType, type BackendName,
 } from './tensor/index';

@@ -1,6 +1,7 @@
 // Backends for tensor kernels: the pure-JS reference ('js') always; 'native' (SIMD addon) and 'webgpu' where they exist.
 import * as JS from './kernels';
 import { TracegradError } from '../errors';
+import { webgpuKernels, initWebGPU, type WebGPUOptions } from './webgpu';
 
 export type BackendName = 'js' | 'native' | 'webgpu';
 /** What a backend provides: the kernels lib/tensor/prims.ts calls. */
@@ -10,7 +11,8 @@ const available = new Map<BackendName, () => Kernels | string>([
   ['js', () => JS],
   // neither is built yet: the reason is the error a user sees when asking for it
   ['native', () => 'the native SIMD addon is not built in this version of tracegrad (it is planned: native/)'],
-  ['webgpu', () => 'the WebGPU backend is not built in this version of tracegrad (it is planned: Dawn through npm `webgpu`)'],
+  // needs `await initWebGPU()` first (WebGPU starts asynchronously): until then the reason says so
+  ['webgpu', () => webgpuKernels()],
 ]);
 
 let current: BackendName = 'js';
@@ -40,5 +42,21 @@ export function getBackend(): BackendName {
   return current;
 }
 
+/**
+ * `useWebGPU(options?)`: start WebGPU (Dawn) and make it the backend; throws with the reason when no adapter exists.
+ * Resolves once tensor kernels run there.
+ */
+export async function useWebGPU(options?: WebGPUOptions): Promise<void> {
+  const k = await initWebGPU(options);
+  if (typeof k === 'string') throw new TracegradError(`tracegrad: useWebGPU: not available: ${k}. The 'js' backend always is.`);
+  setBackend('webgpu');
+}
+
+/**
+ * The backend the environment variable TRACEGRAD_BACKEND asks for, chosen at load ('webgpu' asynchronously: `ready`
+ * resolves when it is in use, or with a warning when it cannot be).
+ */
 const fromEnv = process.env.TRACEGRAD_BACKEND;
-if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'js') setBackend(fromEnv as BackendName);
+export const ready: Promise<void> =
+  fromEnv === 'webgpu' ? useWebGPU().catch((e) => void process.emitWarning(e.message))
+    : (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'js' && setBackend(fromEnv as BackendName), Promise.resolve());

@@ -156,3 +156,6 @@ function evaluate(root: Node, shape: readonly number[], dtype: DType): Data {
 
 /** How many fused loops have been generated (for tests and inspection). */
 export const fusedLoops = () => compiled.size;
+
+/** Whether a tensor's storage is an unevaluated fused expression (not a device buffer a view may share). */
+export const isFused = (t: Tensor) => t.device instanceof Lazy;

@@ -4,7 +4,8 @@ import {
   sum, mean, maxOf, minOf, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, conv1d, conv2d, prod, argmax, argmin,
 } from './prims';
-import { setBackend, getBackend, type BackendName } from './backend';
+import { setBackend, getBackend, useWebGPU, type BackendName } from './backend';
+import { initWebGPU, releaseWebGPU, webgpuScope, disposeWebGPU, webgpuStats } from './webgpu';
 import { withParams, dense, chain, zeros, ones, randn } from './layers';
 import { sgd, adam, type Optimizer } from './optim';
 import { fusion } from './fuse';
@@ -40,5 +41,6 @@ export {
   Tensor, tensor, isTensor, sum, mean, maxOf as max, minOf as min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot, setBackend, getBackend,
   withParams, dense, chain, zeros, ones, randn, sgd, adam, conv1d, conv2d, prod, fusion, argmax, argmin,
+  useWebGPU, initWebGPU, releaseWebGPU, webgpuScope, disposeWebGPU, webgpuStats,
 };
 export type { DType, BackendName, Optimizer };

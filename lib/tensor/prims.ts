@@ -8,7 +8,7 @@ import { TracegradError } from '../errors';
 import { Tensor, isTensor, sizeOf, type DType } from './tensor';
 import * as K from './kernels';
 import { kernels } from './backend';
-import { fusedMap, fusedZip } from './fuse';
+import { fusedMap, fusedZip, isFused } from './fuse';
 
 /**
  * A primitive on tensors (and numbers). `forward` takes plain values. `back(g, xs, y, needed)` returns one cotangent
@@ -42,6 +42,9 @@ export function apply(p: Prim, args: any[], params?: any): any {
   const y = apply(p, xs, params);
   return tape.tensorOp(y, args.map((x, i) => (on[i] ? x.i : -1)), (g) => p.back(g, xs, y, on, params), (ts) => p.jvp(ts, xs, y, params), opId(`tensor:${p.name}`));
 }
+
+/** A tensor's elements for a view of them: its device buffer where it has one (not read back), else its data. */
+const storageOf = (x: Tensor) => (x.device !== null && !isFused(x) ? x.device : x.data);
 
 /** The primal shape of a value: a tensor's, or null for a number. */
 export const shapeOf = (x: any): readonly number[] | null => {
@@ -138,7 +141,7 @@ const broadcastPrim: Prim = {
 };
 const reshapePrim: Prim = {
   name: 'reshape',
-  forward: ([x], shape) => new Tensor(x.data, shape), // a view: the same data
+  forward: ([x], shape) => new Tensor(storageOf(x), shape), // a view: the same data (or the same device buffer)
   back: (g, [x]) => [reshape(g, shapeOf(x)!)],
   jvp: ([t], _xs, _y, shape) => (t === undefined ? undefined : reshape(t, shape)),
 };
@@ -159,12 +162,15 @@ const sumPrim: Prim = {
   name: 'sum',
   forward: ([x], { axes, keep }) => {
     if (axes === null) {
-      let s = 0;
-      for (const v of x.data) s += v;
-      return s;
+      if (kernels() === K) {
+        let s = 0;
+        for (const v of x.data) s += v;
+        return s;
+      }
+      return kernels().sumTo(x, x.shape.map(() => 1)).data[0]; // on a device: one element comes back
     }
     const r = kernels().sumTo(x, keep);
-    return new Tensor(r.data, x.shape.filter((_d: number, i: number) => !axes.includes(i)));
+    return new Tensor(storageOf(r), x.shape.filter((_d: number, i: number) => !axes.includes(i)));
   },
   back: (g, [x], _y, _n, { axes, keep }) => [axes === null ? broadcastTo(g, shapeOf(x)!) : broadcastTo(reshape(g, keep), shapeOf(x)!)],
   jvp: ([t], _xs, _y, params) => (t === undefined ? undefined : apply(sumPrim, [t], params)),
