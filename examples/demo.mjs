@@ -1,5 +1,5 @@
 // `npm start`: the talk's examples as plain JS, run under the loader (node --import tracegrad/register), results printed.
-import { gradient, pullback, defineAdjoint, hook, checkpoint, withGradient, derivative, hessian, taylor, complex } from 'tracegrad';
+import { gradient, pullback, defineAdjoint, hook, checkpoint, withGradient, derivative, hessian, taylor, complex, chain, dense, randn, tensor, sum, sgd } from 'tracegrad';
 import { colourDifference } from './ciede2000.mjs';
 
 const show = (label, value) => console.log(`${label.padEnd(58)} ${format(value)}`);
@@ -91,3 +91,12 @@ show('derivative(x => x * derivative(y => x * y, 1), 4)', derivative((x) => x * 
 show('hessian(v => Math.atan2(v[0], v[1]), [1, 2])', hessian((v) => Math.atan2(v[0], v[1]), [1, 2]));
 show('taylor(x => Math.exp(x), 0, 5)', taylor((x) => Math.exp(x), 0, 5));
 show('gradient(z => z.re * z.im, 2 + 3i)', String(gradient((z) => z.re * z.im, complex(2, 3))[0]));
+
+// deep learning in 5 lines: closure-style layers whose parameters are reachable, the gradient with respect to the
+// model (a structure like it), and m -= η·m̄
+const mlp = chain(dense(randn([5, 10], { seed: 1, scale: 0.3 }), randn([5], { seed: 2 }), Math.tanh), dense(randn([2, 5], { seed: 3, scale: 0.3 }), randn([2], { seed: 4 })));
+const [xIn, yOut] = [randn([10], { seed: 5 }), tensor([1, -1])];
+const mlpLoss = (m) => sum((m(xIn) - yOut) ** 2);
+const before = mlpLoss(mlp);
+for (let step = 0; step < 30; step++) sgd({ lr: 0.05 }).step(mlp, gradient(mlpLoss, mlp)[0]);
+show('MLP loss before and after 30 SGD steps', [before, mlpLoss(mlp)]);
