@@ -2,6 +2,7 @@
 import * as JS from './kernels';
 import { TracegradError } from '../errors';
 import { webgpuKernels, initWebGPU, type WebGPUOptions } from './webgpu';
+import { loadNative } from './native';
 
 export type BackendName = 'js' | 'native' | 'webgpu';
 /** What a backend provides: the kernels lib/tensor/prims.ts calls. */
@@ -9,8 +10,8 @@ export type Kernels = Pick<typeof JS, 'map' | 'zip' | 'sumTo' | 'broadcastTo' | 
 
 const available = new Map<BackendName, () => Kernels | string>([
   ['js', () => JS],
-  // neither is built yet: the reason is the error a user sees when asking for it
-  ['native', () => 'the native SIMD addon is not built in this version of tracegrad (it is planned: native/)'],
+  // the SIMD addon, where `npm install` could build it (native/build.mjs); otherwise the reason
+  ['native', () => loadNative()],
   // needs `await initWebGPU()` first (WebGPU starts asynchronously): until then the reason says so
   ['webgpu', () => webgpuKernels()],
 ]);

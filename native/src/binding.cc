@@ -1,0 +1,236 @@
+// N-API glue: checks the arguments lib/tensor/native.ts passes (typed arrays, sizes, strides) and calls the active kernel table.
+#include <node_api.h>
+#include <cstdint>
+#include <cstring>
+#include "kernels.h"
+
+namespace {
+
+using tg::Operand;
+
+struct Arr {
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+};
+
+#define TG_FAIL(msg) (napi_throw_type_error(env, nullptr, "tracegrad native: " msg), nullptr)
+#define TG_ARGS(least, most)                                                   \
+  size_t argc = most;                                                          \
+  napi_value argv[most];                                                       \
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || \
+      argc < least)                                                            \
+    return TG_FAIL("too few arguments");
+
+bool is_float_array(napi_env env, napi_value v, Arr& a) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &a.type, &a.length, &a.data, &buffer, &offset) != napi_ok) return false;
+  return a.type == napi_float64_array || a.type == napi_float32_array;
+}
+
+bool get_long(napi_env env, napi_value v, long& out) {
+  int64_t x;
+  if (napi_get_value_int64(env, v, &x) != napi_ok) return false;
+  out = (long)x;
+  return true;
+}
+
+/** The largest index an m×n block with strides (rs, cs) from `offset` touches fits in `length` (strides ≥ 0). */
+bool fits(long offset, long m, long n, long rs, long cs, size_t length) {
+  if (m <= 0 || n <= 0) return offset >= 0;
+  if (offset < 0 || rs < 0 || cs < 0) return false;
+  return (unsigned long)(offset + (m - 1) * rs + (n - 1) * cs) < length;
+}
+
+napi_value string(napi_env env, const char* s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+/** gemm(A, B, C, m, n, k, rsa, csa, rsb, csb, offsets?): C[oc + i·n + j] = Σₚ A[oa + i·rsa + p·csa]·B[ob + p·rsb + j·csb]
+ *  for each (oa, ob, oc) triple of the Float64Array `offsets` (one batch at 0, 0, 0 when it is absent). */
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  TG_ARGS(10, 11);
+  Arr A, B, C;
+  long m, n, k, rsa, csa, rsb, csb;
+  if (!is_float_array(env, argv[0], A) || !is_float_array(env, argv[1], B) || !is_float_array(env, argv[2], C))
+    return TG_FAIL("gemm: A, B and C must be Float64Arrays or Float32Arrays");
+  if (A.type != C.type || B.type != C.type) return TG_FAIL("gemm: A, B and C must have one dtype");
+  if (!get_long(env, argv[3], m) || !get_long(env, argv[4], n) || !get_long(env, argv[5], k) || !get_long(env, argv[6], rsa) ||
+      !get_long(env, argv[7], csa) || !get_long(env, argv[8], rsb) || !get_long(env, argv[9], csb))
+    return TG_FAIL("gemm: sizes and strides must be integers");
+  if (m < 0 || n < 0 || k < 0) return TG_FAIL("gemm: negative size");
+  Arr O;
+  const double zero[3] = {0, 0, 0};
+  const double* offsets = zero;
+  size_t batches = 1;
+  if (argc > 10) {
+    napi_valuetype t;
+    napi_typeof(env, argv[10], &t);
+    if (t != napi_undefined && t != napi_null) {
+      if (!is_float_array(env, argv[10], O) || O.type != napi_float64_array || O.length % 3 != 0)
+        return TG_FAIL("gemm: offsets must be a Float64Array of (a, b, c) triples");
+      offsets = (const double*)O.data;
+      batches = O.length / 3;
+    }
+  }
+  for (size_t t = 0; t < batches; t++)
+    if (!fits((long)offsets[3 * t], m, k, rsa, csa, A.length) || !fits((long)offsets[3 * t + 1], k, n, rsb, csb, B.length) ||
+        !fits((long)offsets[3 * t + 2], m, n, n, 1, C.length))
+      return TG_FAIL("gemm: a block lies outside its array");
+  const tg::Table& K = tg::active();
+  for (size_t t = 0; t < batches; t++) {
+    const long oa = (long)offsets[3 * t], ob = (long)offsets[3 * t + 1], oc = (long)offsets[3 * t + 2];
+    const bool done = C.type == napi_float64_array
+      ? K.gemm_d({(const double*)A.data + oa, rsa, csa, (const double*)B.data + ob, rsb, csb, (double*)C.data + oc, n, m, n, k})
+      : K.gemm_f({(const float*)A.data + oa, rsa, csa, (const float*)B.data + ob, rsb, csb, (float*)C.data + oc, n, m, n, k});
+    if (!done) return (napi_throw_error(env, nullptr, "tracegrad native: gemm: out of memory for packing buffers"), nullptr);
+  }
+  return nullptr;
+}
+
+/** unary(op, x, y): y = op(x) elementwise; x and y of one dtype and length. */
+napi_value Unary(napi_env env, napi_callback_info info) {
+  TG_ARGS(3, 3);
+  long op;
+  Arr X, Y;
+  if (!get_long(env, argv[0], op) || op < 0 || op >= tg::U_COUNT) return TG_FAIL("unary: unknown op");
+  if (!is_float_array(env, argv[1], X) || !is_float_array(env, argv[2], Y) || X.type != Y.type || X.length != Y.length)
+    return TG_FAIL("unary: x and y must be float arrays of one dtype and length");
+  const tg::Table& K = tg::active();
+  if (X.type == napi_float64_array) K.unary_d((int)op, (const double*)X.data, (double*)Y.data, (long)X.length);
+  else K.unary_f((int)op, (const float*)X.data, (float*)Y.data, (long)X.length);
+  return nullptr;
+}
+
+/** An operand of binary(): a typed array of y's dtype read with strides (so, si), or a number. */
+template <class T>
+bool operand(napi_env env, napi_value v, napi_typedarray_type type, long so, long si, long outer, long inner, Operand<T>& out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_number) {
+    out = {nullptr, 0, 0, 0};
+    return napi_get_value_double(env, v, &out.s) == napi_ok;
+  }
+  Arr a;
+  if (!is_float_array(env, v, a) || a.type != type || !fits(0, outer, inner, so, si, a.length)) return false;
+  if ((si != 0 && si != 1) || so < 0) return false;
+  out = {(const T*)a.data, so, si, 0};
+  return true;
+}
+
+/** binary(op, a, b, y, outer, inner, aso, asi, bso, bsi): y[o·inner + i] = a(o, i) ∘ b(o, i). */
+napi_value Binary(napi_env env, napi_callback_info info) {
+  TG_ARGS(10, 10);
+  long op, outer, inner, s[4];
+  Arr Y;
+  if (!get_long(env, argv[0], op) || op < 0 || op >= tg::B_COUNT) return TG_FAIL("binary: unknown op");
+  if (!is_float_array(env, argv[3], Y)) return TG_FAIL("binary: y must be a float array");
+  if (!get_long(env, argv[4], outer) || !get_long(env, argv[5], inner) || outer < 0 || inner < 0 ||
+      (unsigned long)(outer * inner) != Y.length)
+    return TG_FAIL("binary: y must hold outer·inner elements");
+  for (int i = 0; i < 4; i++)
+    if (!get_long(env, argv[6 + i], s[i])) return TG_FAIL("binary: strides must be integers");
+  const tg::Table& K = tg::active();
+  if (Y.type == napi_float64_array) {
+    Operand<double> a, b;
+    if (!operand(env, argv[1], Y.type, s[0], s[1], outer, inner, a) || !operand(env, argv[2], Y.type, s[2], s[3], outer, inner, b))
+      return TG_FAIL("binary: operands must be numbers or arrays of y's dtype that the strides fit");
+    K.binary_d((int)op, a, b, (double*)Y.data, outer, inner);
+  } else {
+    Operand<float> a, b;
+    if (!operand(env, argv[1], Y.type, s[0], s[1], outer, inner, a) || !operand(env, argv[2], Y.type, s[2], s[3], outer, inner, b))
+      return TG_FAIL("binary: operands must be numbers or arrays of y's dtype that the strides fit");
+    K.binary_f((int)op, a, b, (float*)Y.data, outer, inner);
+  }
+  return nullptr;
+}
+
+/** sum(x, y, outer, mid, inner): y[o, j] = Σₘ x[o, m, j]. */
+napi_value Sum(napi_env env, napi_callback_info info) {
+  TG_ARGS(5, 5);
+  Arr X, Y;
+  long outer, mid, inner;
+  if (!is_float_array(env, argv[0], X) || !is_float_array(env, argv[1], Y) || X.type != Y.type)
+    return TG_FAIL("sum: x and y must be float arrays of one dtype");
+  if (!get_long(env, argv[2], outer) || !get_long(env, argv[3], mid) || !get_long(env, argv[4], inner) || outer < 0 || mid < 0 ||
+      inner < 0 || (unsigned long)(outer * mid * inner) != X.length || (unsigned long)(outer * inner) != Y.length)
+    return TG_FAIL("sum: x must hold outer·mid·inner elements and y outer·inner");
+  const tg::Table& K = tg::active();
+  if (X.type == napi_float64_array) K.sum_d((const double*)X.data, (double*)Y.data, outer, mid, inner);
+  else K.sum_f((const float*)X.data, (float*)Y.data, outer, mid, inner);
+  return nullptr;
+}
+
+/** transpose(x, y, batch, rows, cols): y[b, j, i] = x[b, i, j]. */
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  TG_ARGS(5, 5);
+  Arr X, Y;
+  long batch, rows, cols;
+  if (!is_float_array(env, argv[0], X) || !is_float_array(env, argv[1], Y) || X.type != Y.type || X.length != Y.length)
+    return TG_FAIL("transpose: x and y must be float arrays of one dtype and length");
+  if (!get_long(env, argv[2], batch) || !get_long(env, argv[3], rows) || !get_long(env, argv[4], cols) || batch < 0 || rows < 0 ||
+      cols < 0 || (unsigned long)(batch * rows * cols) != X.length)
+    return TG_FAIL("transpose: x must hold batch·rows·cols elements");
+  const tg::Table& K = tg::active();
+  if (X.type == napi_float64_array) K.transpose_d((const double*)X.data, (double*)Y.data, batch, rows, cols);
+  else K.transpose_f((const float*)X.data, (float*)Y.data, batch, rows, cols);
+  return nullptr;
+}
+
+napi_value Isa(napi_env env, napi_callback_info) { return string(env, tg::active().name); }
+
+napi_value Isas(napi_env env, napi_callback_info) {
+  const char* names[8];
+  const int n = tg::supported_isas(names, 8);
+  napi_value list;
+  napi_create_array_with_length(env, n, &list);
+  for (int i = 0; i < n; i++) napi_set_element(env, list, i, string(env, names[i]));
+  return list;
+}
+
+/** setIsa(name): switch builds (for tests and benchmarks); false where this CPU or binary lacks `name`. */
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  TG_ARGS(1, 1);
+  char name[32];
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) return TG_FAIL("setIsa: name must be a string");
+  tg::active();  // the environment's choice first, so it cannot override this one later
+  napi_value result;
+  napi_get_boolean(env, tg::set_isa(name), &result);
+  return result;
+}
+
+napi_value names(napi_env env, const char* const* list, int n) {
+  napi_value arr;
+  napi_create_array_with_length(env, n, &arr);
+  for (int i = 0; i < n; i++) napi_set_element(env, arr, i, string(env, list[i]));
+  return arr;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  if (const char* why = tg::load_error()) {
+    napi_throw_error(env, nullptr, why);
+    return nullptr;
+  }
+#define TG_NAME(name) #name,
+  static const char* const unary_names[] = {TG_UNARY_OPS(TG_NAME)};
+  static const char* const binary_names[] = {TG_BINARY_OPS(TG_NAME)};
+#undef TG_NAME
+  const struct { const char* name; napi_callback fn; } fns[] = {
+    {"gemm", Gemm}, {"unary", Unary}, {"binary", Binary}, {"sum", Sum}, {"transpose", Transpose}, {"isa", Isa}, {"isas", Isas}, {"setIsa", SetIsa}};
+  for (const auto& f : fns) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, f.name, fn);
+  }
+  napi_set_named_property(env, exports, "unaryOps", names(env, unary_names, tg::U_COUNT));
+  napi_set_named_property(env, exports, "binaryOps", names(env, binary_names, tg::B_COUNT));
+  return exports;
+}
