@@ -111,10 +111,27 @@ for (const k of [0, 12345, 99999]) {
 note(`checks passed: gradients agree (worst relative difference ${Math.max(...Object.values(errs)).toExponential(1)}); backend ${tg.getBackend()}`);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+// the same model and data in float32 (what the peers the issue names measure: tfjs-wasm, jax-js jit)
+const f32 = (t) => tg.astype(t, 'float32');
+const model32 = { W1: f32(W1), b1: f32(b1), W2: f32(W2), b2: f32(b2) };
+const X32 = f32(X), Y32 = f32(Y);
+const loss32 = traced((m) => {
+  const h = Math.tanh(matmul(m.W1, X32) + reshape(m.b1, [HID, 1]));
+  const logits = matmul(m.W2, h) + reshape(m.b2, [OUT, 1]);
+  return (sum(logsumexp(logits, 0)) - sum(logits * Y32)) / BATCH;
+}, { matmul, reshape, sum, logsumexp, X32, Y32, HID, OUT, BATCH });
+const g32 = gradient(loss32, model32)[0];
+const err32 = Math.max(worst(g32.W1.data, hand.gW1.map((v) => v)), worst(g32.W2.data, hand.gW2));
+if (!(g32.W1.dtype === 'float32' && worst(g32.b2.data, hand.gb2) < 1e-3)) {
+  console.error('mlp.mjs: check FAILED: the float32 gradient is not close to the float64 one', err32);
+  process.exit(1);
+}
+
 const suite = new Benchmark.Suite('mlp');
 let sink = 0;
 suite.add('hand-written Float64Array backprop', () => { sink += handGradient(W1.data, b1.data, W2.data, b2.data, X.data).L; }, { maxTime: 4 });
 suite.add(`tracegrad gradient (${tg.getBackend()} backend)`, () => { sink += gradient(loss, model)[0].b2.data[0]; }, { maxTime: 4 });
+suite.add(`tracegrad gradient, float32 (${tg.getBackend()} backend)`, () => { sink += gradient(loss32, model32)[0].b2.data[0]; }, { maxTime: 4 });
 suite.on('cycle', (e) => note(`  ${String(e.target)}`));
 suite.run({ async: false });
 const rows = suite.map((b) => ({ name: b.name, ms: 1e3 * median(b.stats.sample), rme: b.stats.rme }));

@@ -18,6 +18,8 @@ export interface DeviceStorage {
  */
 export class Tensor {
   readonly shape: readonly number[];
+  /** Number of elements. */
+  readonly size: number;
   private host: Data | null;
   /**
    * Where the elements live when a backend keeps them on a device (WebGPU): read back to `data` on first use, after
@@ -30,6 +32,7 @@ export class Tensor {
     if (ArrayBuffer.isView(data)) (this.host = data as Data), (this.device = null);
     else (this.host = null), (this.device = data as DeviceStorage);
     this.shape = Object.freeze([...shape]);
+    this.size = n;
   }
   /** The elements, row-major (read back from the device first if they are there). */
   get data(): Data {
@@ -41,10 +44,6 @@ export class Tensor {
   }
   get dtype(): DType {
     return this.host !== null ? (this.host instanceof Float32Array ? 'float32' : 'float64') : this.device!.dtype;
-  }
-  /** Number of elements. */
-  get size(): number {
-    return sizeOf(this.shape);
   }
   get rank(): number {
     return this.shape.length;
