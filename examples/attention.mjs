@@ -1,17 +1,8 @@
 // A single-head self-attention layer (Q, K, V and output projections, scaled dot-product softmax) made with withParams and trained to copy the token at a marked position. Run: node examples/attention.mjs
 import { withParams, randn, tensor, oneHot, reshape, matmul, transpose, softmax, logsumexp, mean, sum, traced, withGradient, adam } from 'tracegrad';
+import { mulberry32 } from './lib/random.mjs';
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1), so that the sequences repeat. */
-export function mulberry32(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from './lib/random.mjs';
 
 /**
  * The task: a sequence of `length` random tokens from a vocabulary of `vocab`, one position marked at random; every

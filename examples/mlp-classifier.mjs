@@ -1,21 +1,12 @@
 // An MLP classifier on interleaved spirals: softmax cross-entropy, shuffled minibatches, Adam, a progress bar and an SVG loss curve. Run: node examples/mlp-classifier.mjs
 import { tmpdir } from 'node:os';
+import { mulberry32 } from './lib/random.mjs';
 import { join } from 'node:path';
 import { chain, dense, randn, zeros, tensor, gather, oneHot, traced, withGradient, logsumexp, mean, sum, adam } from 'tracegrad';
 import { progressBar } from './lib/progress.mjs';
 import { writeLinePlot } from './lib/svg.mjs';
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1), so that data and shuffles repeat. */
-export function mulberry32(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from './lib/random.mjs';
 
 /**
  * `spirals({ classes, perClass, noise, seed })`: `classes` spiral arms around the origin, `perClass` points each.
