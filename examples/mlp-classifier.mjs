@@ -1,10 +1,10 @@
 // An MLP classifier on interleaved spirals: softmax cross-entropy, shuffled minibatches, Adam, a progress bar and an SVG loss curve. Run: node examples/mlp-classifier.mjs
 import { tmpdir } from 'node:os';
-import { mulberry32 } from './lib/random.mjs';
 import { join } from 'node:path';
 import { chain, dense, randn, zeros, tensor, gather, oneHot, traced, withGradient, logsumexp, mean, sum, adam } from 'tracegrad';
 import { progressBar } from './lib/progress.mjs';
 import { writeLinePlot } from './lib/svg.mjs';
+import { mulberry32 } from './lib/random.mjs';
 
 export { mulberry32 } from './lib/random.mjs';
 
