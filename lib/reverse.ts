@@ -1,6 +1,6 @@
 // The backward sweep: walk the tape from the output down, accumulating adjoints into parents.
 import { Kind, type Tape, type ExternRecord } from './trace/tape';
-import { Tracked } from './trace/tracked';
+import { Tracked, primal } from './trace/tracked';
 import { belowLevel } from './trace/context';
 import { O } from './rules/registry';
 import { TracegradError } from './errors';
@@ -174,6 +174,15 @@ function routeCotangent(tape: Tape, arg: any, cot: any, acc: (p: number, v: any)
   if (cot === null || cot === undefined) return;
   if (arg instanceof Tracked) {
     if (arg.t !== tape) return;
+    const value = primal(arg);
+    if (value instanceof Tensor) {
+      // a tensor argument's cotangent is a tensor of its shape
+      const c = primal(cot);
+      if (!(c instanceof Tensor) || c.shape.join() !== value.shape.join())
+        throw new TracegradError(`tracegrad: the adjoint of ${name} gave ${c instanceof Tensor ? `a Tensor of shape [${c.shape}]` : describe(cot)} as the cotangent of tensor argument ${path}; expected a Tensor of shape [${value.shape}].`);
+      acc(arg.i, cot);
+      return;
+    }
     if (typeof cot !== 'number' && !(cot instanceof Tracked))
       throw new TracegradError(`tracegrad: the adjoint of ${name} gave ${describe(cot)} as the cotangent of number argument ${path}; expected a number.`);
     acc(arg.i, cot);

@@ -1,6 +1,7 @@
 // Forward mode: a tape that records nothing, carrying each tracked value's tangent instead (dual numbers, one slot each).
 import { Tape, type ExternRecord } from '../trace/tape';
-import { Tracked } from '../trace/tracked';
+import { Tracked, primal } from '../trace/tracked';
+import { Tensor } from '../tensor/tensor';
 import { O } from '../rules/registry';
 import { belowLevel } from '../trace/context';
 import { TracegradError } from '../errors';
@@ -65,6 +66,8 @@ export class ForwardTape extends Tape {
 
   /** A custom rule's output: its tangent is J·ẋ, with J's row from the rule's pullback (back(1)). */
   override extern(record: ExternRecord, y: any, _op: number): Tracked {
+    if (primal(y) instanceof Tensor)
+      throw new TracegradError(`tracegrad: forward mode (jvp) through the custom adjoint of ${record.name}, whose output is a Tensor, is not supported yet (its pullback gives one row of the Jacobian per call); use reverse mode, or write the function with tensor operations.`);
     const i = this.n++;
     const t = this.pushforward(record, 1);
     if (t !== undefined) this.tan[i] = t;

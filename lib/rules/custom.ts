@@ -5,6 +5,7 @@ import { opId, type Tape, type ExternRecord } from '../trace/tape';
 import { isContainer, isTypedFloat, readElement, holdsTracked } from '../trace/containers';
 import { bumpRuleVersion, O } from './registry';
 import { TracegradError } from '../errors';
+import { Tensor } from '../tensor/tensor';
 
 /** `rule(...args)` returns `[y, back]`; `back(dy)` returns one cotangent per argument (null for none). */
 export type AdjointRule = (...args: any[]) => [any, (dy: any) => any[]];
@@ -91,7 +92,8 @@ function callWithRule(entry: RuleEntry, thisArg: any, args: any[]): any {
 function recordExtern(tape: Tape, rec: ExternRecord, y: any, level: number): any {
   if (level > 1) tape.generic = true; // cotangents from back may be tracked one level down
   const op = opId(`adjoint:${rec.name}`);
-  if (typeof y === 'number' || y instanceof Tracked) return tape.extern(rec, y, op);
+  if (y instanceof Tensor) tape.generic = true; // a tensor output is one leaf; its cotangents are tensors
+  if (typeof y === 'number' || y instanceof Tracked || y instanceof Tensor) return tape.extern(rec, y, op);
   if (!isContainer(y) && !isTypedFloat(y)) return y;
   rec.structured = true;
   rec.dy = y;
@@ -129,6 +131,7 @@ function trackedView(x: any): any {
 
 function mapLeaves(x: any, leaf: (v: any) => any, typed?: (ta: any) => any, seen = new Map<any, any>()): any {
   if (x instanceof Tracked || typeof x !== 'object' || x === null) return leaf(x);
+  if (x instanceof Tensor) return x; // a value: it holds no tracked numbers
   if (seen.has(x)) return seen.get(x);
   if (isTypedFloat(x)) {
     if (typed !== undefined && state.shadowCount > 0) return typed(x);

@@ -2,7 +2,7 @@
 import test from 'ava';
 import {
   tensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype,
-  gradient, jvp, hvp, traced, TracegradError, slice, concat, stack, gather, scatterAdd, where, greater,
+  gradient, jvp, hvp, traced, TracegradError, slice, concat, stack, gather, scatterAdd, where, greater, defineAdjoint,
 } from '../../dist/index.js';
 import { richardsonDerivative } from '../helpers/reference.mjs';
 
@@ -164,4 +164,20 @@ test('second order through tensors: hvp and the gradient of a gradient match fin
 test('a Tensor loss is refused with what to do instead', (t) => {
   const e = t.throws(() => gradient(T((x) => x * 2), tensor([1, 2])), { instanceOf: TracegradError });
   t.regex(e.message, /returned a Tensor of shape \[2\].*sum\(t\) or mean\(t\)/);
+});
+
+// Regression (found writing gradcheck's tests): a custom adjoint returning a Tensor had its output taken apart as a
+// container of numbers (its fields), so back(dy) got a plain object and tensor cotangents were refused.
+test('custom adjoints on tensors: a Tensor output is one leaf, its cotangents tensors; bad shapes and forward mode are explained', (t) => {
+  const mm = defineAdjoint((A, B) => matmul(A, B), (A, B) => [matmul(A, B), (dy) => [matmul(dy, B.T), matmul(A.T, dy)]]);
+  const g = T((A, B) => sum(Math.sin(matmul(A, B))));
+  const A = u([2, 3], 1), B = u([3, 2], 2);
+  const [gA, gB] = gradient(traced((A, B) => sum(Math.sin(mm(A, B))), { mm, sum }), A, B);
+  const [rA, rB] = gradient(g, A, B);
+  close(t, Array.from(gA.data), Array.from(rA.data), 1e-15, 'dA');
+  close(t, Array.from(gB.data), Array.from(rB.data), 1e-15, 'dB');
+  checkGradient(t, traced((A, B) => sum(Math.sin(mm(A, B))), { mm, sum }), [A, B], 1e-7, 'custom matmul');
+  const wrongShape = defineAdjoint((A) => A * 2, (A) => [A, (dy) => [sum(dy)]]);
+  t.throws(() => gradient(traced((A) => sum(wrongShape(A)), { wrongShape, sum }), A), { instanceOf: TracegradError, message: /expected a Tensor of shape \[2,3\]/ });
+  t.throws(() => jvp(traced((A, B) => sum(mm(A, B)), { mm, sum }), [A, B], [A, null]), { instanceOf: TracegradError, message: /forward mode \(jvp\) through the custom adjoint/ });
 });
