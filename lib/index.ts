@@ -8,6 +8,7 @@ export { defineNumberType, type NumberType } from './rules/numbers';
 export { defineAdjoint, nondifferentiable, ignore, hook, checkpoint, forwardDiff, type AdjointRule } from './rules/custom';
 export { TracegradError } from './errors';
 export { jit, tierOf } from './jit/tier';
+export { gradcheck, type GradcheckReport, type GradcheckOptions, type LeafReport } from './check/gradcheck';
 export { inspect, type Inspection, type TraceEntry } from './inspect';
 export { Tracked, primal } from './trace/tracked';
 export {

@@ -1,0 +1,273 @@
+// gradcheck: a function's gradient against Richardson-extrapolated finite differences, leaf by leaf, with kinks told apart from errors; forward against reverse; compiled against interpreted.
+import { gradient } from '../api';
+import { jvp } from '../forward/api';
+import { jit, tierOf } from '../jit/tier';
+import { ensureTraced } from '../rewrite/traced';
+import { Tensor, isTensor } from '../tensor/tensor';
+import { TracegradError } from '../errors';
+
+/** One numeric leaf of the arguments: where it is, and how to read and write it in a copy of them. */
+interface Leaf {
+  path: string;
+  get(args: any[]): number;
+  set(args: any[], v: number): void;
+  /** The leaf's entry in a gradient of the arguments (0 where the gradient has nothing there). */
+  grad(g: any[]): number;
+}
+
+export interface LeafReport {
+  path: string;
+  analytic: number;
+  numeric: number;
+  absError: number;
+  relError: number;
+  /** The finite-difference estimate's own error (Richardson): large where f is not smooth at this point. */
+  numericError: number;
+}
+
+export interface GradcheckReport {
+  /** Every smooth leaf within tolerance (and the forward and compiled checks, when asked, agree). */
+  ok: boolean;
+  maxAbsError: number;
+  maxRelError: number;
+  /** The leaf with the largest error relative to the tolerance (null when there are no leaves). */
+  worst: LeafReport | null;
+  /** Leaves outside tolerance. */
+  failures: LeafReport[];
+  /** Leaves where f is not smooth (one-sided slopes differ, or the difference estimates do not settle): not failures. */
+  notSmooth: LeafReport[];
+  /** The first finite-difference step (each leaf halves it in the Richardson tableau). */
+  step: number;
+  leaves: number;
+  /** forward: ⟨∇f, u⟩ by jvp against the reverse gradient for a random u; compiled: compiled against interpreted, bit for bit. */
+  forward?: { ok: boolean; jvp: number; reverse: number; skipped?: string };
+  compiled?: { ok: boolean; tier: string; differences: string[] };
+}
+
+export interface GradcheckOptions {
+  /** Tolerance: |analytic − numeric| ≤ atol + rtol·|numeric| (defaults 1e-5 and 1e-7). */
+  rtol?: number;
+  atol?: number;
+  /** First step, relative to max(1, |x|) (default 2⁻⁷). */
+  step?: number;
+  /** Also check forward mode against reverse mode (default true). */
+  forward?: boolean;
+  /** Also check the compiled tier against the interpreter, bit for bit (default true). */
+  compiled?: boolean;
+  /** Seed of the random direction of the forward check (default 1). */
+  seed?: number;
+}
+const OPTION_KEYS = new Set(['rtol', 'atol', 'step', 'forward', 'compiled', 'seed']);
+const isOptions = (x: any) => x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype &&
+  Object.keys(x).length > 0 && Object.keys(x).every((k) => OPTION_KEYS.has(k));
+
+/**
+ * `gradcheck(f, ...args, options?)`: check f's gradient at args. Each numeric leaf of the arguments (numbers in
+ * arrays, typed arrays, objects, class instances, Maps, Complex, Tensor elements) is perturbed alone in a copy of the
+ * arguments, and ∂f/∂leaf estimated by central differences with Richardson extrapolation; a leaf whose one-sided
+ * slopes disagree (abs at 0, a max tie) is reported as not smooth there rather than as a failure. The report names the
+ * worst leaf by path, e.g. `args[2].W[3][1]` (a tensor element: `args[0][1, 2]`). A trailing plain object whose keys
+ * are all options is the options object.
+ */
+export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): GradcheckReport {
+  const options: GradcheckOptions = rest.length > 0 && isOptions(rest[rest.length - 1]) ? rest.pop() : {};
+  const args = rest;
+  const rtol = options.rtol ?? 1e-5, atol = options.atol ?? 1e-7, step = options.step ?? 2 ** -7;
+  const fn = ensureTraced(f);
+  const value = (a: any[]) => {
+    const y = fn(...a);
+    if (typeof y !== 'number') throw new TracegradError(`tracegrad: gradcheck needs f to return a number, got ${y === null ? 'null' : typeof y}.`);
+    return y;
+  };
+  value(clone(args));
+  const analytic = gradient(fn, ...clone(args));
+  const leaves = leavesOf(args);
+  const report: GradcheckReport = { ok: true, maxAbsError: 0, maxRelError: 0, worst: null, failures: [], notSmooth: [], step, leaves: leaves.length };
+  let worstScore = -1;
+  for (const leaf of leaves) {
+    const x0 = leaf.get(args);
+    const at = (x: number) => {
+      const a = clone(args);
+      leaf.set(a, x);
+      return value(a);
+    };
+    const h = step * Math.max(1, Math.abs(x0));
+    const { value: numeric, error, kink } = estimate(at, x0, h);
+    const a = leaf.grad(analytic);
+    const absError = Math.abs(a - numeric), relError = absError / Math.max(Math.abs(numeric), 1e-300);
+    const entry: LeafReport = { path: leaf.path, analytic: a, numeric, absError, relError, numericError: error };
+    const tol = atol + rtol * Math.abs(numeric);
+    if (kink || !(error <= tol)) {
+      report.notSmooth.push(entry);
+      continue;
+    }
+    report.maxAbsError = Math.max(report.maxAbsError, absError);
+    report.maxRelError = Math.max(report.maxRelError, Math.abs(numeric) > atol ? relError : 0);
+    const score = absError / tol;
+    if (score > worstScore || Number.isNaN(score)) (worstScore = score), (report.worst = entry);
+    if (!(absError <= tol)) report.failures.push(entry);
+  }
+  report.ok = report.failures.length === 0;
+  if (options.forward ?? true) {
+    // ⟨∇f, u⟩ from forward mode (one jvp) against the reverse gradient, for a random direction u
+    const u = randomLike(args, options.seed ?? 1);
+    const reverse = leaves.reduce((s, leaf) => s + leaf.grad(analytic) * leaf.get(u), 0);
+    let dy: number;
+    try {
+      dy = jvp(fn, clone(args), u)[1];
+    } catch (e) {
+      if (!(e instanceof TracegradError)) throw e;
+      dy = NaN;
+      report.forward = { ok: true, jvp: NaN, reverse, skipped: e.message }; // forward mode cannot run this f
+    }
+    if (report.forward === undefined) {
+      const ok = Math.abs(dy - reverse) <= 1e-9 * (1 + Math.abs(reverse)) * Math.max(1, leaves.length);
+      report.forward = { ok, jvp: dy, reverse };
+      if (!ok) report.ok = false;
+    }
+  }
+  if (options.compiled ?? true) {
+    const saved = jit.enabled;
+    let interpreted: any[];
+    try {
+      jit.enabled = false;
+      interpreted = gradient(fn, ...clone(args));
+    } finally {
+      jit.enabled = saved;
+    }
+    gradient(fn, ...clone(args)); // decide the tier
+    const compiledGrad = gradient(fn, ...clone(args));
+    const differences = leaves.filter((leaf) => !Object.is(leaf.grad(compiledGrad), leaf.grad(interpreted)))
+      .map((leaf) => `${leaf.path}: compiled ${leaf.grad(compiledGrad)}, interpreted ${leaf.grad(interpreted)}`);
+    report.compiled = { ok: differences.length === 0, tier: tierOf(fn, 'gradient'), differences };
+    if (differences.length > 0) report.ok = false;
+  }
+  return report;
+}
+
+/**
+ * ∂f/∂x by central differences D(h) = (f(x+h) − f(x−h))/2h with Richardson extrapolation (h halved, one even power
+ * of h cancelled per column), stopping when rounding takes over; `kink` when the one-sided slopes at the smallest
+ * useful step differ by more than the central estimates' spread allows (the derivative jumps at x).
+ */
+function estimate(f: (x: number) => number, x: number, h0: number): { value: number; error: number; kink: boolean } {
+  const central = (h: number) => {
+    const up = x + h, down = x - h;
+    return (f(up) - f(down)) / (up - down);
+  };
+  let prev = [central(h0)], value = prev[0], error = Infinity;
+  for (let i = 1; i < 10; i++) {
+    const row = [central(h0 / 2 ** i)];
+    for (let j = 1; j <= i; j++) {
+      row[j] = row[j - 1] + (row[j - 1] - prev[j - 1]) / (4 ** j - 1);
+      const e = Math.max(Math.abs(row[j] - row[j - 1]), Math.abs(row[j] - prev[j - 1]));
+      if (e <= error) (error = e), (value = row[j]);
+    }
+    if (Math.abs(row[i] - prev[i - 1]) >= 2 * error) break;
+    prev = row;
+  }
+  // one-sided slopes at a small step: equal (to first order) where f is differentiable, apart at a kink
+  const h = h0 / 64, y = f(x);
+  const right = (f(x + h) - y) / h, left = (y - f(x - h)) / h;
+  const kink = Math.abs(right - left) > 1e-3 * Math.max(1, Math.abs(right), Math.abs(left)) + 64 * h * Math.max(1, Math.abs(value));
+  return { value, error, kink };
+}
+
+// ---- the arguments' numeric leaves, by path ----
+
+const plainProto = (x: any) => {
+  const p = Object.getPrototypeOf(x);
+  return p === Object.prototype || p === null;
+};
+const isInstance = (x: any) => x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Map) && !ArrayBuffer.isView(x) && !isTensor(x) && typeof x.then !== 'function';
+
+function leavesOf(args: any[]): Leaf[] {
+  const out: Leaf[] = [];
+  // each step goes one level into the copy; the gradient has the same structure (null: nothing reached)
+  type Step = { read: (x: any) => any; write: (x: any, v: any) => void; text: string };
+  const walk = (x: any, steps: Step[], path: string, seen: Set<any>) => {
+    const at = (root: any[]) => steps.reduce((v, s) => (v === null || v === undefined ? v : s.read(v)), root as any);
+    if (typeof x === 'number') {
+      const last = steps[steps.length - 1], parent = (root: any[]) => steps.slice(0, -1).reduce((v, s) => s.read(v), root as any);
+      out.push({ path, get: at, set: (root, v) => last.write(parent(root), v), grad: (g) => num(at(g)) });
+      return;
+    }
+    if (x === null || typeof x !== 'object' || seen.has(x)) return;
+    seen.add(x);
+    if (isTensor(x)) {
+      for (let i = 0; i < x.size; i++) {
+        const idx = unravel(i, x.shape);
+        out.push({
+          path: `${path}[${idx.join(', ')}]`,
+          get: (root) => at(root).data[i],
+          set: (root, v) => void (at(root).data[i] = v),
+          grad: (g) => {
+            const t = at(g);
+            return isTensor(t) ? t.data[i] : 0;
+          },
+        });
+      }
+      return;
+    }
+    if (Array.isArray(x) || ArrayBuffer.isView(x)) {
+      for (let i = 0; i < (x as any).length; i++)
+        walk((x as any)[i], [...steps, { read: (v) => v[i], write: (v, n) => (v[i] = n), text: `[${i}]` }], `${path}[${i}]`, seen);
+      return;
+    }
+    if (x instanceof Map) {
+      for (const k of x.keys())
+        walk(x.get(k), [...steps, { read: (v) => (v instanceof Map ? v.get(k) : undefined), write: (v, n) => v.set(k, n), text: `.get(${String(k)})` }], `${path}.get(${JSON.stringify(k)})`, seen);
+      return;
+    }
+    if (isInstance(x) || plainProto(x))
+      for (const k of Object.keys(x))
+        walk(x[k], [...steps, { read: (v) => v[k], write: (v, n) => (v[k] = n), text: `.${k}` }], `${path}.${k}`, seen);
+  };
+  args.forEach((a, i) => walk(a, [{ read: (v) => v[i], write: (v, n) => (v[i] = n), text: `[${i}]` }], `args[${i}]`, new Set()));
+  return out;
+}
+const num = (v: any) => (typeof v === 'number' ? v : 0);
+function unravel(i: number, shape: readonly number[]): number[] {
+  const idx = new Array(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) (idx[d] = i % shape[d]), (i = Math.floor(i / shape[d]));
+  return idx;
+}
+
+/** A deep copy: arrays, typed arrays, Maps, plain objects, class instances (same prototype), tensors. */
+function clone(x: any, seen = new Map<any, any>()): any {
+  if (x === null || typeof x !== 'object') return x;
+  if (seen.has(x)) return seen.get(x);
+  if (isTensor(x)) return new Tensor(x.data.slice(), x.shape);
+  if (ArrayBuffer.isView(x)) return (x as any).slice();
+  if (Array.isArray(x)) {
+    const c: any[] = [];
+    seen.set(x, c);
+    for (const v of x) c.push(clone(v, seen));
+    return c;
+  }
+  if (x instanceof Map) {
+    const c = new Map();
+    seen.set(x, c);
+    for (const [k, v] of x) c.set(k, clone(v, seen));
+    return c;
+  }
+  const c = Object.create(Object.getPrototypeOf(x));
+  seen.set(x, c);
+  for (const k of Object.keys(x)) c[k] = clone(x[k], seen);
+  return c;
+}
+
+/** The arguments' structure with random numbers in [-1, 1) at the leaves (mulberry32, seeded). */
+function randomLike(args: any[], seed: number): any[] {
+  let s = seed >>> 0 || 1;
+  const uniform = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const u = clone(args);
+  for (const leaf of leavesOf(u)) leaf.set(u, 2 * uniform() - 1);
+  return u;
+}
