@@ -5,6 +5,7 @@ import { jit, tierOf } from '../jit/tier';
 import { ensureTraced } from '../rewrite/traced';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { TracegradError } from '../errors';
+import { localizeFault, type Fault } from './localize';
 
 /** One numeric leaf of the arguments: where it is, and how to read and write it in a copy of them. */
 interface Leaf {
@@ -42,6 +43,8 @@ export interface GradcheckReport {
   /** forward: ⟨∇f, u⟩ by jvp against the reverse gradient for a random u; compiled: compiled against interpreted, bit for bit. */
   forward?: { ok: boolean; jvp: number; reverse: number; skipped?: string };
   compiled?: { ok: boolean; tier: string; differences: string[] };
+  /** Where a failure comes from: the first recorded operation whose local derivative disagrees with finite differences. */
+  fault?: Fault | null;
 }
 
 export interface GradcheckOptions {
@@ -108,6 +111,7 @@ export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): Gradcheck
     if (!(absError <= tol)) report.failures.push(entry);
   }
   report.ok = report.failures.length === 0;
+  if (!report.ok) report.fault = localizeFault(fn, clone(args), rtol, atol);
   if (options.forward ?? true) {
     // ⟨∇f, u⟩ from forward mode (one jvp) against the reverse gradient, for a random direction u
     const u = randomLike(args, options.seed ?? 1);

@@ -86,7 +86,8 @@ function callWithRule(entry: RuleEntry, thisArg: any, args: any[]): any {
   const [y, back] = result;
   const trackedArgs = args.map(trackedView);
   if (!trackedArgs.some((a) => holdsTracked(a, tape))) return y;
-  return recordExtern(tape, { back, args: trackedArgs, dy: null, structured: false, name: entry.name }, y, level);
+  const forward = (...a: any[]) => entry.rule!.apply(thisArg, a)[0];
+  return recordExtern(tape, { back, args: trackedArgs, dy: null, structured: false, name: entry.name, forward, primals: primalArgs.map(deepPrimal) }, y, level);
 }
 
 function recordExtern(tape: Tape, rec: ExternRecord, y: any, level: number): any {

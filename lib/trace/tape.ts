@@ -36,6 +36,9 @@ export interface ExternRecord {
   dy: any; // output structure; ExternOut leaves write their adjoints into a copy of it
   structured: boolean; // output was a container (ExternOut leaves) rather than one number
   name: string;
+  /** The rule's forward at the recorded arguments' primal values: what gradcheck's fault finder differentiates numerically. */
+  forward?: (...args: any[]) => any;
+  primals?: any[];
 }
 
 /** Typed-array storage of finished tapes, reused so a steady stream of gradient calls allocates no tape memory. */

@@ -1,6 +1,11 @@
 // gradcheck: it passes correct gradients on every argument structure, catches deliberately wrong adjoints and names the leaf, and does not cry wolf at kinks or on integer paths.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { gradcheck, defineAdjoint, traced, tensor, sum, matmul, complex, TracegradError } from '../../dist/index.js';
+
+/** The line of this file holding a marker comment: where a fault must be reported. */
+const source = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+const lineOf = (marker) => source.findIndex((l) => l.includes(marker) && !l.includes('lineOf(')) + 1;
 
 class Point {
   constructor(x, y) {
@@ -23,22 +28,37 @@ test('correct gradients pass on numbers, arrays, typed arrays, objects, class in
 });
 
 test('wrong adjoints are caught and the faulty leaf is named: sign error, missing factor, ignored argument, transposed matmul', (t) => {
-  const cube = defineAdjoint((x) => x * x * x, (x) => [x * x * x, (dy) => [-dy * 3 * x * x]]); // sign
-  const r1 = gradcheck(traced((a, b) => cube(a) + b * 2, { cube }), 1.3, 0.5);
+  function cubed(x) {
+    return x * x * x;
+  }
+  const cube = defineAdjoint(cubed, (x) => [x * x * x, (dy) => [-dy * 3 * x * x]]); // sign
+  const r1 = gradcheck(traced((a, b) => Math.sin(b) + cube(a) + b * 2, { cube }), 1.3, 0.5); // call: cube
   t.false(r1.ok);
   t.is(r1.worst.path, 'args[0]');
   t.deepEqual(r1.failures.map((f) => f.path), ['args[0]']);
-  const half = defineAdjoint((x, y) => x * y * y, (x, y) => [x * y * y, (dy) => [dy * y * y, dy * x * y]]); // missing 2
-  const r2 = gradcheck(traced((p) => half(p.x, p.y), { half }), { x: 1.5, y: -0.5 });
+  // the fault: the custom rule, at the line that called it (Math.sin and + before it on the tape pass their checks)
+  t.is(r1.fault.op, 'adjoint of cubed');
+  t.regex(r1.fault.where, new RegExp(`gradcheck\\.test\\.mjs:${lineOf('// call: cube')}:`));
+  t.true(Math.abs(r1.fault.analytic + r1.fault.numeric) < 1e-6, 'the sign error itself');
+  function halfSquare(x, y) {
+    return x * y * y;
+  }
+  const half = defineAdjoint(halfSquare, (x, y) => [x * y * y, (dy) => [dy * y * y, dy * x * y]]); // missing 2
+  const r2 = gradcheck(traced((p) => half(p.x, p.y), { half }), { x: 1.5, y: -0.5 }); // call: half
   t.deepEqual(r2.failures.map((f) => f.path), ['args[0].y']);
+  t.deepEqual([r2.fault.op, r2.fault.input], ['adjoint of halfSquare', '[1]']);
+  t.regex(r2.fault.where, new RegExp(`:${lineOf('// call: half')}:`));
   const lazy = defineAdjoint((x, y) => Math.sin(x) * y, (x, y) => [Math.sin(x) * y, (dy) => [dy * Math.cos(x) * y, 0]]); // ignores y
   const r3 = gradcheck(traced((v) => lazy(v[0], v[1]), { lazy }), [0.4, 2]);
   t.deepEqual(r3.failures.map((f) => f.path), ['args[0][1]']);
+  t.is(r3.fault.input, '[1]');
   const mm = defineAdjoint((A, B) => matmul(A, B), (A, B) => [matmul(A, B), (dy) => [matmul(dy, B), matmul(A.T, dy)]]); // dA should be dy·Bᵀ
-  const r4 = gradcheck(traced((A, B) => sum(Math.sin(mm(A, B))), { mm, sum }), tensor([[1, 2], [3, 4]]), tensor([[0.5, -1], [2, 0.25]]));
+  const r4 = gradcheck(traced((A, B) => sum(Math.sin(mm(A, B))), { mm, sum }), tensor([[1, 2], [3, 4]]), tensor([[0.5, -1], [2, 0.25]])); // call: mm
   t.false(r4.ok);
   t.true(r4.failures.every((f) => f.path.startsWith('args[0]')), r4.failures.map((f) => f.path).join(' '));
   t.true(r4.failures.length > 0);
+  t.regex(r4.fault.input, /^\[0\]/, 'the first argument of the matmul rule');
+  t.regex(r4.fault.where, new RegExp(`:${lineOf('// call: mm')}:`));
 });
 
 test('no false alarms at kinks (abs at 0, max ties) or on integer paths (floor, round)', (t) => {
@@ -46,6 +66,7 @@ test('no false alarms at kinks (abs at 0, max ties) or on integer paths (floor, 
   t.true(r.ok);
   t.deepEqual(r.notSmooth.map((l) => l.path).sort(), ['args[0][0]', 'args[0][1]', 'args[0][2]']);
   t.deepEqual(r.failures, []);
+  t.is(r.fault, undefined, 'no fault to look for');
 });
 
 test('options: a trailing options object is recognised by its keys; a non-number output is refused', (t) => {
