@@ -3,7 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { traced, gradient, withGradient, jvp, jit, tierOf } from '../dist/index.js';
 import { scalarProgramArbitrary } from './arbitraries/scalar-program.mjs';
-import { programArbitrary, compileProgram } from './arbitraries/program.mjs';
+import { programArbitrary, compileProgram } from '../esm/fast-check/program.mjs';
 import { jumpProgram } from './arbitraries/jump-program.mjs';
 
 const NUM_RUNS = 200;

@@ -3,7 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { traced, gradient, withGradient } from '../dist/index.js';
 import { richardsonEstimate, numericGradient, assertClose } from '../test/helpers/reference.mjs';
-import { programArbitrary, compileProgram } from './arbitraries/program.mjs';
+import { programArbitrary, compileProgram } from '../esm/fast-check/program.mjs';
 
 const NUM_RUNS = 200;
 const RTOL = 1e-5;
