@@ -6,6 +6,10 @@ import { ensureTraced } from '../rewrite/traced';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { TracegradError } from '../errors';
 import { localizeFault, type Fault } from './localize';
+import { markTraced } from '../ops';
+import { O } from '../rules/registry';
+import { primal } from '../trace/tracked';
+import { sum } from '../tensor/prims';
 
 /** One numeric leaf of the arguments: where it is, and how to read and write it in a copy of them. */
 interface Leaf {
@@ -76,13 +80,17 @@ export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): Gradcheck
   const options: GradcheckOptions = rest.length > 0 && isOptions(rest[rest.length - 1]) ? rest.pop() : {};
   const args = rest;
   const rtol = options.rtol ?? 1e-5, atol = options.atol ?? 1e-7, step = options.step ?? 2 ** -7;
-  const fn = ensureTraced(f);
+  const original = ensureTraced(f);
+  // an array or tensor output is checked through ⟨v, f(x)⟩ for a random v: its gradient is Jᵀv, and forward mode must
+  // give ⟨v, J·u⟩ = ⟨Jᵀv, u⟩
+  const y0 = original(...clone(args));
+  const v = typeof y0 === 'number' ? null : directionFor(y0, (options.seed ?? 1) + 1);
+  const fn = v === null ? original : markTraced((...a: any[]) => dot(v, original(...a)));
   const value = (a: any[]) => {
     const y = fn(...a);
     if (typeof y !== 'number') throw new TracegradError(`tracegrad: gradcheck needs f to return a number, got ${y === null ? 'null' : typeof y}.`);
     return y;
   };
-  value(clone(args));
   const analytic = gradient(fn, ...clone(args));
   const leaves = leavesOf(args);
   const report: GradcheckReport = { ok: true, maxAbsError: 0, maxRelError: 0, worst: null, failures: [], notSmooth: [], step, leaves: leaves.length };
@@ -118,7 +126,7 @@ export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): Gradcheck
     const reverse = leaves.reduce((s, leaf) => s + leaf.grad(analytic) * leaf.get(u), 0);
     let dy: number;
     try {
-      dy = jvp(fn, clone(args), u)[1];
+      dy = v === null ? jvp(fn, clone(args), u)[1] : dot(v, jvp(original, clone(args), u)[1]);
     } catch (e) {
       if (!(e instanceof TracegradError)) throw e;
       dy = NaN;
@@ -274,4 +282,18 @@ function randomLike(args: any[], seed: number): any[] {
   const u = clone(args);
   for (const leaf of leavesOf(u)) leaf.set(u, 2 * uniform() - 1);
   return u;
+}
+
+/** A random direction shaped like an output (an array of numbers, a typed array or a tensor), or an error for others. */
+function directionFor(y: any, seed: number): any {
+  const ok = isTensor(primal(y)) || ((Array.isArray(y) || ArrayBuffer.isView(y)) && Array.from(y as any).every((e) => typeof primal(e) === 'number'));
+  if (!ok) throw new TracegradError(`tracegrad: gradcheck needs f to return a number, an array of numbers or a tensor, got ${y === null ? 'null' : typeof y}.`);
+  return randomLike([primal(y)], seed)[0];
+}
+/** ⟨v, y⟩ in overloaded operations (y may be tracked): a number. */
+function dot(v: any, y: any): any {
+  if (isTensor(v)) return sum(O.mul(y, v));
+  let s: any = 0;
+  for (let i = 0; i < v.length; i++) s = O.add(s, O.mul(v[i], y[i]));
+  return s;
 }

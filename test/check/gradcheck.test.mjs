@@ -49,9 +49,10 @@ test('wrong adjoints are caught and the faulty leaf is named: sign error, missin
   t.deepEqual([r2.fault.op, r2.fault.input], ['adjoint of halfSquare', '[1]']);
   t.regex(r2.fault.where, new RegExp(`:${lineOf('// call: half')}:`));
   const lazy = defineAdjoint((x, y) => Math.sin(x) * y, (x, y) => [Math.sin(x) * y, (dy) => [dy * Math.cos(x) * y, 0]]); // ignores y
-  const r3 = gradcheck(traced((v) => lazy(v[0], v[1]), { lazy }), [0.4, 2]);
+  const r3 = gradcheck(traced((v) => lazy(v[0], v[1]), { lazy }), [0.4, 2]); // call: lazy
   t.deepEqual(r3.failures.map((f) => f.path), ['args[0][1]']);
   t.is(r3.fault.input, '[1]');
+  t.regex(r3.fault.where, new RegExp(`:${lineOf('// call: lazy')}:`));
   const mm = defineAdjoint((A, B) => matmul(A, B), (A, B) => [matmul(A, B), (dy) => [matmul(dy, B), matmul(A.T, dy)]]); // dA should be dy·Bᵀ
   const r4 = gradcheck(traced((A, B) => sum(Math.sin(mm(A, B))), { mm, sum }), tensor([[1, 2], [3, 4]]), tensor([[0.5, -1], [2, 0.25]])); // call: mm
   t.false(r4.ok);
@@ -74,5 +75,22 @@ test('options: a trailing options object is recognised by its keys; a non-number
   t.true(r.ok);
   t.is(r.leaves, 1, 'the first { rtol } is an argument, the second the options');
   t.is(r.forward, undefined);
-  t.throws(() => gradcheck((x) => [x], 1), { instanceOf: TracegradError, message: /return a number/ });
+  t.throws(() => gradcheck((x) => 'x' + x, 1), { instanceOf: TracegradError, message: /return a number/ });
+});
+
+test('array and tensor outputs are checked through ⟨v, f(x)⟩ (the gradient is Jᵀv) and forward mode as ⟨v, J·u⟩ = ⟨Jᵀv, u⟩', (t) => {
+  const r = gradcheck((x) => [Math.sin(x[0]) * x[1], x[0] * x[0], Math.exp(x[1])], [0.3, 0.7]);
+  t.true(r.ok);
+  t.true(r.forward.ok && Math.abs(r.forward.jvp - r.forward.reverse) < 1e-12);
+  const r2 = gradcheck(traced((W, x) => Math.tanh(matmul(W, x)), { matmul }), tensor([[1, 2], [3, 4]]), tensor([0.5, -0.2]));
+  t.true(r2.ok && r2.leaves === 6);
+  function square(x) {
+    return x * x;
+  }
+  const sq = defineAdjoint(square, (x) => [x * x, (dy) => [dy * x]]); // missing 2
+  const r3 = gradcheck(traced((x) => [sq(x[0]), x[1]], { sq }), [1.5, 2]); // call: square
+  t.deepEqual(r3.failures.map((f) => f.path), ['args[0][0]']);
+  t.is(r3.fault.op, 'adjoint of square');
+  t.regex(r3.fault.where, new RegExp(`:${lineOf('// call: square')}:`));
+  t.throws(() => gradcheck((x) => ({ y: x }), 1), { instanceOf: TracegradError, message: /a number, an array of numbers or a tensor/ });
 });
