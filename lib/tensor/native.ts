@@ -13,6 +13,8 @@ export interface Addon {
   binary(op: number, a: Data | number, b: Data | number, y: Data, outer: number, inner: number, aso: number, asi: number, bso: number, bsi: number): void;
   sum(x: Data, y: Data, outer: number, mid: number, inner: number): void;
   transpose(x: Data, y: Data, batch: number, rows: number, cols: number): void;
+  /** Runs a fused elementwise program into `out` (the layout is in binding.cc and kernels.h). */
+  fused(prog: Int32Array, consts: Float64Array, out: Data, ...leaves: Data[]): void;
   isa(): string;
   isas(): string[];
   setIsa(name: string): boolean;
@@ -29,7 +31,18 @@ export type NativeKernels = Kernels & {
   isas(): string[];
   /** Switch builds; false where this CPU lacks `name`. TRACEGRAD_NATIVE_ISA chooses at load the same way. */
   setIsa(name: string): boolean;
+  /**
+   * A fused elementwise expression (lib/tensor/fuse.ts's nodes) evaluated by one native call into a new array of
+   * `shape`, or undefined where it has an op the addon does not compute (then the JS fused loop runs).
+   */
+  fused(root: FusedNode, shape: readonly number[], dtype: DType): Data | undefined;
 };
+
+/** An expression as lib/tensor/fuse.ts builds it: tensors, numbers, and ops (rounded to float32 where f32). */
+export type FusedNode =
+  | { k: 'leaf'; t: Tensor }
+  | { k: 'num'; v: number }
+  | { k: 'op'; name: string; f: (...xs: number[]) => number; args: FusedNode[]; f32: boolean };
 
 /*
  * Sizes below which an op stays in JS. A native call costs ~90 ns for unary (N-API with two typed arrays), ~190 ns
@@ -193,9 +206,107 @@ export function nativeKernels(addon: Addon): NativeKernels {
     return new Tensor(out, perm.map((p) => x.shape[p]));
   }
 
+  /*
+   * The expression as a program of the addon's fused evaluator (native/src/fused.inc): post-order, each op into a
+   * slot of one block, a slot freed after its value's last use (an op or tensor used twice is computed or loaded
+   * once); numbers are constants the binary ops read directly. The output's axes are merged where every leaf runs
+   * on contiguously or stays put across them, so same-shape leaves are one run and a bias a row or column one.
+   */
+  const F_LOAD = 0, F_FILL = 1, F_UNARY = 2, F_BINARY = 3, F_ROUND = 0x100, MAX_SLOTS = 32, MAX_LEAVES = 60, MAX_DIMS = 16;
+  function fused(root: FusedNode, shape: readonly number[], dtype: DType): Data | undefined {
+    const n = sizeOf(shape);
+    if (n === 0) return allocate(dtype, 0);
+    // references to each op node and each tensor (a tensor may sit in several leaf nodes)
+    const refs = new Map<object, number>();
+    const keyOf = (x: FusedNode): object | null => (x.k === 'op' ? x : x.k === 'leaf' ? x.t : null);
+    let ok = true;
+    const count = (x: FusedNode): void => {
+      const key = keyOf(x);
+      if (key === null) return;
+      const r = (refs.get(key) ?? 0) + 1;
+      refs.set(key, r);
+      if (r === 1 && x.k === 'op') {
+        const table = x.args.length === 1 ? unaryCode : x.args.length === 2 ? binaryCode : null;
+        if (table === null || !table.has(x.f)) ok = false;
+        else x.args.forEach(count);
+      }
+    };
+    count(root);
+    if (!ok) return undefined;
+    const leaves: Tensor[] = [], consts: number[] = [], code: number[] = [];
+    const free: number[] = [];
+    let nslots = 0;
+    const slotOf = new Map<object, number>(), left = new Map<object, number>();
+    const take = () => (free.length > 0 ? free.pop()! : nslots++);
+    const constant = (v: number) => -1 - (consts.push(v) - 1);
+    // a slot (≥ 0) or a constant reference (< 0) for x's value
+    const emit = (x: FusedNode): number => {
+      if (x.k === 'num') return constant(x.v);
+      const key = keyOf(x)!;
+      const known = slotOf.get(key);
+      if (known !== undefined) return known;
+      let dst: number;
+      if (x.k === 'leaf') {
+        dst = take();
+        code.push(F_LOAD, dst, leaves.push(x.t) - 1, 0, 0);
+      } else {
+        let a = emit(x.args[0]);
+        if (a < 0 && (x.args.length === 1 || x.args[1].k === 'num')) {  // an op of numbers alone: the first one in a slot
+          const s = take();
+          code.push(F_FILL, s, -1 - a, 0, 0);
+          a = s;
+        }
+        const b = x.args.length === 2 ? emit(x.args[1]) : 0;
+        dst = take();
+        const round = x.f32 ? F_ROUND : 0;
+        if (x.args.length === 1) code.push(F_UNARY, dst, a, 0, unaryCode.get(x.f)! | round);
+        else code.push(F_BINARY, dst, a, b, binaryCode.get(x.f)! | round);
+        // operands whose last use this was free their slots (after dst is taken: a unary op must not overwrite its input)
+        if (a >= 0) release(x.args[0], a);
+        if (x.args.length === 2 && b >= 0 && x.args[1].k !== 'num') release(x.args[1], b);
+      }
+      slotOf.set(key, dst);
+      left.set(key, refs.get(key)!);
+      return dst;
+    };
+    const release = (x: FusedNode, slot: number) => {
+      const key = keyOf(x);
+      if (key === null) return free.push(slot);  // a filled number
+      const r = left.get(key)! - 1;
+      left.set(key, r);
+      if (r === 0) free.push(slot), slotOf.delete(key);
+    };
+    const result = emit(root);
+    if (result < 0 || nslots > MAX_SLOTS || leaves.length > MAX_LEAVES) return undefined;
+    // merge axes (size-1 axes dropped) where every leaf's strides let two axes be read as one
+    const strides = leaves.map((t) => JS.stridesIn(t.shape, shape));
+    const dims: number[] = [], st: number[][] = strides.map(() => []);
+    shape.forEach((d, i) => {
+      if (d === 1) return;
+      const j = dims.length - 1;
+      if (j >= 0 && strides.every((s, k) => st[k][j] === s[i] * d)) {
+        dims[j] *= d;
+        strides.forEach((s, k) => (st[k][j] = s[i]));
+      } else {
+        dims.push(d);
+        strides.forEach((s, k) => st[k].push(s[i]));
+      }
+    });
+    if (dims.length === 0) dims.push(1), st.forEach((s) => s.push(0));
+    if (dims.length > MAX_DIMS) return undefined;
+    const prog = new Int32Array(5 + dims.length * (1 + leaves.length) + code.length);
+    prog.set([code.length / 5, nslots, result, dims.length, leaves.length], 0);
+    prog.set(dims, 5);
+    st.forEach((s, k) => prog.set(s, 5 + dims.length * (1 + k)));
+    prog.set(code, 5 + dims.length * (1 + leaves.length));
+    const out = allocate(dtype, n);
+    addon.fused(prog, Float64Array.from(consts), out, ...leaves.map((t) => t.data));
+    return out;
+  }
+
   return {
     ...JS,
-    map, zip, sumTo, matmul, transpose,
+    map, zip, sumTo, matmul, transpose, fused,
     addon,
     isa: () => addon.isa(),
     isas: () => addon.isas(),

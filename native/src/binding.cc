@@ -182,6 +182,82 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/**
+ * fused(prog, consts, out, ...leaves): runs a fused elementwise program (kernels.h's Program). prog is an Int32Array
+ * [ninstr, nslots, result, ndim, nleaves, shape × ndim, strides × nleaves·ndim, instructions × 5·ninstr]; consts a
+ * Float64Array; every index, size and stride is checked here, so a wrong program throws instead of reading outside.
+ */
+napi_value Fused(napi_env env, napi_callback_info info) {
+  TG_ARGS(3, 3 + tg::F_MAX_LEAVES);
+  Arr prog, consts, out;
+  bool isint = false;
+  napi_typedarray_type ptype;
+  size_t plen, poff;
+  void* pdata;
+  napi_value pbuf;
+  if (napi_is_typedarray(env, argv[0], &isint) != napi_ok || !isint ||
+      napi_get_typedarray_info(env, argv[0], &ptype, &plen, &pdata, &pbuf, &poff) != napi_ok || ptype != napi_int32_array)
+    return TG_FAIL("fused: prog must be an Int32Array");
+  if (!is_float_array(env, argv[1], consts) || consts.type != napi_float64_array) return TG_FAIL("fused: consts must be a Float64Array");
+  if (!is_float_array(env, argv[2], out)) return TG_FAIL("fused: out must be a float array");
+  const int32_t* p = (const int32_t*)pdata;
+  if (plen < 5) return TG_FAIL("fused: prog too short");
+  const long ninstr = p[0], nslots = p[1], result = p[2], ndim = p[3], nleaves = p[4];
+  if (ninstr < 1 || nslots < 1 || nslots > tg::F_MAX_SLOTS || result < 0 || result >= nslots || ndim < 1 || ndim > tg::F_MAX_DIMS ||
+      nleaves < 0 || nleaves > tg::F_MAX_LEAVES || (size_t)nleaves != argc - 3 ||
+      plen != (size_t)(5 + ndim + nleaves * ndim + 5 * ninstr))
+    return TG_FAIL("fused: bad program header");
+  long shape[tg::F_MAX_DIMS], strides[tg::F_MAX_DIMS * tg::F_MAX_LEAVES];
+  long n = 1;
+  for (long d = 0; d < ndim; d++) {
+    shape[d] = p[5 + d];
+    if (shape[d] < 1) return TG_FAIL("fused: sizes must be positive");
+    n *= shape[d];
+  }
+  if ((size_t)n != out.length) return TG_FAIL("fused: out must hold the shape's elements");
+  const void* leaf[tg::F_MAX_LEAVES];
+  bool leaf_f32[tg::F_MAX_LEAVES];
+  for (long k = 0; k < nleaves; k++) {
+    Arr L;
+    if (!is_float_array(env, argv[3 + k], L)) return TG_FAIL("fused: leaves must be float arrays");
+    long last = 0;
+    for (long d = 0; d < ndim; d++) {
+      const long s = p[5 + ndim + k * ndim + d];
+      if (s < 0) return TG_FAIL("fused: negative stride");
+      strides[k * ndim + d] = s;
+      last += (shape[d] - 1) * s;
+    }
+    if ((size_t)last >= L.length) return TG_FAIL("fused: a leaf's strides reach outside it");
+    leaf[k] = L.data;
+    leaf_f32[k] = L.type == napi_float32_array;
+  }
+  const int32_t* code = p + 5 + ndim + nleaves * ndim;
+  const long nconsts = (long)consts.length;
+  bool written[tg::F_MAX_SLOTS] = {};
+  auto readable = [&](long ref, bool constant_ok) {
+    return ref >= 0 ? ref < nslots && written[ref] : constant_ok && -1 - ref < nconsts;
+  };
+  for (long q = 0; q < ninstr; q++) {
+    const int32_t* c = code + 5 * q;
+    const long dst = c[1], a = c[2], b = c[3], op = c[4] & 0xff;
+    if (dst < 0 || dst >= nslots || (c[4] & ~(0xff | tg::F_ROUND)) != 0) return TG_FAIL("fused: bad instruction");
+    bool ok = false;
+    switch (c[0]) {
+      case tg::F_LOAD: ok = a >= 0 && a < nleaves; break;
+      case tg::F_FILL: ok = a >= 0 && a < nconsts; break;
+      case tg::F_UNARY: ok = op < tg::U_COUNT && a >= 0 && readable(a, false) && a != dst; break;
+      case tg::F_BINARY: ok = op < tg::B_COUNT && readable(a, true) && readable(b, true); break;
+    }
+    if (!ok) return TG_FAIL("fused: bad instruction");
+    written[dst] = true;
+  }
+  if (!written[result]) return TG_FAIL("fused: the result slot is never written");
+  const tg::Program P = {code, ninstr, (int)nslots, (int)result, (const double*)consts.data, (int)ndim, shape,
+                         (int)nleaves, leaf, leaf_f32, strides, out.data, out.type == napi_float32_array, n};
+  tg::active().fused(P);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) { return string(env, tg::active().name); }
 
 napi_value Isas(napi_env env, napi_callback_info) {
@@ -224,7 +300,7 @@ NAPI_MODULE_INIT() {
   static const char* const binary_names[] = {TG_BINARY_OPS(TG_NAME)};
 #undef TG_NAME
   const struct { const char* name; napi_callback fn; } fns[] = {
-    {"gemm", Gemm}, {"unary", Unary}, {"binary", Binary}, {"sum", Sum}, {"transpose", Transpose}, {"isa", Isa}, {"isas", Isas}, {"setIsa", SetIsa}};
+    {"gemm", Gemm}, {"unary", Unary}, {"binary", Binary}, {"sum", Sum}, {"transpose", Transpose}, {"fused", Fused}, {"isa", Isa}, {"isas", Isas}, {"setIsa", SetIsa}};
   for (const auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

@@ -36,6 +36,29 @@ template <class T> struct Operand {
   const T* p; long so, si; double s;
 };
 
+/**
+ * A fused elementwise program (fused.inc; binding.cc checks it before any table sees it). The output, n elements
+ * row-major over `shape` (ndim ≥ 1), is computed in blocks: each instruction is five int32s
+ * {opcode, dst, a, b, op}, over slots of one block of doubles:
+ *   F_LOAD  dst ← leaf a (element index = Σ coordinate·strides[a·ndim + d]; 0 strides broadcast)
+ *   F_FILL  dst ← consts[a]
+ *   F_UNARY dst ← unary op (op & 0xff) of slot a
+ *   F_BINARY dst ← binary op (op & 0xff) of a and b, each a slot (≥ 0) or a constant consts[−1 − ref]
+ * and with F_ROUND set in op the result is rounded to float32. The value of slot `result` is stored to `out`.
+ * Unary and binary ops use the op numbering below and the same per-element code as the unfused kernels.
+ */
+enum FusedOp { F_LOAD, F_FILL, F_UNARY, F_BINARY };
+constexpr int F_ROUND = 0x100;
+constexpr int F_MAX_DIMS = 16, F_MAX_SLOTS = 32, F_MAX_LEAVES = 60;
+struct Program {
+  const int32_t* code; long ninstr;
+  int nslots, result;
+  const double* consts;
+  int ndim; const long* shape;
+  int nleaves; const void* const* leaf; const bool* leaf_f32; const long* strides;  // nleaves × ndim
+  void* out; bool out_f32; long n;
+};
+
 struct Table {
   const char* name;
   /** false when the packing buffers cannot be allocated (C is then left as it was). */
@@ -51,6 +74,8 @@ struct Table {
   /** y[b, j, i] = x[b, i, j] (x is batch×rows×cols). */
   void (*transpose_d)(const double* x, double* y, long batch, long rows, long cols);
   void (*transpose_f)(const float* x, float* y, long batch, long rows, long cols);
+  /** Runs a fused elementwise program (see Program). */
+  void (*fused)(const Program& p);
 };
 
 /** The builds in this binary, best first; each is null where the CPU or the compiler target lacks it. */

@@ -316,4 +316,233 @@ function nativeTests(N) {
       tg.setBackend('js');
     }
   });
+
+  // ---- fused elementwise programs (N.fused: one native call per expression) ----
+
+  /*
+   * Expressions are built by lib/tensor/fuse.ts itself (fusedMap and fusedZip inside a backward sweep, on the JS
+   * backend), so they have the shape the library gives them: shared subexpressions, numbers, broadcast leaves of
+   * either dtype, float32 rounding flags. Two references: the JS fused loop (t.data), which must match to the bit
+   * where every op is one the addon computes exactly or with fdlibm (V8's Math); and the unfused kernels of the
+   * addon, called op by op over whole arrays (addon.unary / addon.binary), which must match to the bit for every op,
+   * glibc-based ones included (the fused program runs the same per-element code on blocks).
+   */
+  const Fz = require('../../dist/tensor/fuse.js');
+  const { unaryRules } = require('../../dist/rules/scalar.js');
+  const exactUnary = ['neg', 'abs', 'sign', 'floor', 'ceil', 'round', 'trunc', 'fround', 'sqrt', 'exp', 'expm1', 'log', 'sinh', 'cosh', 'tanh'];
+  const exactBinary = ['add', 'sub', 'mul', 'div', 'mod'];
+  const libmUnary = ['log1p', 'log2', 'tan', 'asin', 'acos', 'atan', 'asinh', 'acosh', 'atanh', 'sin', 'cos'];
+  const libmBinary = ['pow', 'atan2'];
+  // output shapes, and for each the leaf shapes that broadcast to it (same shape, scalars, rows, columns, general)
+  const layouts = [
+    { out: [700], leaves: [[700], [1], []] },
+    { out: [17, 40], leaves: [[17, 40], [1, 40], [17, 1], [40], [1, 1]] },
+    { out: [3, 5, 37], leaves: [[3, 5, 37], [3, 1, 37], [1, 5, 1], [5, 37], [3, 5, 1], [37]] },
+    { out: [2, 1, 9, 30], leaves: [[2, 1, 9, 30], [2, 1, 1, 30], [9, 1], [1, 9, 30], [2, 1, 9, 1]] },
+  ];
+  const leafValue = fc.oneof(
+    { weight: 8, arbitrary: fc.double({ min: -4, max: 4, noNaN: true }) },
+    { weight: 1, arbitrary: fc.constantFrom(0, -0, 0.5, -0.5, 1, -1, 2.5, NaN, Infinity, -Infinity, 1e-310) },
+  );
+  /** An expression: leaves (each a layout's leaf shape, a dtype, values), then steps, each an op over earlier values or numbers. */
+  const expression = (unaryNames, binaryNames) =>
+    fc.record({
+      layout: fc.nat(layouts.length - 1),
+      dtype: fc.constantFrom('float64', 'float32'),
+      leaves: fc.array(fc.record({ shape: fc.nat(5), other: fc.nat(5), seed: fc.array(leafValue, { minLength: 1, maxLength: 8 }) }), { minLength: 1, maxLength: 4 }),
+      steps: fc.array(
+        fc.record({
+          unary: fc.boolean(),
+          op: fc.nat(100),
+          a: fc.nat(100),
+          b: fc.oneof(fc.nat(100), fc.constantFrom(-1, -2)),
+          num: fc.constantFrom(2, -1, 0.5, 1, 3.25, 1e-3),
+        }),
+        { minLength: 2, maxLength: 12 },
+      ),
+    }).map((e) => ({ ...e, unaryNames, binaryNames }));
+
+  /** Builds the expression through fuse.ts: the lazy root tensor, its node, shape and dtype. */
+  function buildFused(e) {
+    const { out, leaves } = layouts[e.layout];
+    const vals = e.leaves.map((l) => {
+      const shape = leaves[l.shape % leaves.length], n = sizeOf(shape);
+      // mostly the expression's dtype; one leaf in six the other (mixed expressions compute in float64 where a float64 enters)
+      const dtype = l.other === 0 ? (e.dtype === 'float32' ? 'float64' : 'float32') : e.dtype;
+      return make(Array.from({ length: n }, (_v, i) => l.seed[(i * 5 + 3) % l.seed.length] * (1 + (i % 7) / 8)), shape, dtype);
+    });
+    // the output shape is reached: a full-shape leaf of zeros is added to the first value
+    const all = [...vals];
+    const saved = { min: Fz.fusion.minSize, max: Fz.fusion.maxNodes };
+    Fz.fusion.minSize = 0;
+    Fz.fusionScope.sweeps++;
+    try {
+      all.push(Fz.fusedZip(all[0], make(new Array(sizeOf(out)).fill(0), out, e.dtype), binaryRules.add.f, 'add'));
+      for (const s of e.steps) {
+        // the first operand one of the last three values (so chains grow deep), the second any earlier one
+        const a = all[all.length - 1 - (s.a % Math.min(3, all.length))];
+        if (s.unary) {
+          const name = e.unaryNames[s.op % e.unaryNames.length];
+          all.push(Fz.fusedMap(a, unaryRules[name].f, name));
+        } else {
+          const name = e.binaryNames[s.op % e.binaryNames.length];
+          const b = s.b < 0 ? s.num : all[s.b % all.length];
+          all.push(s.b === -2 ? Fz.fusedZip(b, a, binaryRules[name].f, name) : Fz.fusedZip(a, b, binaryRules[name].f, name));
+        }
+      }
+    } finally {
+      Fz.fusionScope.sweeps--;
+      Object.assign(Fz.fusion, { minSize: saved.min, maxNodes: saved.max });
+    }
+    // the last value of the output's shape is the root (the first sum has it)
+    const root = all.filter((x) => typeof x !== 'number' && Fz.isFused(x) && x.shape.length === out.length && x.size === sizeOf(out)).pop();
+    return { root, node: root.device.node, shape: out, dtype: root.dtype };
+  }
+
+  /** The addon's unfused kernels, op by op over whole broadcast arrays: the reference for every op. */
+  function unfused(node, shape, dtype) {
+    const n = sizeOf(shape);
+    const memo = new Map();
+    const value = (x) => {
+      if (x.k === 'num') return x.v;
+      if (x.k === 'leaf') return JS.broadcastTo(x.t, shape);
+      if (memo.has(x)) return memo.get(x);
+      const args = x.args.map(value);
+      const f32 = x.f32;
+      const y = f32 ? new Float32Array(n) : new Float64Array(n);
+      const as = (v) => (typeof v === 'number' ? v : v.dtype === (f32 ? 'float32' : 'float64') ? v.data : JS.astype(v, f32 ? 'float32' : 'float64').data);
+      if (args.length === 1) {
+        const xs = typeof args[0] === 'number' ? new (f32 ? Float32Array : Float64Array)(n).fill(args[0]) : as(args[0]);
+        N.addon.unary(N.addon.unaryOps.indexOf(x.name), xs, y);
+      } else {
+        let [a, b] = args.map(as);
+        if (typeof a === 'number' && typeof b === 'number') a = new (f32 ? Float32Array : Float64Array)(n).fill(a);
+        N.addon.binary(N.addon.binaryOps.indexOf(x.name), a, b, y, 1, n, 0, typeof a === 'number' ? 0 : 1, 0, typeof b === 'number' ? 0 : 1);
+      }
+      const t = new Tensor(y, shape);
+      memo.set(x, t);
+      return t;
+    };
+    return value(node).data;
+  }
+
+  const sameBits = (got, want, dtype) => {
+    if (got.length !== want.length || (dtype === 'float32') !== got instanceof Float32Array) return `length or dtype differ`;
+    const i = want.findIndex((w, k) => ulps(got[k], w, dtype) !== 0);
+    return i < 0 ? null : `[${i}]: ${got[i]} vs ${want[i]}`;
+  };
+
+  test('fused: native evaluation of fuse.ts expressions equals the JS fused loop to the bit (exact and fdlibm ops; broadcasting, both dtypes, every ISA)', (t) => {
+    everyIsa((isa) => {
+      fc.assert(fc.property(expression(exactUnary, exactBinary), (e) => {
+        const { root, node, shape, dtype } = buildFused(e);
+        const got = N.fused(node, shape, dtype);
+        if (got === undefined) throw new Error('the addon refused an expression of ops it has');
+        const want = root.data;  // the JS fused loop
+        const bad = sameBits(got, want, dtype);
+        if (bad) throw new Error(`${isa} ${dtype} ${JSON.stringify(shape)}: ${bad}`);
+      }), { numRuns: runs * 2 });
+      t.pass(isa);
+    });
+  });
+
+  test('fused: native evaluation equals the addon\'s unfused kernels op by op, to the bit, for every op it has (glibc ones too)', (t) => {
+    const unaries = [...exactUnary, ...libmUnary], binaries = [...exactBinary, ...libmBinary];
+    everyIsa((isa) => {
+      fc.assert(fc.property(expression(unaries, binaries), (e) => {
+        const { node, shape, dtype } = buildFused(e);
+        const got = N.fused(node, shape, dtype);
+        if (got === undefined) throw new Error('the addon refused an expression of ops it has');
+        const bad = sameBits(got, unfused(node, shape, dtype), dtype);
+        if (bad) throw new Error(`${isa} ${dtype} ${JSON.stringify(shape)}: ${bad}`);
+      }), { numRuns: runs * 2 });
+      t.pass(isa);
+    });
+  });
+
+  test('fused: the pullback chains of tanh and of a dense layer, against plain JS loops', (t) => {
+    const m = 33, n = 40;  // 1320 elements: five blocks and a ragged one
+    for (const dtype of ['float64', 'float32']) {
+      const r = dtype === 'float32' ? Math.fround : (v) => v;
+      const a = make(Array.from({ length: m * n }, (_v, i) => Math.sin(i) * 2), [m, n], dtype);
+      const b = make(Array.from({ length: m }, (_v, i) => Math.cos(i)), [m, 1], dtype);
+      const g = make(Array.from({ length: m * n }, (_v, i) => Math.sin(3 * i)), [m, n], dtype);
+      Fz.fusionScope.sweeps++;
+      let fwd, back;
+      try {
+        // tanh(a·b + b)·2 − 1, and g·(1 / (cosh(x)·cosh(x))) with x = a + b, as prims.ts builds them
+        const z = Fz.fusedZip(Fz.fusedZip(a, b, binaryRules.mul.f, 'mul'), b, binaryRules.add.f, 'add');
+        fwd = Fz.fusedZip(Fz.fusedZip(Fz.fusedMap(z, Math.tanh, 'tanh'), 2, binaryRules.mul.f, 'mul'), 1, binaryRules.sub.f, 'sub');
+        const x = Fz.fusedZip(a, b, binaryRules.add.f, 'add'), c = Fz.fusedMap(x, Math.cosh, 'cosh');
+        back = Fz.fusedZip(g, Fz.fusedZip(1, Fz.fusedZip(c, c, binaryRules.mul.f, 'mul'), binaryRules.div.f, 'div'), binaryRules.mul.f, 'mul');
+      } finally {
+        Fz.fusionScope.sweeps--;
+      }
+      everyIsa((isa) => {
+        const f = N.fused(fwd.device.node, [m, n], dtype), d = N.fused(back.device.node, [m, n], dtype);
+        for (let i = 0; i < m * n; i++) {
+          const bi = b.data[Math.floor(i / n)];
+          const wantF = r(r(r(Math.tanh(r(r(a.data[i] * bi) + bi))) * 2) - 1);
+          const ch = r(Math.cosh(r(a.data[i] + bi)));
+          const wantB = r(g.data[i] * r(1 / r(ch * ch)));
+          if (!Object.is(f[i], wantF) || !Object.is(d[i], wantB))
+            return t.fail(`${isa} ${dtype} [${i}]: ${f[i]} vs ${wantF}, ${d[i]} vs ${wantB}`);
+        }
+      });
+    }
+    t.pass();
+  });
+
+  test('fused: an expression with an op the addon leaves to JS (cbrt, log10, a closure) is refused, for the JS loop to run', (t) => {
+    const x = make(Array.from({ length: 300 }, (_v, i) => i / 7), [300], 'float64');
+    Fz.fusionScope.sweeps++;
+    try {
+      for (const [f, name] of [[Math.cbrt, 'cbrt'], [Math.log10, 'log10'], [(v) => v * v, 'square']]) {
+        const y = Fz.fusedZip(Fz.fusedMap(x, f, name), 1, binaryRules.add.f, 'add');
+        t.is(N.fused(y.device.node, [300], 'float64'), undefined, name);
+      }
+    } finally {
+      Fz.fusionScope.sweeps--;
+    }
+  });
+
+  test('fused: the addon checks programs (a stride past a leaf, an unknown op, a slot read before it is written throw)', (t) => {
+    const x = new Float64Array(10), out = new Float64Array(10);
+    const prog = (code, strides = [1], shape = [10]) => Int32Array.from([code.length / 5, 2, 1, shape.length, 1, ...shape, ...strides, ...code]);
+    N.addon.fused(prog([0, 0, 0, 0, 0, 2, 1, 0, 0, 0]), new Float64Array(0), out, x);  // y = −x
+    t.deepEqual([...out], [...x].map((v) => -v));
+    t.throws(() => N.addon.fused(prog([0, 0, 0, 0, 0, 2, 1, 0, 0, 0], [2]), new Float64Array(0), out, x), { message: /outside/ });
+    t.throws(() => N.addon.fused(prog([0, 0, 0, 0, 0, 2, 1, 0, 0, 999]), new Float64Array(0), out, x), { message: /bad instruction/ });
+    t.throws(() => N.addon.fused(prog([2, 1, 0, 0, 0]), new Float64Array(0), out, x), { message: /bad instruction/ });
+    t.throws(() => N.addon.fused(prog([0, 0, 0, 0, 0, 3, 1, 0, -5, 0]), new Float64Array(1), out, x), { message: /bad instruction/ });
+  });
+
+  test('fused: on the native backend evaluateNative (the hook fuse.ts calls) runs the addon; on the JS backend it declines', (t) => {
+    const { evaluateNative, nativeFusion } = require('../../dist/tensor/fuse-native.js');
+    const x = make(Array.from({ length: 300 }, (_v, i) => i / 7 - 20), [300], 'float32');
+    Fz.fusionScope.sweeps++;
+    let y;
+    try {
+      y = Fz.fusedZip(Fz.fusedMap(x, Math.exp, 'exp'), 3, binaryRules.mul.f, 'mul');
+    } finally {
+      Fz.fusionScope.sweeps--;
+    }
+    const node = y.device.node;
+    t.false(nativeFusion());
+    t.is(evaluateNative(node, [300], 'float32'), undefined);
+    try {
+      tg.setBackend('native');
+    } catch (e) {
+      t.log(`skipped: setBackend('native') is not available here: ${e.message}`);
+      return t.pass();
+    }
+    try {
+      t.true(nativeFusion());
+      const got = evaluateNative(node, [300], 'float32');
+      const want = Float32Array.from(x.data, (v) => Math.fround(Math.fround(Math.exp(v)) * 3));
+      t.is(sameBits(got, want, 'float32'), null);
+    } finally {
+      tg.setBackend('js');
+    }
+  });
 }
