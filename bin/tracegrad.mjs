@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const USAGE = `usage: tracegrad check <module> <export> [--like '<JSON array of example arguments>'] [--samples N] [--seed S] [--domain real|positive|unit] [--json]
+  (in --like, {"$tensor": [[1, 2], [3, 4]], "dtype": "float32"} stands for a tensor argument)
 
 Loads <module> through tracegrad's loader (its code is traced as it is), draws --samples random argument lists shaped
 like the --like example (default: one number per parameter), and checks the export's gradient against finite
@@ -16,7 +17,7 @@ function parse(argv) {
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--json') o.json = true;
-    else if (a === '--like') o.like = JSON.parse(rest[++i]);
+    else if (a === '--like') o.like = JSON.parse(rest[++i], (_k, v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && '$tensor' in v ? { tensorExample: v } : v));
     else if (a === '--samples') o.samples = Number(rest[++i]);
     else if (a === '--seed') o.seed = Number(rest[++i]);
     else if (a === '--domain') o.domain = rest[++i];
@@ -47,7 +48,10 @@ async function main() {
     console.error(`tracegrad: ${options.modulePath} has no exported function ${options.exportName}`);
     return 2;
   }
-  const examples = options.like ?? Array.from({ length: f.length || 1 }, () => 1);
+  // {"$tensor": nested arrays, "dtype": "float32"?} in the JSON stands for a tensor argument
+  const { tensor } = await import('../esm/index.mjs');
+  const revive = (x) => (x !== null && typeof x === 'object' ? (x.tensorExample ? tensor(x.tensorExample.$tensor, { dtype: x.tensorExample.dtype }) : Array.isArray(x) ? x.map(revive) : Object.fromEntries(Object.entries(x).map(([k, v]) => [k, revive(v)]))) : x);
+  const examples = options.like === null ? Array.from({ length: f.length || 1 }, () => 1) : revive(options.like);
   const arbitraries = examples.map((e) => like(e, { domain: options.domain }));
   const logs = [];
   const result = checkGradients(f, arbitraries, { numRuns: options.samples, seed: options.seed, log: (m) => logs.push(m) });

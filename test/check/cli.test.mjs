@@ -43,3 +43,9 @@ test('the examples pass `tracegrad check` (CIEDE2000 colour difference; the 5-li
   t.is(colour.status, 0, colour.stdout + colour.stderr);
   t.true(JSON.parse(colour.stdout).ok);
 });
+
+test('tensor arguments in --like ({"$tensor": ...}) are drawn as tensors of that shape', (t) => {
+  const r = cli('check', fixture, 'layerLoss', '--like', '[{"$tensor": [[1, 2], [3, 4]]}, {"$tensor": [0.5, -1], "dtype": "float64"}]', '--samples', '8', '--seed', '2', '--json');
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.true(JSON.parse(r.stdout).ok);
+});
