@@ -6,6 +6,8 @@ import { ensureTraced } from '../rewrite/traced';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { TracegradError } from '../errors';
 import { localizeFault, type Fault } from './localize';
+import { estimate } from './differences';
+import { mulberry32 } from '../random';
 import { markTraced } from '../ops';
 import { O } from '../rules/registry';
 import { primal } from '../trace/tracked';
@@ -157,34 +159,6 @@ export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): Gradcheck
   return report;
 }
 
-/**
- * ∂f/∂x by central differences D(h) = (f(x+h) − f(x−h))/2h with Richardson extrapolation (h halved, one even power
- * of h cancelled per column), stopping when rounding takes over; `kink` when the one-sided slopes at the smallest
- * useful step differ by more than the central estimates' spread allows (the derivative jumps at x).
- */
-function estimate(f: (x: number) => number, x: number, h0: number): { value: number; error: number; kink: boolean } {
-  const central = (h: number) => {
-    const up = x + h, down = x - h;
-    return (f(up) - f(down)) / (up - down);
-  };
-  let prev = [central(h0)], value = prev[0], error = Infinity;
-  for (let i = 1; i < 10; i++) {
-    const row = [central(h0 / 2 ** i)];
-    for (let j = 1; j <= i; j++) {
-      row[j] = row[j - 1] + (row[j - 1] - prev[j - 1]) / (4 ** j - 1);
-      const e = Math.max(Math.abs(row[j] - row[j - 1]), Math.abs(row[j] - prev[j - 1]));
-      if (e <= error) (error = e), (value = row[j]);
-    }
-    if (Math.abs(row[i] - prev[i - 1]) >= 2 * error) break;
-    prev = row;
-  }
-  // one-sided slopes at a small step: equal (to first order) where f is differentiable, apart at a kink
-  const h = h0 / 64, y = f(x);
-  const right = (f(x + h) - y) / h, left = (y - f(x - h)) / h;
-  const kink = Math.abs(right - left) > 1e-3 * Math.max(1, Math.abs(right), Math.abs(left)) + 64 * h * Math.max(1, Math.abs(value));
-  return { value, error, kink };
-}
-
 // ---- the arguments' numeric leaves, by path ----
 
 const plainProto = (x: any) => {
@@ -271,14 +245,7 @@ function clone(x: any, seen = new Map<any, any>()): any {
 
 /** The arguments' structure with random numbers in [-1, 1) at the leaves (mulberry32, seeded). */
 function randomLike(args: any[], seed: number): any[] {
-  let s = seed >>> 0 || 1;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   const u = clone(args);
   for (const leaf of leavesOf(u)) leaf.set(u, 2 * uniform() - 1);
   return u;

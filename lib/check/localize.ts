@@ -5,6 +5,7 @@ import { cleanUp, stripValue } from '../trace/containers';
 import { unaryRules, binaryRules } from '../rules/scalar';
 import { deepPrimal } from '../rules/custom';
 import { Tensor, isTensor } from '../tensor/tensor';
+import { estimate } from './differences';
 
 export interface Fault {
   /** The operation: a rule name ('mul', 'sin') or 'adjoint of <name>' for a custom rule. */
@@ -85,28 +86,10 @@ function checkRule(rec: any, where: string | null, rtol: number, atol: number): 
 
 const close = (a: number, n: number, rtol: number, atol: number) => Math.abs(a - n) <= atol + rtol * Math.abs(n);
 
-/**
- * d/dh g(h) at 0 by Richardson-extrapolated central differences, or null where g is not smooth there (the one-sided
- * slopes differ) or the estimate does not settle.
- */
+/** d/dh g(h) at 0 by Richardson-extrapolated central differences, or null where g has a kink there or no finite estimate. */
 function derivative(g: (h: number) => number, scale: number): number | null {
-  const central = (h: number) => (g(h) - g(-h)) / (2 * h);
-  const h0 = 2 ** -7 * scale;
-  let prev = [central(h0)], value = prev[0], error = Infinity;
-  for (let i = 1; i < 10; i++) {
-    const row = [central(h0 / 2 ** i)];
-    for (let j = 1; j <= i; j++) {
-      row[j] = row[j - 1] + (row[j - 1] - prev[j - 1]) / (4 ** j - 1);
-      const e = Math.max(Math.abs(row[j] - row[j - 1]), Math.abs(row[j] - prev[j - 1]));
-      if (e <= error) (error = e), (value = row[j]);
-    }
-    if (Math.abs(row[i] - prev[i - 1]) >= 2 * error) break;
-    prev = row;
-  }
-  const h = h0 / 64, y = g(0);
-  const right = (g(h) - y) / h, left = (y - g(-h)) / h;
-  if (Math.abs(right - left) > 1e-3 * Math.max(1, Math.abs(right), Math.abs(left)) + 64 * h * Math.max(1, Math.abs(value))) return null;
-  return Number.isFinite(value) ? value : null;
+  const { value, kink } = estimate(g, 0, 2 ** -7 * scale);
+  return kink || !Number.isFinite(value) ? null : value;
 }
 
 /** The numeric leaves of an argument list (numbers, array and object entries, tensor elements), with paths. */

@@ -5,6 +5,7 @@ import { ensureTraced, traced } from '../rewrite/traced';
 import { TracegradError } from '../errors';
 import { Tensor, allocate, sizeOf, type DType } from './tensor';
 import { matmul, reshape, shapeOf } from './prims';
+import { mulberry32 } from '../random';
 
 /**
  * `withParams(fn, params)`: a model: a function `(...args) => fn(params, ...args)` that carries `params` as its own
@@ -76,15 +77,7 @@ export function ones(shape: number[], dtype: DType = 'float64'): Tensor {
  * from a seeded generator (default seed 1) so that runs repeat.
  */
 export function randn(shape: number[], options: { seed?: number; scale?: number; dtype?: DType } = {}): Tensor {
-  let s = (options.seed ?? 1) >>> 0 || 1;
-  // mulberry32, then Box–Muller
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(options.seed ?? 1); // then Box–Muller
   const out = allocate(options.dtype ?? 'float64', sizeOf(shape));
   const scale = options.scale ?? 1;
   for (let i = 0; i < out.length; i++) out[i] = scale * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
