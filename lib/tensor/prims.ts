@@ -278,13 +278,28 @@ export function logsumexp(t: any, axis?: number): any {
   const shape = tensorArg(t, 'logsumexp');
   const axes = normalizeAxes(axis, shape.length, 'logsumexp');
   const keep = axes === null ? shape.map(() => 1) : shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  // the shift is a constant (its gradient cancels exactly): the primal maximum, finite
-  const m = kernels().map(reduceExtreme(primal(t), keep, 'max'), (v) => (Number.isFinite(v) ? v : 0));
-  const s = sum(O.exp(O.sub(t, m)), axes === null ? undefined : axes);
-  const shift = axes === null ? m.data[0] : reshapeConst(m, shape.filter((_d, i) => !axes.includes(i)));
-  return O.add(O.log(s), shift);
+  return apply(logsumexpPrim, [t], { axes, keep });
 }
-const reshapeConst = (m: Tensor, shape: number[]) => new Tensor(m.data, shape);
+
+/**
+ * log Σ exp over axes (params { axes, keep } as sum's), one primitive: forward shifted by the maximum (so it does not
+ * overflow; the shift cancels exactly in the value and the derivative), pullback g·softmax(x) = g·exp(x − y), tangent
+ * Σ softmax·ṫ, both in overloaded operations (so they nest).
+ */
+const logsumexpPrim: Prim = {
+  name: 'logsumexp',
+  forward: ([x], { axes, keep }) => {
+    const m = kernels().map(reduceExtreme(x, keep, 'max'), (v) => (Number.isFinite(v) ? v : 0));
+    const s = kernels().sumTo(kernels().map(kernels().zip(x, m, binaryRules.sub.f), Math.exp), keep);
+    const y = kernels().zip(kernels().map(s, Math.log), m, binaryRules.add.f);
+    return axes === null ? y.data[0] : new Tensor(storageOf(y), x.shape.filter((_d: number, i: number) => !axes.includes(i)));
+  },
+  back: (g, [x], y, _n, { axes, keep }) => {
+    const yk = axes === null ? y : reshape(y, keep), gk = axes === null ? g : reshape(g, keep);
+    return [O.mul(gk, O.exp(O.sub(x, yk)))];
+  },
+  jvp: ([t], [x], y, { axes, keep }) => (t === undefined ? undefined : sum(O.mul(O.exp(O.sub(x, axes === null ? y : reshape(y, keep))), t), axes ?? undefined)),
+};
 
 /** `softmax(t, axis = -1)`: exp(t − logsumexp(t)) along the axis. */
 export function softmax(t: any, axis = -1): any {
