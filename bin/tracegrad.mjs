@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const USAGE = `usage: tracegrad check <module> <export> [--like '<JSON array of example arguments>'] [--samples N] [--seed S] [--domain real|positive|unit] [--json]
+const USAGE = `usage: tracegrad check <module> <export> [--like '<JSON array of example arguments>' | --args <export of example arguments>] [--samples N] [--seed S] [--domain real|positive|unit] [--json]
   (in --like, {"$tensor": [[1, 2], [3, 4]], "dtype": "float32"} stands for a tensor argument)
 
 Loads <module> through tracegrad's loader (its code is traced as it is), draws --samples random argument lists shaped
@@ -13,7 +13,7 @@ differences, forward mode against reverse, and the compiled tier against the int
 function parse(argv) {
   const [command, modulePath, exportName, ...rest] = argv;
   if (command !== 'check' || !modulePath || !exportName) return null;
-  const o = { modulePath, exportName, like: null, samples: 50, seed: undefined, json: false, domain: 'real' };
+  const o = { modulePath, exportName, like: null, args: null, samples: 50, seed: undefined, json: false, domain: 'real' };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--json') o.json = true;
@@ -21,6 +21,7 @@ function parse(argv) {
     else if (a === '--samples') o.samples = Number(rest[++i]);
     else if (a === '--seed') o.seed = Number(rest[++i]);
     else if (a === '--domain') o.domain = rest[++i];
+    else if (a === '--args') o.args = rest[++i];
     else throw new Error(`unknown option ${a}`);
   }
   if (!Number.isInteger(o.samples) || o.samples < 1) throw new Error('--samples takes a positive integer');
@@ -51,7 +52,17 @@ async function main() {
   // {"$tensor": nested arrays, "dtype": "float32"?} in the JSON stands for a tensor argument
   const { tensor } = await import('../esm/index.mjs');
   const revive = (x) => (x !== null && typeof x === 'object' ? (x.tensorExample ? tensor(x.tensorExample.$tensor, { dtype: x.tensorExample.dtype }) : Array.isArray(x) ? x.map(revive) : Object.fromEntries(Object.entries(x).map(([k, v]) => [k, revive(v)]))) : x);
-  const examples = options.like === null ? Array.from({ length: f.length || 1 }, () => 1) : revive(options.like);
+  // --args <export>: the module's own example arguments (a function returning them, or an array): models built with
+  // withParams/dense/chain cannot be written as JSON; they are kept, and the other arguments drawn like them
+  let examples;
+  if (options.args !== null) {
+    const given = mod[options.args];
+    if (given === undefined) {
+      console.error(`tracegrad: ${options.modulePath} has no export ${options.args} (for --args)`);
+      return 2;
+    }
+    examples = typeof given === 'function' ? await given() : given;
+  } else examples = options.like === null ? Array.from({ length: f.length || 1 }, () => 1) : revive(options.like);
   const arbitraries = examples.map((e) => like(e, { domain: options.domain }));
   const logs = [];
   const result = checkGradients(f, arbitraries, { numRuns: options.samples, seed: options.seed, log: (m) => logs.push(m) });

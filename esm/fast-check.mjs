@@ -50,7 +50,7 @@ export function like(example, options = {}) {
     if (ArrayBuffer.isView(x)) return fc.array(number(range), { minLength: x.length, maxLength: x.length }).map((d) => new x.constructor(d));
     if (Array.isArray(x)) return x.length === 0 ? fc.constant([]) : fc.tuple(...x.map(walk));
     if (x instanceof Map) return fc.tuple(...[...x.values()].map(walk)).map((vs) => new Map([...x.keys()].map((k, i) => [k, vs[i]])));
-    if (x !== null && typeof x === 'object') {
+    if (x !== null && typeof x === 'object' && !(x instanceof Tensor)) {
       const keys = Object.keys(x);
       return fc.tuple(...keys.map((k) => walk(x[k]))).map((vs) => {
         const o = Object.create(Object.getPrototypeOf(x));
@@ -58,7 +58,7 @@ export function like(example, options = {}) {
         return o;
       });
     }
-    return fc.constant(x); // strings, booleans, functions: kept as they are
+    return fc.constant(x); // strings, booleans, functions and models (withParams/dense/chain): kept as they are
   };
   return walk(example);
 }

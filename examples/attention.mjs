@@ -58,6 +58,12 @@ export const crossEntropy = traced((model, X, Y) => {
   return mean(logsumexp(logits, 2) - sum(logits * Y, 2));
 }, { mean, logsumexp, sum });
 
+/** Example arguments of crossEntropy, for `tracegrad check examples/attention.mjs crossEntropy --args exampleArgs`. */
+export function exampleArgs() {
+  const { X, Y } = markedTokenBatch(mulberry32(3), { batch: 2, length: 4, vocab: 3 });
+  return [selfAttention({ dIn: 5, dModel: 3, dOut: 3 }), X, Y];
+}
+
 /**
  * `evaluate(model, task)`: `{ loss, accuracy, attentionOnMark }`: the cross-entropy, the fraction of positions whose
  * largest logit is the marked token, and the mean attention weight each position gives the marked one (1/T when

@@ -49,6 +49,12 @@ export const crossEntropy = traced((model, X, Y) => {
   return mean(logsumexp(logits, 0) - sum(logits * Y, 0));
 }, { mean, logsumexp, sum });
 
+/** Example arguments of crossEntropy, for `tracegrad check examples/mlp-classifier.mjs crossEntropy --args exampleArgs`. */
+export function exampleArgs() {
+  const { X, labels } = spirals({ perClass: 8 });
+  return [mlp([2, 6, 3]), X, oneHot(labels, 3).T];
+}
+
 /** The fraction of columns of X whose largest logit is the label's. */
 export function accuracy(model, X, labels) {
   const logits = model(X);

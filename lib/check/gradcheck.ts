@@ -4,6 +4,7 @@ import { jvp } from '../forward/api';
 import { jit, tierOf } from '../jit/tier';
 import { ensureTraced } from '../rewrite/traced';
 import { Tensor, isTensor } from '../tensor/tensor';
+import { MODULE } from '../trace/containers';
 import { TracegradError } from '../errors';
 import { localizeFault, type Fault } from './localize';
 import { estimate } from './differences';
@@ -102,7 +103,11 @@ export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): Gradcheck
     const at = (x: number) => {
       const a = clone(args);
       leaf.set(a, x);
-      return value(a);
+      try {
+        return value(a);
+      } finally {
+        leaf.set(a, x0); // a model (a function holding its parameters) is shared, not copied: put its leaf back
+      }
     };
     const h = step * Math.max(1, Math.abs(x0));
     const { value: numeric, error, kink } = estimate(at, x0, h);
@@ -161,6 +166,7 @@ export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): Gradcheck
 
 // ---- the arguments' numeric leaves, by path ----
 
+const isModel = (x: any) => typeof x === 'function' && x[MODULE] === true;
 const plainProto = (x: any) => {
   const p = Object.getPrototypeOf(x);
   return p === Object.prototype || p === null;
@@ -178,7 +184,7 @@ function leavesOf(args: any[]): Leaf[] {
       out.push({ path, get: at, set: (root, v) => last.write(parent(root), v), grad: (g) => num(at(g)) });
       return;
     }
-    if (x === null || typeof x !== 'object' || seen.has(x)) return;
+    if (x === null || (typeof x !== 'object' && !isModel(x)) || seen.has(x)) return;
     seen.add(x);
     if (isTensor(x)) {
       for (let i = 0; i < x.size; i++) {
@@ -205,7 +211,7 @@ function leavesOf(args: any[]): Leaf[] {
         walk(x.get(k), [...steps, { read: (v) => (v instanceof Map ? v.get(k) : undefined), write: (v, n) => v.set(k, n), text: `.get(${String(k)})` }], `${path}.get(${JSON.stringify(k)})`, seen);
       return;
     }
-    if (isInstance(x) || plainProto(x))
+    if (isModel(x) || isInstance(x) || plainProto(x))
       for (const k of Object.keys(x))
         walk(x[k], [...steps, { read: (v) => v[k], write: (v, n) => (v[k] = n), text: `.${k}` }], `${path}.${k}`, seen);
   };
@@ -220,7 +226,17 @@ function unravel(i: number, shape: readonly number[]): number[] {
 }
 
 /** A deep copy: arrays, typed arrays, Maps, plain objects, class instances (same prototype), tensors. */
-function clone(x: any, seen = new Map<any, any>()): any {
+function clone(x: any, seen = new Map<any, any>(), mirrorModels = false): any {
+  // a model made by withParams/dense/chain reads its parameters through itself (a closure): it cannot be copied, so it
+  // is shared and its leaves are changed in place and put back; as a tangent it is mirrored by a plain object
+  if (isModel(x)) {
+    if (!mirrorModels) return x;
+    if (seen.has(x)) return seen.get(x);
+    const c: any = {};
+    seen.set(x, c);
+    for (const k of Object.keys(x)) c[k] = clone(x[k], seen, true);
+    return c;
+  }
   if (x === null || typeof x !== 'object') return x;
   if (seen.has(x)) return seen.get(x);
   if (isTensor(x)) return new Tensor(x.data.slice(), x.shape);
@@ -228,25 +244,25 @@ function clone(x: any, seen = new Map<any, any>()): any {
   if (Array.isArray(x)) {
     const c: any[] = [];
     seen.set(x, c);
-    for (const v of x) c.push(clone(v, seen));
+    for (const v of x) c.push(clone(v, seen, mirrorModels));
     return c;
   }
   if (x instanceof Map) {
     const c = new Map();
     seen.set(x, c);
-    for (const [k, v] of x) c.set(k, clone(v, seen));
+    for (const [k, v] of x) c.set(k, clone(v, seen, mirrorModels));
     return c;
   }
   const c = Object.create(Object.getPrototypeOf(x));
   seen.set(x, c);
-  for (const k of Object.keys(x)) c[k] = clone(x[k], seen);
+  for (const k of Object.keys(x)) c[k] = clone(x[k], seen, mirrorModels);
   return c;
 }
 
 /** The arguments' structure with random numbers in [-1, 1) at the leaves (mulberry32, seeded). */
 function randomLike(args: any[], seed: number): any[] {
   const uniform = mulberry32(seed);
-  const u = clone(args);
+  const u = clone(args, new Map(), true);
   for (const leaf of leavesOf(u)) leaf.set(u, 2 * uniform() - 1);
   return u;
 }

@@ -49,3 +49,12 @@ test('tensor arguments in --like ({"$tensor": ...}) are drawn as tensors of that
   t.is(r.status, 0, r.stdout + r.stderr);
   t.true(JSON.parse(r.stdout).ok);
 });
+
+test('the tensor examples pass `tracegrad check` at their own example arguments (models kept, data drawn)', (t) => {
+  for (const example of ['examples/mlp5.mjs loss', 'examples/mlp-classifier.mjs crossEntropy', 'examples/attention.mjs crossEntropy']) {
+    const [file, name] = example.split(' ');
+    const r = cli('check', file, name, '--args', 'exampleArgs', '--samples', '3', '--seed', '1', '--json');
+    t.is(r.status, 0, `${example}: ${r.stdout}${r.stderr}`);
+    t.true(JSON.parse(r.stdout).ok, example);
+  }
+});

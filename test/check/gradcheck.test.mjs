@@ -1,7 +1,7 @@
 // gradcheck: it passes correct gradients on every argument structure, catches deliberately wrong adjoints and names the leaf, and does not cry wolf at kinks or on integer paths.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { gradcheck, defineAdjoint, traced, tensor, sum, matmul, complex, TracegradError } from '../../dist/index.js';
+import { gradcheck, defineAdjoint, traced, tensor, sum, matmul, complex, chain, dense, randn, TracegradError } from '../../dist/index.js';
 
 /** The line of this file holding a marker comment: where a fault must be reported. */
 const source = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
@@ -93,4 +93,13 @@ test('array and tensor outputs are checked through ⟨v, f(x)⟩ (the gradient i
   t.is(r3.fault.op, 'adjoint of square');
   t.regex(r3.fault.where, new RegExp(`:${lineOf('// call: square')}:`));
   t.throws(() => gradcheck((x) => ({ y: x }), 1), { instanceOf: TracegradError, message: /a number, an array of numbers or a tensor/ });
+});
+
+test('a model made with dense/chain is checked in place (it cannot be copied) and left as it was', (t) => {
+  const model = chain(dense(randn([3, 4], { seed: 1 }), randn([3], { seed: 2 }), 'tanh'), dense(randn([1, 3], { seed: 3 }), randn([1], { seed: 4 })));
+  const before = model.layers.map((l) => [...l.W.data, ...l.b.data]);
+  const r = gradcheck(traced((m, x) => sum(m(x) ** 2), { sum }), model, randn([4], { seed: 5 }));
+  t.true(r.ok && r.forward.ok);
+  t.is(r.leaves, 12 + 3 + 3 + 1 + 4);
+  t.deepEqual(model.layers.map((l) => [...l.W.data, ...l.b.data]), before);
 });
