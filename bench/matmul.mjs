@@ -1,4 +1,4 @@
-// Benchmark of 512×512 matmul, float64 and float32: the JS kernel, the native addon on each ISA path, and OpenBLAS dgemm/sgemm as the ceiling.
+// Benchmark of 512×512 matmul, float64 and float32: a plain i-k-j JS loop, the JS kernel, the native addon on each ISA path, and OpenBLAS dgemm/sgemm as the ceiling.
 //
 // Usage: node bench/matmul.mjs [--json] [--size N]   (after `npm run build` and `node native/build.mjs`)
 //   The table goes to stdout, progress to stderr. Every contender's product is checked against the JS kernel's first
@@ -86,6 +86,21 @@ if (existsSync(BLAS))
   }
 else note('OpenBLAS rows skipped: bench/native-blas is not built (apt-get install libopenblas-dev)');
 
+/**
+ * The JS loop a user writes for C = A·B (row-major, n×n): i-k-j order, so the inner loop streams a row of B and a row
+ * of C. This is the "JS loop" of the issue's "≥ 40× the JS loop" and DESIGN.md's 1.2–2 GFLOP/s figure; the library's
+ * own JS kernel (lib/tensor/kernels.ts) is a faster, blocked one and has its own column.
+ */
+function ikjLoop(A, B, n, T) {
+  const C = new T(n * n);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < n; k++) {
+      const a = A[i * n + k];
+      for (let j = 0; j < n; j++) C[i * n + j] += a * B[k * n + j];
+    }
+  return C;
+}
+
 /** The first 4096 entries of `C` within summation error of the JS kernel's product: 2(k+2)·ε·Σₚ|aᵢₚbₚⱼ|. */
 function check(name, C, ref, bound, eps) {
   for (let i = 0; i < Math.min(4096, ref.length); i++)
@@ -103,6 +118,8 @@ for (const T of [Float64Array, Float32Array]) {
   const a = new Tensor(A, [SIZE, SIZE]), b = new Tensor(B, [SIZE, SIZE]);
   const ref = JS.matmul(a, b).data;
   const bound = JS.matmul(JS.map(a, Math.abs), JS.map(b, Math.abs)).data;
+  check(`i-k-j loop ${dtype}`, ikjLoop(A, B, SIZE, T), ref, bound, eps);
+  const loop = { name: 'plain JS i-k-j loop', ...time('i-k-j loop', () => ikjLoop(A, B, SIZE, T)) };
   const js = { name: 'JS kernel (lib/tensor/kernels.ts)', ...time('JS kernel', () => JS.matmul(a, b).data) };
   const native = [];
   if (typeof N !== 'string') {
@@ -118,7 +135,7 @@ for (const T of [Float64Array, Float32Array]) {
     check(`${r.label} ${dtype}`, r[T.name].sample, ref, bound, eps);
     return { name: `${r.label}, core ${r.core}`, coretype: r.coretype, gflops: r[T.name].gflops, rme: r[T.name].rme, samples: r[T.name].samples };
   });
-  rows.push({ dtype, js, native, blas });
+  rows.push({ dtype, loop, js, native, blas });
 }
 
 const meta = { date: new Date().toISOString().slice(0, 10), node: process.version, cpu: cpus()[0]?.model, size: SIZE };
@@ -126,14 +143,14 @@ if (JSON_OUT) {
   console.log(JSON.stringify({ ...meta, rows }, null, 2));
 } else {
   console.log(`matmul ${SIZE}×${SIZE}×${SIZE}, single-threaded. ${meta.date}, Node ${meta.node}, ${meta.cpu}.\n`);
-  for (const { dtype, js, native, blas } of rows) {
+  for (const { dtype, loop, js, native, blas } of rows) {
     const ceiling = blas.find((r) => r.coretype) ?? blas[0];
     const detected = blas.find((r) => !r.coretype);
     console.log(`${dtype}\n`);
-    console.log(`| contender | GFLOP/s | ± % | × JS kernel | ÷ OpenBLAS SkylakeX | ÷ OpenBLAS detected |`);
-    console.log('|---|---|---|---|---|---|');
-    for (const r of [js, ...native, ...blas]) {
-      const cells = [r.name, r.gflops.toFixed(1), r.rme.toFixed(1), (r.gflops / js.gflops).toFixed(1),
+    console.log(`| contender | GFLOP/s | ± % | × i-k-j loop | × JS kernel | ÷ OpenBLAS SkylakeX | ÷ OpenBLAS detected |`);
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of [loop, js, ...native, ...blas]) {
+      const cells = [r.name, r.gflops.toFixed(1), r.rme.toFixed(1), (r.gflops / loop.gflops).toFixed(1), (r.gflops / js.gflops).toFixed(1),
         ceiling && blas.some((x) => x.coretype) ? `${((100 * r.gflops) / ceiling.gflops).toFixed(0)} %` : '–',
         detected ? `${((100 * r.gflops) / detected.gflops).toFixed(0)} %` : '–'];
       console.log(`| ${cells.join(' | ')} |`);
