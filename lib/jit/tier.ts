@@ -18,6 +18,18 @@ import { ruleVersion } from '../rules/registry';
  * marked. Nested gradients, other arguments, a `Math` given in traced()'s scope and functions with custom rules stay
  * in tier 0. `TRACEGRAD_JIT=0` turns compilation off; `TRACEGRAD_JIT_LOG=1` logs each decision (and each bail-out)
  * to stderr.
+ *
+ * @example
+ * ```js
+ * import { jit, traced, gradient, tierOf } from 'tracegrad';
+ * jit.enabled = false; // as TRACEGRAD_JIT=0: every gradient runs on the tape interpreter
+ * const f = traced((x) => x * x);
+ * gradient(f, 3); // → [6]
+ * tierOf(f); // → 'not yet decided'
+ * jit.enabled = true;
+ * gradient(f, 3); // → [6]
+ * tierOf(f); // → 'compiled'
+ * ```
  */
 export const jit = {
   enabled: process.env.TRACEGRAD_JIT !== '0',
@@ -114,6 +126,30 @@ function distinctBySet(seen: any[]): boolean {
   return new Set(buffers).size === buffers.length;
 }
 
+/** What an argument outside the compiled signatures is, in words (for tierOf; computed once per function and mode). */
+function describeArgument(a: any): string {
+  if (a === null || a === undefined) return String(a);
+  if (typeof a !== 'object') return `a ${typeof a}`;
+  if (Array.isArray(a)) {
+    if (Object.isFrozen(a)) return 'a frozen array';
+    const other = a.find((v) => typeof v !== 'number');
+    return other === undefined ? 'an array with holes' : `an array holding ${other === null ? 'null' : Array.isArray(other) ? 'arrays' : `${typeof other}s`}`;
+  }
+  if (ArrayBuffer.isView(a)) return `a ${a.constructor.name}`;
+  const proto = Object.getPrototypeOf(a);
+  if (proto !== Object.prototype && proto !== null) return a instanceof Map ? 'a Map' : `an instance of ${proto?.constructor?.name ?? 'a class'}`;
+  return 'an object with a field of another kind (a Map, a class instance, a string, an accessor, or nesting deeper than 4)';
+}
+
+/** Why argKinds(args) is null: the first argument it cannot take, or the sharing it leaves to the interpreter. */
+function unsupportedArguments(args: any[]): string {
+  const seen: any[] = [];
+  for (let i = 0; i < args.length; i++)
+    if ((leafKind(args[i]) ?? objectKind(args[i], seen)) === null) return `argument ${i + 1} is ${describeArgument(args[i])}`;
+  return 'one array or object is reached twice (passed twice, or held by two fields), or two typed arrays share a buffer';
+}
+const ARGUMENTS_KEY = '(arguments)';
+
 /** The cache key of a signature: `number,f64,{W:f64,b:number}`. */
 const kindKey = (k: ArgKind): string => (typeof k === 'string' ? k : `{${k.fields.map(([f, fk]) => `${JSON.stringify(f)}:${kindKey(fk)}`).join(',')}}`);
 const keyOf = (kinds: ArgKind[]) => (kinds.length === 1 ? kindKey(kinds[0]) : kinds.map(kindKey).join(','));
@@ -153,12 +189,20 @@ const compileHvpSparse = (fn: Function, kinds: ArgKind[]) => compileHvpFor(fn, k
 function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, args: any[], mode: string, compile: (fn: Function, kinds: ArgKind[]) => C): C | undefined {
   if (!jit.enabled || state.tapes.length !== 0) return undefined;
   const kinds = argKinds(args);
-  if (kinds === null) return undefined;
-  const kindsKey = keyOf(kinds);
   let byMode = entries.get(fn);
   if (byMode === undefined) entries.set(fn, (byMode = new Map()));
   let byKind = byMode.get(mode);
   if (byKind === undefined) byMode.set(mode, (byKind = new Map()));
+  if (kinds === null) {
+    // arguments the compiled tier does not take: recorded once, so tierOf says why instead of 'not yet decided'
+    if (!byKind.has(ARGUMENTS_KEY)) {
+      const why = `${unsupportedArguments(args)} (compiled code takes numbers, Float64Arrays, arrays of numbers and plain objects of those)`;
+      byKind.set(ARGUMENTS_KEY, { calls: 0, compiled: null, ineligible: why, rules: ruleVersion, decided: ++decisions });
+      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${mode}) stays interpreted for these arguments: ${why}`);
+    }
+    return undefined;
+  }
+  const kindsKey = keyOf(kinds);
   let e = byKind.get(kindsKey);
   if (e === undefined) byKind.set(kindsKey, (e = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion, decided: 0 }));
   if (e.rules !== ruleVersion || e.compiled?.stale === true) {
@@ -235,6 +279,23 @@ function compileHvpFor(fn: Function, kinds: ArgKind[], dense: boolean): Compiled
  * Which tier fn's gradients use now: 'compiled', 'interpreted: <reason>' or 'not yet decided'. With several argument
  * signatures, the most recently decided one; `mode` narrows it to gradients ('gradient': gradient, withGradient),
  * forward mode ('jvp': jvp, derivative) or Hessian-vector products ('hvp': hvp, hessian).
+ *
+ * @example
+ * ```js
+ * import { tierOf, traced, gradient } from 'tracegrad';
+ * const sumOfSquares = traced((x) => {
+ *   let s = 0;
+ *   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+ *   return s;
+ * });
+ * tierOf(sumOfSquares); // → 'not yet decided'
+ * gradient(sumOfSquares, [1, 2]); // → [[2, 4]]
+ * tierOf(sumOfSquares); // → 'compiled'
+ * // a callback (a nested function) is outside the compiled subset
+ * const viaReduce = traced((x) => x.reduce((s, v) => s + v * v, 0));
+ * gradient(viaReduce, [1, 2]); // → [[2, 4]]
+ * tierOf(viaReduce); // → 'interpreted: nested function'
+ * ```
  */
 export function tierOf(fn: Function, mode: 'gradient' | 'jvp' | 'hvp' | 'any' = 'any'): string {
   const prefix = mode === 'jvp' ? 'jvp ' : mode === 'hvp' ? 'hvp ' : '';
