@@ -1,0 +1,103 @@
+// Several series in one SVG plot (lines, or dots for measurements) with a legend, for the examples that compare curves; no dependencies.
+import { writeFileSync } from 'node:fs';
+
+const PALETTE = ['#1f6fb4', '#d9541e', '#2e9e44', '#8c4fb8', '#b8860b'];
+
+/**
+ * `seriesPlot(series, { width, height, title, xLabel, yLabel, legend })`: an SVG document (a string) drawing each
+ * series `{ xs, ys, label, color?, dots? }` on shared axes: a `<polyline>` through its points, or one `<circle>` per
+ * point when `dots` is true (data points). Labelled series get a legend entry in a box at the right of the plot area,
+ * placed by `legend`: 'top' (default), 'middle' or 'bottom'.
+ */
+export function seriesPlot(series, { width = 640, height = 400, title = '', xLabel = '', yLabel = '', legend = 'top' } = {}) {
+  if (series.length === 0) throw new Error('seriesPlot: no series to plot.');
+  if (!['top', 'middle', 'bottom'].includes(legend)) throw new Error(`seriesPlot: legend is 'top', 'middle' or 'bottom', not ${legend}.`);
+  const all = { xs: [], ys: [] };
+  series.forEach(({ xs, ys }, k) => {
+    if (ys.length === 0) throw new Error(`seriesPlot: series ${k} has no values.`);
+    if (xs.length !== ys.length) throw new Error(`seriesPlot: series ${k} has ${xs.length} x values for ${ys.length} y values.`);
+    for (let i = 0; i < ys.length; i++) {
+      if (!Number.isFinite(xs[i]) || !Number.isFinite(ys[i])) throw new Error(`seriesPlot: point ${i} of series ${k} is (${xs[i]}, ${ys[i]}), not finite.`);
+      all.xs.push(xs[i]);
+      all.ys.push(ys[i]);
+    }
+  });
+  const [x0, x1] = padded(Math.min(...all.xs), Math.max(...all.xs));
+  const [lo, hi] = padded(Math.min(...all.ys), Math.max(...all.ys));
+  const y0 = lo - 0.04 * (hi - lo), y1 = hi + 0.04 * (hi - lo); // room above and below the curves
+
+  const margin = { left: 72, right: 24, top: title ? 40 : 20, bottom: xLabel ? 56 : 36 };
+  const plotW = width - margin.left - margin.right, plotH = height - margin.top - margin.bottom;
+  const px = (x) => margin.left + ((x - x0) / (x1 - x0)) * plotW;
+  const py = (y) => margin.top + (1 - (y - y0) / (y1 - y0)) * plotH;
+  const f = (v) => v.toFixed(2);
+  const bottom = margin.top + plotH;
+
+  const parts = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+  ];
+  if (title) parts.push(`<text x="${f(width / 2)}" y="24" text-anchor="middle" font-size="15">${escape(title)}</text>`);
+  const xTicks = niceTicks(x0, x1), yTicks = niceTicks(y0, y1);
+  parts.push('<g stroke="#dddddd" stroke-width="1">');
+  for (const t of xTicks) parts.push(`<line x1="${f(px(t))}" y1="${margin.top}" x2="${f(px(t))}" y2="${bottom}"/>`);
+  for (const t of yTicks) parts.push(`<line x1="${margin.left}" y1="${f(py(t))}" x2="${margin.left + plotW}" y2="${f(py(t))}"/>`);
+  parts.push('</g>', '<g fill="#333333">');
+  for (const t of xTicks) parts.push(`<text x="${f(px(t))}" y="${bottom + 16}" text-anchor="middle">${label(t)}</text>`);
+  for (const t of yTicks) parts.push(`<text x="${margin.left - 6}" y="${f(py(t) + 4)}" text-anchor="end">${label(t)}</text>`);
+  if (xLabel) parts.push(`<text x="${f(margin.left + plotW / 2)}" y="${height - 12}" text-anchor="middle">${escape(xLabel)}</text>`);
+  if (yLabel) parts.push(`<text transform="translate(16 ${f(margin.top + plotH / 2)}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`);
+  parts.push('</g>');
+  parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333333"/>`);
+
+  series.forEach((s, k) => {
+    const { xs, ys, dots = false, color = PALETTE[k % PALETTE.length] } = s;
+    const c = escape(color);
+    if (dots) for (let i = 0; i < ys.length; i++) parts.push(`<circle cx="${f(px(xs[i]))}" cy="${f(py(ys[i]))}" r="3" fill="${c}"/>`);
+    else parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" stroke-linejoin="round" points="${ys.map((y, i) => `${f(px(xs[i]))},${f(py(y))}`).join(' ')}"/>`);
+  });
+  // one legend row per labelled series, on a white box over the curves
+  const labelled = series.map((s, k) => ({ ...s, color: s.color ?? PALETTE[k % PALETTE.length] })).filter((s) => s.label);
+  if (labelled.length > 0) {
+    const boxW = 40 + 7 * Math.max(...labelled.map((s) => String(s.label).length)); // about 7 px per character at 12 px
+    const boxH = 8 + 18 * labelled.length;
+    const boxX = margin.left + plotW - boxW - 8, boxY = { top: margin.top + 8, middle: margin.top + (plotH - boxH) / 2, bottom: bottom - boxH - 8 }[legend];
+    parts.push(`<rect x="${boxX}" y="${boxY}" width="${boxW}" height="${boxH}" fill="#ffffff" fill-opacity="0.85" stroke="#bbbbbb"/>`);
+    labelled.forEach(({ label: text, color, dots = false }, row) => {
+      const y = boxY + 18 + 18 * row, x = boxX + 8;
+      parts.push(dots ? `<circle cx="${x + 10}" cy="${y - 4}" r="3" fill="${escape(color)}"/>` : `<line x1="${x}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${escape(color)}" stroke-width="2"/>`);
+      parts.push(`<text x="${x + 26}" y="${y}" fill="#333333">${escape(text)}</text>`);
+    });
+  }
+  parts.push('</svg>', '');
+  return parts.join('\n');
+}
+
+/** `writeSeriesPlot(path, series, options)`: seriesPlot written to a file; returns the path. */
+export function writeSeriesPlot(path, series, options) {
+  writeFileSync(path, seriesPlot(series, options));
+  return path;
+}
+
+/** A range that is not empty: a constant series gets a band around its value. */
+function padded(lo, hi) {
+  if (hi > lo) return [lo, hi];
+  const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
+  return [lo - d, hi + d];
+}
+
+/** Round tick positions inside [lo, hi]: multiples of 1, 2 or 5 times a power of ten, about `count` of them. */
+function niceTicks(lo, hi, count = 5) {
+  const raw = (hi - lo) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const ticks = [];
+  for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) ticks.push(k * step);
+  return ticks;
+}
+
+/** A tick value without floating-point noise (0.30000000000000004 → 0.3). */
+const label = (v) => String(Number(v.toPrecision(4)));
+
+const escape = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
