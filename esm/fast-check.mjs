@@ -7,6 +7,14 @@ export { programArbitrary, compileProgram } from './fast-check/program.mjs';
 /**
  * Input domains for functions defined on part of the line, as { min, max } ranges (open ends kept away from the edge
  * so finite differences stay inside): `like(example, { domain: 'positive' })`, or `domain('log')` by function name.
+ *
+ * @example
+ * ```js
+ * import { domains, like } from 'tracegrad/fast-check';
+ * domains.positive; // → { min: 0.01, max: 4 }
+ * domains.unit; // → { min: -0.95, max: 0.95 }
+ * const positiveVectors = like([1, 1, 1], { domain: domains.positive }); // an arbitrary of 3 numbers in [0.01, 4]
+ * ```
  */
 export const domains = {
   real: { min: -2, max: 2 },
@@ -17,7 +25,17 @@ export const domains = {
 };
 const byFunction = { log: 'positive', log2: 'positive', log10: 'positive', sqrt: 'positive', log1p: 'positive', asin: 'unit', acos: 'unit', atanh: 'unit', acosh: 'aboveOne', pow: 'positive' };
 
-/** `domain(name)`: the domain of a Math function's argument by name ('log' → positive), 'real' for the others. */
+/**
+ * `domain(name)`: the domain of a Math function's argument by name ('log' → positive), 'real' for the others.
+ *
+ * @example
+ * ```js
+ * import { domain } from 'tracegrad/fast-check';
+ * domain('log'); // → { min: 0.01, max: 4 }
+ * domain('acosh'); // → { min: 1.05, max: 4 }
+ * domain('sin'); // → { min: -2, max: 2 }
+ * ```
+ */
 export function domain(name) {
   return domains[byFunction[name] ?? name] ?? domains.real;
 }
@@ -36,6 +54,16 @@ function number(range) {
  * the domain (default 'real', [-2, 2]); arrays and typed arrays keep their lengths and types, objects and class
  * instances their keys (and prototype), Maps their keys, tensors their shape and dtype, Complex numbers stay complex.
  * E.g. like({ W: [[1, 2], [3, 4]], b: [0, 0] }) gives { W: 2×2 numbers, b: 2 numbers }.
+ *
+ * @example
+ * ```js
+ * import fc from 'fast-check';
+ * import { like } from 'tracegrad/fast-check';
+ * const model = like({ W: [[1, 2], [3, 4]], b: new Float64Array(2) }, { domain: 'positive' });
+ * const [sample] = fc.sample(model, { numRuns: 1, seed: 1 });
+ * [sample.W.length, sample.W[0].length, sample.b instanceof Float64Array, sample.b.length]; // → [2, 2, true, 2]
+ * [...sample.W.flat(), ...sample.b].every((v) => v >= 0.01 && v <= 4); // → true
+ * ```
  */
 export function like(example, options = {}) {
   const range = { ...(typeof options.domain === 'string' ? domain(options.domain) : options.domain ?? domains.real), ...pick(options, ['min', 'max']) };
@@ -70,6 +98,19 @@ const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefin
  * counterexample, the worst leaf and the faulty operation (with its line) are printed (options.log, default
  * console.error) and returned. Options: numRuns (100), seed, gradcheck (its options: rtol, atol, forward, compiled...).
  * Returns { ok, numRuns, seed, counterexample, report }.
+ *
+ * @example
+ * ```js
+ * import { checkGradients, like } from 'tracegrad/fast-check';
+ * import { defineAdjoint, traced } from 'tracegrad';
+ * const result = checkGradients((x) => Math.log(x) * x, [like(1, { domain: 'log' })], { numRuns: 20, seed: 1 });
+ * [result.ok, result.numRuns]; // → [true, 20]
+ * // a wrong rule for x² (x instead of 2x) fails, with a counterexample and gradcheck's report
+ * const square = (x) => x * x;
+ * defineAdjoint(square, (x) => [x * x, (dy) => [dy * x]]);
+ * const failed = checkGradients(traced((x) => square(x), { square }), [like(1)], { numRuns: 20, seed: 1, log: () => {} });
+ * [failed.ok, failed.counterexample.length, failed.report.fault.op]; // → [false, 1, 'adjoint of square']
+ * ```
  */
 export function checkGradients(f, arbitraries, options = {}) {
   const { numRuns = 100, seed, gradcheck: gradcheckOptions, log = console.error } = options;
@@ -86,7 +127,18 @@ export function checkGradients(f, arbitraries, options = {}) {
   return { ok: false, numRuns: details.numRuns, seed: details.seed, counterexample, report };
 }
 
-/** A failing report in a few lines: the worst leaf, the fault, the forward and compiled checks. */
+/**
+ * A failing report in a few lines: the worst leaf, the fault, the forward and compiled checks.
+ *
+ * @example
+ * ```js
+ * import { describe } from 'tracegrad/fast-check';
+ * import { gradcheck, defineAdjoint, traced } from 'tracegrad';
+ * const square = (x) => x * x;
+ * defineAdjoint(square, (x) => [x * x, (dy) => [dy * x]]); // wrong: d/dx x² is 2x
+ * describe(gradcheck(traced((x) => square(x), { square }), 3)).split('\n')[0]; // → 'gradient wrong at args[0]: analytic 3, finite differences 6 (1 leaf outside tolerance)'
+ * ```
+ */
 export function describe(report) {
   const lines = [];
   if (report.worst && report.failures.length > 0)

@@ -97,6 +97,19 @@ function sweepMany(tape: Tape, outIdx: number[], seeds: any[]) {
  * `pullback(f, ...args)` returns `[y, back]`: y is f's output (plain numbers), and `back(seed = 1)` returns one
  * cotangent per argument (see README for their shapes). back may be called many times. For a container output,
  * seed is a container of the same shape.
+ *
+ * @example
+ * ```js
+ * import { pullback } from 'tracegrad';
+ * const [y, back] = pullback((x, y) => x * y, 3, 4);
+ * y; // → 12
+ * back(); // → [4, 3]
+ * back(2); // → [8, 6]
+ * // an array output takes a seed of its shape: a vector–Jacobian product, here [1, 1]·[1, 2x] at x = 3
+ * const [pair, vjp] = pullback((x) => [x, x * x], 3);
+ * pair; // → [3, 9]
+ * vjp([1, 1]); // → [7]
+ * ```
  */
 export function pullback(f: (...args: any[]) => any, ...args: any[]): [any, (seed?: any) => any[]] {
   const { out, tape, nodes } = record(f, args);
@@ -150,7 +163,18 @@ function scalarOutputError(out: any, fname: string): TracegradError {
   );
 }
 
-/** `gradient(f, ...args)`: one gradient per argument of the number f returns. An untraced f is traced automatically. */
+/**
+ * `gradient(f, ...args)`: one gradient per argument of the number f returns. An untraced f is traced automatically.
+ *
+ * @example
+ * ```js
+ * import { gradient } from 'tracegrad';
+ * gradient((x, y) => x * x * y, 3, 2); // → [12, 9]
+ * // each gradient has its argument's structure; an entry no gradient reaches is 0
+ * gradient((p) => p.a * p.b[1], { a: 2, b: [5, 7] }); // → [{ a: 7, b: [0, 2] }]
+ * gradient((x) => Math.sin(x), 0); // → [1]
+ * ```
+ */
 export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
   const fast = compiledFor(ensureTraced(f), args)?.(args);
   if (fast != null) return fast.grad;
@@ -169,6 +193,15 @@ export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
 /**
  * `withGradient(f, ...args)` returns `{ value, grad }`. If f returns an array, element 0 is the loss and the rest is
  * auxiliary output; if it returns a plain object, its first key is the loss. value is f's whole output.
+ *
+ * @example
+ * ```js
+ * import { withGradient } from 'tracegrad';
+ * withGradient((x) => x ** 2, 3); // → { value: 9, grad: [6] }
+ * // [loss, ...auxiliary]: only element 0 is differentiated
+ * withGradient((x) => [Math.sin(x), 'aux'], 0); // → { value: [0, 'aux'], grad: [1] }
+ * withGradient((x) => ({ loss: 2 * x, double: x + x }), 5); // → { value: { loss: 10, double: 10 }, grad: [2] }
+ * ```
  */
 export function withGradient(f: (...args: any[]) => any, ...args: any[]): { value: any; grad: any[] } {
   const fast = compiledFor(ensureTraced(f), args)?.(args);
@@ -195,6 +228,15 @@ export function withGradient(f: (...args: any[]) => any, ...args: any[]): { valu
  * reverse mode (one sweep per output) otherwise: the same numbers up to rounding. Forward mode runs f once more to
  * learn the output's length and once per input entry, each time on copies of the array arguments (so a mutation
  * inside f is not seen by the next run); reverse mode runs f once, on the arguments themselves, as gradient does.
+ *
+ * @example
+ * ```js
+ * import { jacobian } from 'tracegrad';
+ * // f(x, y) = [xy, x + y]: row i holds the derivatives of output i
+ * jacobian(([x, y]) => [x * y, x + y], [2, 3]); // → [[[3, 2], [1, 1]]]
+ * // a number argument: one derivative per output
+ * jacobian((t) => [Math.cos(t), Math.sin(t)], 0); // → [[0, 1]]
+ * ```
  */
 export function jacobian(f: (...args: any[]) => any, ...args: any[]): any[] {
   const inputs = flatInputCount(args);

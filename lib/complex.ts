@@ -10,6 +10,17 @@ import { markTraced } from './ops';
  * values and mix with real numbers; `z.conj()` or `conj(z)` conjugates. The gradient of a real function of z is
  * ∂f/∂re + i·∂f/∂im (Zygote's convention), returned as a Complex; Wirtinger derivatives come from pullback with the
  * seeds 1 and i.
+ *
+ * @example
+ * ```js
+ * import { Complex, gradient } from 'tracegrad';
+ * const z = new Complex(2, 3);
+ * z.toString(); // → '2+3i'
+ * // the gradient of a real f(z) is ∂f/∂re + i·∂f/∂im: here im + i·re
+ * gradient((z) => z.re * z.im, z); // → [new Complex(3, 2)]
+ * // |z|² = re² + im² has the gradient 2re + 2i·im
+ * gradient((z) => Math.abs(z) ** 2, new Complex(3, 4)); // → [{ re: 6, im: 8 }]
+ * ```
  */
 export class Complex {
   constructor(public re: any, public im: any = 0) {}
@@ -21,12 +32,35 @@ export class Complex {
   }
 }
 
-/** `complex(re, im = 0)`: a Complex. */
+/**
+ * `complex(re, im = 0)`: a Complex.
+ *
+ * @example
+ * ```js
+ * import { complex, gradient } from 'tracegrad';
+ * const w = complex(1, 2);
+ * [w.re, w.im]; // → [1, 2]
+ * complex(5).im; // → 0
+ * // Re(z²) = re² − im²: the gradient 2re − 2i·im
+ * gradient((z) => (z * z).re, w); // → [complex(2, -4)]
+ * ```
+ */
 export function complex(re: any, im: any = 0): Complex {
   return new Complex(re, im);
 }
 
-/** The conjugate re − i·im. */
+/**
+ * The conjugate re − i·im.
+ *
+ * @example
+ * ```js
+ * import { conj, complex, gradient, traced } from 'tracegrad';
+ * conj(complex(1, 2)); // → complex(1, -2)
+ * complex(1, 2).conj(); // → complex(1, -2)
+ * // z·conj(z) = |z|², whose gradient is 2re + 2i·im
+ * gradient(traced((z) => (z * conj(z)).re, { conj }), complex(3, 4)); // → [complex(6, 8)]
+ * ```
+ */
 export function conj(z: any): Complex {
   return z instanceof Complex ? new Complex(z.re, O.neg(z.im)) : new Complex(z, 0);
 }

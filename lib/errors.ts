@@ -74,6 +74,19 @@ function isOwnFile(file: string): boolean {
   return path.startsWith(ownDir + '/dist/') || path.startsWith(ownDir + '/esm/') || path.startsWith(ownDir + '/lib/');
 }
 
+/**
+ * The error tracegrad throws for misuse: each message says what to do instead (a non-scalar output points
+ * to jacobian, untraced code names the function and the fixes).
+ *
+ * @example
+ * ```js
+ * import { gradient, jacobian, TracegradError } from 'tracegrad';
+ * // a gradient needs a number: the error says to use jacobian for an array output
+ * gradient((x) => [x, 2 * x], 1); // throws TracegradError /jacobian/
+ * jacobian((x) => [x, 2 * x], 1); // → [[1, 2]]
+ * new TracegradError('message').name; // → 'TracegradError'
+ * ```
+ */
 export class TracegradError extends Error {
   constructor(message: string) {
     super(message);

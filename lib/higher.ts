@@ -19,6 +19,15 @@ export type HvpMode = 'reverse-over-forward' | 'forward-over-reverse';
  *   forward-mode pass recorded for one reverse sweep. A traced f whose source is in the compiled subset runs compiled
  *   code for it (see `tierOf(f, 'hvp')`), bit-identical to the interpreter.
  * - `'forward-over-reverse'`: the directional derivative along v of f's gradient (Pearlmutter's trick), interpreted.
+ *
+ * @example
+ * ```js
+ * import { hvp } from 'tracegrad';
+ * // f(x, y) = x²y has the Hessian [[2y, 2x], [2x, 0]] = [[4, 2], [2, 0]] at (1, 2)
+ * hvp(([x, y]) => x * x * y, [1, 2], [1, 0]); // → [4, 2]
+ * hvp(([x, y]) => x * x * y, [1, 2], [0, 1], { mode: 'forward-over-reverse' }); // → [2, 0]
+ * hvp((x) => x ** 3, 2, 1); // → 12
+ * ```
  */
 export function hvp(f: (x: any) => any, x: any, v: any, options: { mode?: HvpMode } = {}): any {
   const mode = options.mode ?? 'reverse-over-forward';
@@ -53,6 +62,15 @@ function filled(g: any, x: any): any {
  *   derivative (hvp's default nesting, reverse over forward: compiled when f is in the compiled subset);
  * - `'forward-over-reverse'`: the same products as forward mode over the gradient (interpreted);
  * - `'reverse'`: reverse over reverse, the gradient of each gradient entry.
+ *
+ * @example
+ * ```js
+ * import { hessian } from 'tracegrad';
+ * hessian((x) => x ** 3, 2); // → 12
+ * // f(x, y) = x²y: [[2y, 2x], [2x, 0]] at (1, 2)
+ * hessian(([x, y]) => x * x * y, [1, 2]); // → [[4, 2], [2, 0]]
+ * hessian(([x, y]) => x * x * y, [1, 2], { mode: 'reverse' }); // → [[4, 2], [2, 0]]
+ * ```
  */
 export function hessian(f: (x: any) => any, x: any, options: { mode?: 'forward' | 'forward-over-reverse' | 'reverse' } = {}): any {
   const mode = options.mode ?? 'forward';
@@ -85,6 +103,15 @@ export function hessian(f: (x: any) => any, x: any, options: { mode?: 'forward' 
 /**
  * `taylor(f, x, order)`: the Taylor coefficients [f(x), f'(x), f''(x)/2!, …] up to `order` of a scalar function at a
  * number x, by nesting forward mode `order` times (the same rules, differentiated again at each level).
+ *
+ * @example
+ * ```js
+ * import { taylor } from 'tracegrad';
+ * // exp(x) = 1 + x + x²/2 + x³/6 + …
+ * taylor(Math.exp, 0, 3); // → [1, 1, 1 / 2, 1 / 6]
+ * // sin(x) = x − x³/6 + …
+ * taylor((x) => Math.sin(x), 0, 3); // → [0, 1, 0, -1 / 6]
+ * ```
  */
 export function taylor(f: (x: any) => any, x: number, order: number): number[] {
   if (typeof x !== 'number') throw new TracegradError(`tracegrad: taylor(f, x, order) needs a number x, got ${typeof x}.`);

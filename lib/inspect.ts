@@ -36,6 +36,17 @@ export interface Inspection {
 /**
  * Record f at args once, keeping each entry's source location and value, and show the trace, its guards and the
  * code the compiled tier generates for f. Nothing is differentiated; the arguments are left as they were.
+ *
+ * @example
+ * ```js
+ * import { inspect } from 'tracegrad';
+ * const listing = inspect((x) => (x > 0 ? x * x : -x), 3);
+ * listing.trace.map((entry) => entry.op); // → ['input', 'guard:>', 'mul']
+ * // the product's local partials: ∂(x·x)/∂ each factor = x = 3
+ * listing.trace[2].partials; // → [3, 3]
+ * listing.guards.map((guard) => guard.value); // → [true]
+ * String(listing).startsWith('trace'); // → true
+ * ```
  */
 export function inspect(f: (...args: any[]) => any, ...args: any[]): Inspection {
   const fn = ensureTraced(f);

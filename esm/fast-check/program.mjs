@@ -47,7 +47,16 @@
 
 import fc from 'fast-check';
 
-/** The plain JavaScript function for a generated `source` (no tracing): the reference for finite differences. */
+/**
+ * The plain JavaScript function for a generated `source` (no tracing): the reference for finite differences.
+ *
+ * @example
+ * ```js
+ * import { compileProgram } from 'tracegrad/fast-check';
+ * const prog = compileProgram('function prog(x, data) { return x[0] * data.scale; }');
+ * prog([3], { scale: 2 }); // → 6
+ * ```
+ */
 export function compileProgram(source) {
   return new Function(`return (${source});`)();
 }
@@ -406,6 +415,17 @@ function renderProgram(p, opts) {
  *   loops / branches: switch features off (all on by default); redundantParens: wrap the right-hand sides of
  *   assignments in parentheses (`a += (b * c);`).
  * @returns {fc.Arbitrary<{ source: string, k: number, makeData: () => any, dataSource: string }>}
+ *
+ * @example
+ * ```js
+ * import fc from 'fast-check';
+ * import { programArbitrary, compileProgram } from 'tracegrad/fast-check';
+ * import { gradient, traced } from 'tracegrad';
+ * const [program] = fc.sample(programArbitrary({ maxStatements: 3 }), { numRuns: 1, seed: 3 });
+ * const x = new Array(program.k).fill(0.5);
+ * typeof compileProgram(program.source)(x, program.makeData()); // → 'number'
+ * gradient(traced(compileProgram(program.source)), x, program.makeData())[0].length; // → program.k
+ * ```
  */
 export function programArbitrary(options = {}) {
   const opts = { ...DEFAULTS, ...options };

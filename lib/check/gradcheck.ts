@@ -78,6 +78,19 @@ const isOptions = (x: any) => x !== null && typeof x === 'object' && Object.getP
  * slopes disagree (abs at 0, a max tie) is reported as not smooth there rather than as a failure. The report names the
  * worst leaf by path, e.g. `args[2].W[3][1]` (a tensor element: `args[0][1, 2]`). A trailing plain object whose keys
  * are all options is the options object.
+ *
+ * @example
+ * ```js
+ * import { gradcheck, defineAdjoint, traced } from 'tracegrad';
+ * gradcheck((x, y) => x * Math.sin(y), 2, 1).ok; // → true
+ * // abs at 0 is a kink: reported as not smooth, not as a failure
+ * gradcheck(Math.abs, 0).notSmooth.length; // → 1
+ * // a wrong rule (d/dx x² is 2x, not x) is caught, and the fault names it
+ * const square = (x) => x * x;
+ * defineAdjoint(square, (x) => [x * x, (dy) => [dy * x]]);
+ * const bad = gradcheck(traced((x) => square(x) + 1, { square }), 3);
+ * [bad.ok, bad.worst.analytic, bad.fault.op]; // → [false, 3, 'adjoint of square']
+ * ```
  */
 export function gradcheck(f: (...args: any[]) => any, ...rest: any[]): GradcheckReport {
   const options: GradcheckOptions = rest.length > 0 && isOptions(rest[rest.length - 1]) ? rest.pop() : {};

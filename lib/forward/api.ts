@@ -18,6 +18,17 @@ type Slot = number | InputNode | null;
  * the tangents, dy = J·t, in one forward pass. `tangents` has one entry per argument with the argument's shape (a
  * number, an array, a typed array, an object or a Map of tangents); null or 0 means "not perturbed". dy has the
  * output's shape: a number for a number, arrays for arrays, objects for objects.
+ *
+ * @example
+ * ```js
+ * import { jvp } from 'tracegrad';
+ * // f(x, y) = xy along (1, 0): ∂f/∂x = y
+ * const [y, dy] = jvp((x, y) => x * y, [3, 4], [1, 0]);
+ * [y, dy]; // → [12, 4]
+ * // an array argument takes an array tangent: d/ds (v0·v1) at v = [2, 5] along [1, 1] is 5 + 2
+ * jvp((v) => v[0] * v[1], [[2, 5]], [[1, 1]]); // → [10, 7]
+ * jvp((x) => [x, x * x], [3], [1]); // → [[3, 9], [1, 6]]
+ * ```
  */
 export function jvp(f: (...args: any[]) => any, args: any[], tangents: any[]): [any, any] {
   if (!Array.isArray(args) || !Array.isArray(tangents))
@@ -53,7 +64,17 @@ export function jvp(f: (...args: any[]) => any, args: any[], tangents: any[]): [
   }
 }
 
-/** `derivative(f, x)`: df/dx for a number x and a number output, in forward mode. */
+/**
+ * `derivative(f, x)`: df/dx for a number x and a number output, in forward mode.
+ *
+ * @example
+ * ```js
+ * import { derivative } from 'tracegrad';
+ * derivative(Math.sin, 0); // → 1
+ * derivative((x) => x ** 3, 2); // → 12
+ * derivative((x) => Math.exp(2 * x), 0); // → 2
+ * ```
+ */
 export function derivative(f: (x: any) => any, x: any): any {
   if (typeof x !== 'number' && !(x instanceof Tracked))
     throw new TracegradError(`tracegrad: derivative(f, x) needs a number x, got ${describe(x)}; for other arguments use jvp(f, [x], [tangent]) or gradient(f, x).`);

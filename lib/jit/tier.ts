@@ -283,11 +283,7 @@ function compileHvpFor(fn: Function, kinds: ArgKind[], dense: boolean): Compiled
  * @example
  * ```js
  * import { tierOf, traced, gradient } from 'tracegrad';
- * const sumOfSquares = traced((x) => {
- *   let s = 0;
- *   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
- *   return s;
- * });
+ * const sumOfSquares = traced((x) => { let s = 0; for (let i = 0; i < x.length; i++) s += x[i] * x[i]; return s; });
  * tierOf(sumOfSquares); // → 'not yet decided'
  * gradient(sumOfSquares, [1, 2]); // → [[2, 4]]
  * tierOf(sumOfSquares); // → 'compiled'

@@ -14,7 +14,17 @@ const nativeMath = new Map<Function, Function>(
   Object.getOwnPropertyNames(Math).filter((k) => typeof (Math as any)[k] === 'function').map((k) => [(Math as any)[k], mathNamespace[k]]),
 );
 
-/** Already instrumented: made by traced(), or defined in a module the loader rewrote. */
+/**
+ * Already instrumented: made by traced(), or defined in a module the loader rewrote.
+ *
+ * @example
+ * ```js
+ * import { traced, isTraced } from 'tracegrad';
+ * const square = (x) => x * x;
+ * isTraced(square); // → false
+ * isTraced(traced(square)); // → true
+ * ```
+ */
 export function isTraced(fn: any): boolean {
   return fn[TRACED] === true || Function.prototype.toString.call(fn).includes(MARK);
 }
@@ -24,6 +34,19 @@ export function isTraced(fn: any): boolean {
  * reads/writes accept tracked values. Free identifiers resolve from `scope` (read and written through it, so the
  * scope object sees assignments), then from globalThis; traced() throws naming any that resolve in neither.
  * In a module loaded through tracegrad/register, and for functions already traced, traced() is the identity.
+ *
+ * @example
+ * ```js
+ * import { traced, gradient } from 'tracegrad';
+ * function pow(x, n) {
+ *   let r = 1;
+ *   for (let i = 0; i < n; i++) r *= x;
+ *   return r;
+ * }
+ * const cube = traced((x) => pow(x, 3), { pow: traced(pow) }); // pow is a free variable: pass it in the scope
+ * cube(2); // → 8
+ * gradient(cube, 5); // → [75]
+ * ```
  */
 export function traced<F extends Function>(fn: F, scope?: Record<string, any>): F {
   if (typeof fn !== 'function') throw new TracegradError(`traced(fn, scope): fn must be a function, got ${typeof fn}.`);

@@ -27,8 +27,17 @@ let adjointCount = 0;
 export const ORIGINAL = Symbol('tracegrad.original');
 
 /**
- * The talk's @adjoint: calls to `fn` from traced code use `rule` instead of differentiating fn's body. Takes effect
+ * The talk's `@adjoint`: calls to `fn` from traced code use `rule` instead of differentiating fn's body. Takes effect
  * at once, for call sites traced before or after. Returns fn.
+ *
+ * @example
+ * ```js
+ * import { defineAdjoint, gradient, traced } from 'tracegrad';
+ * const softplus = (x) => Math.log(1 + Math.exp(x));
+ * // softplus'(x) = 1 / (1 + e^−x); inside the rule x is a plain number
+ * defineAdjoint(softplus, (x) => [softplus(x), (dy) => [dy / (1 + Math.exp(-x))]]);
+ * gradient(traced((x) => 2 * softplus(x), { softplus }), 0); // → [1]
+ * ```
  */
 export function defineAdjoint<F extends Function>(fn: F, rule: AdjointRule): F {
   if (typeof fn !== 'function') throw new TracegradError('defineAdjoint(fn, rule): fn must be a function.');
@@ -38,7 +47,17 @@ export function defineAdjoint<F extends Function>(fn: F, rule: AdjointRule): F {
   return fn;
 }
 
-/** Calls to fn from traced code return constants: its result carries no gradient to its arguments. Returns fn. */
+/**
+ * Calls to fn from traced code return constants: its result carries no gradient to its arguments. Returns fn.
+ *
+ * @example
+ * ```js
+ * import { nondifferentiable, gradient, traced } from 'tracegrad';
+ * const roundCents = nondifferentiable((x) => Math.round(x * 100) / 100);
+ * // d/dx (x · c) = c: the rounded value is a constant
+ * gradient(traced((x) => x * roundCents(x), { roundCents }), 1.234); // → [1.23]
+ * ```
+ */
 export function nondifferentiable<F extends Function>(fn: F): F {
   if (typeof fn !== 'function') throw new TracegradError('nondifferentiable(fn): fn must be a function.');
   register(fn, null);
@@ -174,6 +193,14 @@ function constantCall<T>(body: () => T): T {
 /**
  * Stop the gradient. `ignore(x)` returns x's primal (a copy, for containers); `ignore(() => expr)` evaluates the thunk
  * without recording anything and returns its result as a constant.
+ *
+ * @example
+ * ```js
+ * import { ignore, gradient, traced } from 'tracegrad';
+ * // d/dx (x · stop(x)) = stop(x) = 3
+ * gradient(traced((x) => x * ignore(x), { ignore }), 3); // → [3]
+ * gradient(traced((x) => x + ignore(() => x * x), { ignore }), 3); // → [1]
+ * ```
  */
 export function ignore<T>(x: T | (() => T)): T {
   if (typeof x === 'function') return constantCall(x as () => T);
@@ -189,6 +216,16 @@ const hookEntry: RuleEntry = {
 /**
  * Identity going forward; on the way back the cotangent of x becomes fn(cotangent). `hook(g => -g, x)` reverses the
  * gradient (the talk's `hook(-, x)`); `hook(g => (console.log(g), g), x)` observes it.
+ *
+ * @example
+ * ```js
+ * import { hook, gradient, traced } from 'tracegrad';
+ * // d/dx 2x = 2, reversed on its way back to x
+ * gradient(traced((x) => hook((g) => -g, x) * 2, { hook }), 5); // → [-2]
+ * const seen = [];
+ * gradient(traced((x) => hook((g) => (seen.push(g), g), x) * 3, { hook, seen }), 1); // → [3]
+ * seen; // → [3]
+ * ```
  */
 export function hook<T>(fn: (cotangent: any) => any, x: T): T {
   if (typeof fn !== 'function') throw new TracegradError('hook(fn, x): fn must be a function of the cotangent.');
@@ -206,6 +243,14 @@ export const inner = {
  * `forwardDiff(f, x)` is f(x), differentiated in forward mode: inside a reverse pass its adjoint is Jᵀ·dy with J
  * from one jvp per entry of x (the talk's `@adjoint forwarddiff`), so f's intermediates are never recorded. Worth it
  * where x has few entries and f many operations. x is a number or a flat array (or Float64Array) of numbers.
+ *
+ * @example
+ * ```js
+ * import { forwardDiff, gradient, traced } from 'tracegrad';
+ * // f(v) = v0·v1 + sin v0, its adjoint from two jvps: ∇f = [v1 + cos v0, v0] = [4, 0] at [0, 3]
+ * const f = traced((x) => forwardDiff((v) => v[0] * v[1] + Math.sin(v[0]), x), { forwardDiff });
+ * gradient(f, [0, 3]); // → [[4, 0]]
+ * ```
  */
 export function forwardDiff<T>(f: (x: any) => T, x: any): T {
   if (typeof f !== 'function') throw new TracegradError('forwardDiff(f, x): f must be a function.');
@@ -246,6 +291,14 @@ function transposedJacobianTimes(f: any, x: any, dy: any): any {
 /**
  * f's intermediates are not kept: the forward runs without recording, and the backward pass runs f again under a
  * fresh tape to get its pullback (trading compute for memory, as in the talk's checkpoint adjoint).
+ *
+ * @example
+ * ```js
+ * import { checkpoint, gradient, traced } from 'tracegrad';
+ * const cube = traced((x) => x * x * x);
+ * // d/dx (x³ + x) = 3x² + 1; cube runs again on the way back instead of keeping its intermediates
+ * gradient(traced((x) => checkpoint(cube, x) + x, { checkpoint, cube }), 2); // → [13]
+ * ```
  */
 export function checkpoint(f: (...args: any[]) => any, ...args: any[]): any {
   if (typeof f !== 'function') throw new TracegradError('checkpoint(f, ...args): f must be a function.');

@@ -35,6 +35,18 @@ export const tracer = { traced: null as any as (f: Function, scope?: Record<stri
  * is not traced yet is traced (with `scope` for its free variables, e.g. `{ Vec2 }`), so gradients flow through the
  * fields it computes with. Instances are containers like any class instance: as arguments their numeric fields are
  * inputs, and their gradient has the same fields (built with `ops.fromFields` when given).
+ *
+ * @example
+ * ```js
+ * import { defineNumberType, gradient } from 'tracegrad';
+ * class Vec2 { constructor(x, y) { this.x = x; this.y = y; } }
+ * defineNumberType(Vec2, {
+ *   add: (a, b) => new Vec2(a.x + b.x, a.y + b.y),
+ *   mul: (a, b) => new Vec2(a.x * b.x, a.y * b.y),
+ * }, { Vec2 }); // the scope the operations are traced with
+ * // r = p·q + p (componentwise): ∂(r.x + r.y)/∂p = q + 1, ∂/∂q = p
+ * gradient((p, q) => { const r = p * q + p; return r.x + r.y; }, new Vec2(1, 2), new Vec2(3, 4)); // → [{ x: 4, y: 5 }, { x: 1, y: 2 }]
+ * ```
  */
 export function defineNumberType(Class: Function, ops: NumberType, scope?: Record<string, any>): void {
   if (typeof Class !== 'function') throw new TracegradError('tracegrad: defineNumberType(Class, ops): Class must be a class (constructor).');

@@ -12,6 +12,19 @@ type Node =
 /**
  * Switches: fusion on (TRACEGRAD_FUSE=0 turns it off), the smallest result fused, the largest expression kept lazy;
  * and a count of fused loops run (each evaluates a whole chain).
+ *
+ * @example
+ * ```js
+ * import { fusion, tensor, sum, gradient, traced } from 'tracegrad';
+ * const x = tensor(Array.from({ length: 1000 }, (_, i) => i / 1000));
+ * const f = traced((x) => sum(Math.tanh(x * 2 + 1) * x), { sum });
+ * fusion.enabled = false; // as TRACEGRAD_FUSE=0: one operation at a time
+ * const unfused = gradient(f, x)[0];
+ * fusion.enabled = true; // the default: the elementwise chain runs as one generated loop, with the same results
+ * const before = fusion.evaluations;
+ * gradient(f, x)[0]; // → unfused
+ * fusion.evaluations > before; // → true
+ * ```
  */
 export const fusion = { enabled: process.env.TRACEGRAD_FUSE !== '0', minSize: 256, maxNodes: 64, evaluations: 0 };
 

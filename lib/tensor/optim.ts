@@ -50,7 +50,19 @@ export interface Optimizer {
   step<M>(model: M, grad: any): M;
 }
 
-/** `sgd({ lr, momentum? })`: p ← p − lr·v with v ← momentum·v + g (plain gradient descent when momentum is 0). */
+/**
+ * `sgd({ lr, momentum? })`: p ← p − lr·v with v ← momentum·v + g (plain gradient descent when momentum is 0).
+ *
+ * @example
+ * ```js
+ * import { sgd, gradient } from 'tracegrad';
+ * const params = { w: 4 };
+ * const opt = sgd({ lr: 0.25 });
+ * // on w², each step is w ← w − 0.25·2w = w/2
+ * for (let i = 0; i < 3; i++) opt.step(params, gradient((p) => p.w ** 2, params)[0]);
+ * params.w; // → 0.5
+ * ```
+ */
 export function sgd(options: { lr: number; momentum?: number }): Optimizer {
   const lr = checkRate(options?.lr, 'sgd'), mu = options.momentum ?? 0;
   const state = new State<{ v: any }>();
@@ -72,7 +84,19 @@ export function sgd(options: { lr: number; momentum?: number }): Optimizer {
   };
 }
 
-/** `adam({ lr?, beta1?, beta2?, eps? })`: Adam (Kingma & Ba) with bias correction; defaults 1e-3, 0.9, 0.999, 1e-8. */
+/**
+ * `adam({ lr?, beta1?, beta2?, eps? })`: Adam (Kingma & Ba) with bias correction; defaults 1e-3, 0.9, 0.999, 1e-8.
+ *
+ * @example
+ * ```js
+ * import { adam, gradient } from 'tracegrad';
+ * const params = { w: 1 };
+ * const opt = adam({ lr: 0.1 });
+ * // Adam's first step is lr·g/(|g| + eps) with bias correction: about lr·sign(g) = 0.1
+ * opt.step(params, gradient((p) => p.w ** 2, params)[0]);
+ * params.w; // ≈ 0.90000000
+ * ```
+ */
 export function adam(options: { lr?: number; beta1?: number; beta2?: number; eps?: number } = {}): Optimizer {
   const lr = checkRate(options.lr ?? 1e-3, 'adam'), b1 = options.beta1 ?? 0.9, b2 = options.beta2 ?? 0.999, eps = options.eps ?? 1e-8;
   const state = new State<{ m: any; v: any; t: number }>();

@@ -216,7 +216,20 @@ function normalizeAxes(axis: number | number[] | undefined, rank: number, fname:
   return [...new Set(axes)].sort((p, q) => p - q);
 }
 
-/** `sum(t, axis?)`: the sum of all elements (a number), or over an axis or axes (a tensor without them). */
+/**
+ * `sum(t, axis?)`: the sum of all elements (a number), or over an axis or axes (a tensor without them).
+ *
+ * @example
+ * ```js
+ * import { sum, tensor, gradient, traced } from 'tracegrad';
+ * const t = tensor([[1, 2], [3, 4]]);
+ * sum(t); // → 10
+ * sum(t, 0); // → [4, 6]
+ * sum(t, 1); // → [3, 7]
+ * // d/dt Σ t² = 2t
+ * gradient(traced((t) => sum(t * t), { sum }), t); // → [[[2, 4], [6, 8]]]
+ * ```
+ */
 export function sum(t: any, axis?: number | number[]): any {
   if (shapeOf(t) === null) return t;
   const shape = tensorArg(t, 'sum');
@@ -225,7 +238,19 @@ export function sum(t: any, axis?: number | number[]): any {
   return apply(sumPrim, [t], { axes, keep });
 }
 
-/** `mean(t, axis?)`: sum divided by the number of elements summed. */
+/**
+ * `mean(t, axis?)`: sum divided by the number of elements summed.
+ *
+ * @example
+ * ```js
+ * import { mean, tensor, gradient, traced } from 'tracegrad';
+ * const t = tensor([[1, 2], [3, 4]]);
+ * mean(t); // → 2.5
+ * mean(t, 1); // → [1.5, 3.5]
+ * // each of the 4 elements weighs 1/4
+ * gradient(traced((t) => mean(t), { mean }), t); // → [[[0.25, 0.25], [0.25, 0.25]]]
+ * ```
+ */
 export function mean(t: any, axis?: number | number[]): any {
   const shape = tensorArg(t, 'mean');
   const axes = normalizeAxes(axis, shape.length, 'mean');
@@ -233,10 +258,32 @@ export function mean(t: any, axis?: number | number[]): any {
   return O.div(sum(t, axis), n);
 }
 
-/** `max(t, axis?)` and `min(t, axis?)` over all elements (a number) or an axis (ties share the gradient). */
+/**
+ * `max(t, axis?)` and `min(t, axis?)` over all elements (a number) or an axis (ties share the gradient).
+ *
+ * @example
+ * ```js
+ * import { max, tensor, gradient, traced } from 'tracegrad';
+ * max(tensor([1, 5, 3])); // → 5
+ * max(tensor([[1, 5], [7, 2]]), 1); // → [5, 7]
+ * // a tie splits the gradient between the winners
+ * gradient(traced((t) => max(t), { max }), tensor([2, 2, 1])); // → [[0.5, 0.5, 0]]
+ * ```
+ */
 export function maxOf(t: any, axis?: number): any {
   return extremeOf(t, axis, 'max');
 }
+/**
+ * `min(t, axis?)`: the smallest element (a number) or the minima along an axis (ties share the gradient).
+ *
+ * @example
+ * ```js
+ * import { min, tensor, gradient, traced } from 'tracegrad';
+ * min(tensor([4, -1, 3])); // → -1
+ * min(tensor([[1, 5], [7, 2]]), 0); // → [1, 2]
+ * gradient(traced((t) => min(t), { min }), tensor([4, -1, 3])); // → [[0, 1, 0]]
+ * ```
+ */
 export function minOf(t: any, axis?: number): any {
   return extremeOf(t, axis, 'min');
 }
@@ -273,7 +320,19 @@ function reduceExtreme(v: Tensor, keep: number[], which: 'max' | 'min'): Tensor 
   return o;
 }
 
-/** `logsumexp(t, axis?)`: log Σ exp, shifted by the maximum so that it does not overflow. */
+/**
+ * `logsumexp(t, axis?)`: log Σ exp, shifted by the maximum so that it does not overflow.
+ *
+ * @example
+ * ```js
+ * import { logsumexp, tensor, gradient, traced } from 'tracegrad';
+ * logsumexp(tensor([0, 0])); // → Math.LN2
+ * logsumexp(tensor([1000, 1000])); // → 1000 + Math.LN2
+ * logsumexp(tensor([[0, 0], [1, 1]]), 1); // → [Math.LN2, 1 + Math.LN2]
+ * // its gradient is the softmax
+ * gradient(traced((t) => logsumexp(t), { logsumexp }), tensor([0, 0])); // → [[0.5, 0.5]]
+ * ```
+ */
 export function logsumexp(t: any, axis?: number): any {
   const shape = tensorArg(t, 'logsumexp');
   const axes = normalizeAxes(axis, shape.length, 'logsumexp');
@@ -301,7 +360,19 @@ const logsumexpPrim: Prim = {
   jvp: ([t], [x], y, { axes, keep }) => (t === undefined ? undefined : sum(O.mul(O.exp(O.sub(x, axes === null ? y : reshape(y, keep))), t), axes ?? undefined)),
 };
 
-/** `softmax(t, axis = -1)`: exp(t − logsumexp(t)) along the axis. */
+/**
+ * `softmax(t, axis = -1)`: exp(t − logsumexp(t)) along the axis.
+ *
+ * @example
+ * ```js
+ * import { softmax, tensor } from 'tracegrad';
+ * // e^0 : e^ln 3 = 1 : 3
+ * softmax(tensor([0, Math.log(3)])); // → [0.25, 0.75]
+ * softmax(tensor([[1, 1], [0, Math.log(3)]])); // → [[0.5, 0.5], [0.25, 0.75]]
+ * // along axis 0: each column sums to 1
+ * softmax(tensor([[0, Math.log(3)], [0, 0]]), 0); // → [[0.5, 0.75], [0.5, 0.25]]
+ * ```
+ */
 export function softmax(t: any, axis = -1): any {
   const shape = tensorArg(t, 'softmax');
   const [a] = normalizeAxes(axis, shape.length, 'softmax')!;
@@ -309,7 +380,20 @@ export function softmax(t: any, axis = -1): any {
   return O.exp(O.sub(t, reshape(lse, shape.map((d, i) => (i === a ? 1 : d)))));
 }
 
-/** `matmul(a, b)`: the matrix product; batched over leading axes (with broadcasting); vectors as in NumPy. */
+/**
+ * `matmul(a, b)`: the matrix product; batched over leading axes (with broadcasting); vectors as in NumPy.
+ *
+ * @example
+ * ```js
+ * import { matmul, sum, tensor, gradient, traced } from 'tracegrad';
+ * const W = tensor([[1, 2], [3, 4]]), x = tensor([5, 6]);
+ * matmul(W, x); // → [17, 39]
+ * matmul(W, tensor([[1, 0], [0, 2]])); // → [[1, 4], [3, 8]]
+ * matmul(x, x); // → 61
+ * // ∂ Σ(Wx) / ∂W_ij = x_j, ∂/∂x_j = Σ_i W_ij
+ * gradient(traced((W, x) => sum(matmul(W, x)), { sum, matmul }), W, x); // → [[[5, 6], [5, 6]], [4, 6]]
+ * ```
+ */
 export function matmul(a: any, b: any): any {
   const sa = tensorArg(a, 'matmul'), sb = tensorArg(b, 'matmul');
   if (sa.length === 0 || sb.length === 0) throw new TracegradError('tracegrad: matmul needs tensors of rank 1 or more; for a scalar factor use *.');
@@ -319,7 +403,19 @@ export function matmul(a: any, b: any): any {
   return mm(a, b, false, false);
 }
 
-/** `reshape(t, shape)`: the same elements in another shape (one entry may be -1: inferred). A view, no copy. */
+/**
+ * `reshape(t, shape)`: the same elements in another shape (one entry may be -1: inferred). A view, no copy.
+ *
+ * @example
+ * ```js
+ * import { reshape, tensor } from 'tracegrad';
+ * const t = tensor([1, 2, 3, 4, 5, 6]);
+ * reshape(t, [2, 3]); // → [[1, 2, 3], [4, 5, 6]]
+ * reshape(t, [-1, 2]); // → [[1, 2], [3, 4], [5, 6]]
+ * t.reshape([3, 2]).shape; // → [3, 2]
+ * reshape(t, [4, 2]); // throws TracegradError
+ * ```
+ */
 export function reshape(t: any, shape: readonly number[]): any {
   const from = tensorArg(t, 'reshape');
   const n = sizeOf(from);
@@ -331,7 +427,17 @@ export function reshape(t: any, shape: readonly number[]): any {
   return apply(reshapePrim, [t], to);
 }
 
-/** `transpose(t, perm?)`: axes permuted (default: reversed; for a matrix, its transpose). */
+/**
+ * `transpose(t, perm?)`: axes permuted (default: reversed; for a matrix, its transpose).
+ *
+ * @example
+ * ```js
+ * import { transpose, tensor, zeros } from 'tracegrad';
+ * transpose(tensor([[1, 2, 3], [4, 5, 6]])); // → [[1, 4], [2, 5], [3, 6]]
+ * transpose(zeros([2, 3, 4]), [2, 0, 1]).shape; // → [4, 2, 3]
+ * tensor([[1, 2]]).T; // → [[1], [2]]
+ * ```
+ */
 export function transpose(t: any, perm?: number[]): any {
   const shape = tensorArg(t, 'transpose');
   const p = perm ?? [...shape.keys()].reverse();
@@ -340,14 +446,35 @@ export function transpose(t: any, perm?: number[]): any {
   return apply(transposePrim, [t], p);
 }
 
-/** `broadcastTo(t, shape)`: t repeated along broadcast axes (NumPy rules). */
+/**
+ * `broadcastTo(t, shape)`: t repeated along broadcast axes (NumPy rules).
+ *
+ * @example
+ * ```js
+ * import { broadcastTo, sum, tensor, gradient, traced } from 'tracegrad';
+ * broadcastTo(tensor([1, 2]), [3, 2]); // → [[1, 2], [1, 2], [1, 2]]
+ * // the gradient sums over the repeats
+ * gradient(traced((t) => sum(broadcastTo(t, [3, 2])), { sum, broadcastTo }), tensor([1, 2])); // → [[3, 3]]
+ * ```
+ */
 export function broadcastTo(t: any, shape: readonly number[]): any {
   const s = shapeOf(t);
   if (s !== null && K.sameShape(s, shape)) return t;
   return apply(broadcastPrim, [t], [...shape]);
 }
 
-/** `astype(t, dtype)`: the elements as 'float64' or 'float32'. */
+/**
+ * `astype(t, dtype)`: the elements as 'float64' or 'float32'.
+ *
+ * @example
+ * ```js
+ * import { astype, tensor } from 'tracegrad';
+ * const single = astype(tensor([0.1, 2]), 'float32');
+ * single.dtype; // → 'float32'
+ * single; // → [Math.fround(0.1), 2]
+ * astype(single, 'float64').dtype; // → 'float64'
+ * ```
+ */
 export function astype(t: any, dtype: DType): any {
   if (dtype !== 'float64' && dtype !== 'float32') throw new TracegradError(`tracegrad: dtype is 'float64' or 'float32', got ${String(dtype)}.`);
   if (dtypeOf(t) === dtype) return t;
@@ -441,6 +568,15 @@ function indexList(indices: any, fname: string, length: number): number[] {
 /**
  * `slice(t, begin, end?)`: the block from `begin` (one start per axis; missing axes start at 0) up to `end`
  * (exclusive; missing: the end). Negative positions count from the end, as in Array.prototype.slice.
+ *
+ * @example
+ * ```js
+ * import { slice, tensor } from 'tracegrad';
+ * const t = tensor([[1, 2, 3], [4, 5, 6]]);
+ * slice(t, [0, 1]); // → [[2, 3], [5, 6]]
+ * slice(t, [1], [2]); // → [[4, 5, 6]]
+ * slice(tensor([1, 2, 3, 4]), [-2]); // → [3, 4]
+ * ```
  */
 export function slice(t: any, begin: number[], end?: number[]): any {
   const shape = tensorArg(t, 'slice');
@@ -455,7 +591,17 @@ const clampPosition = (p: number, d: number) => {
   return Math.min(d, Math.max(0, p < 0 ? p + d : p));
 };
 
-/** `concat(tensors, axis = 0)`: joined along an axis (the other axes must agree). */
+/**
+ * `concat(tensors, axis = 0)`: joined along an axis (the other axes must agree).
+ *
+ * @example
+ * ```js
+ * import { concat, tensor } from 'tracegrad';
+ * const a = tensor([[1, 2]]), b = tensor([[3, 4]]);
+ * concat([a, b]); // → [[1, 2], [3, 4]]
+ * concat([a, b], 1); // → [[1, 2, 3, 4]]
+ * ```
+ */
 export function concat(ts: any[], axis = 0): any {
   if (!Array.isArray(ts) || ts.length === 0) throw new TracegradError('tracegrad: concat takes a non-empty array of tensors.');
   const shapes = ts.map((x) => tensorArg(x, 'concat'));
@@ -474,7 +620,17 @@ export function concat(ts: any[], axis = 0): any {
   }).reduce((s, x) => O.add(s, x));
 }
 
-/** `stack(tensors, axis = 0)`: joined along a new axis. */
+/**
+ * `stack(tensors, axis = 0)`: joined along a new axis.
+ *
+ * @example
+ * ```js
+ * import { stack, tensor } from 'tracegrad';
+ * const a = tensor([1, 2]), b = tensor([3, 4]);
+ * stack([a, b]); // → [[1, 2], [3, 4]]
+ * stack([a, b], 1); // → [[1, 3], [2, 4]]
+ * ```
+ */
 export function stack(ts: any[], axis = 0): any {
   if (!Array.isArray(ts) || ts.length === 0) throw new TracegradError('tracegrad: stack takes a non-empty array of tensors.');
   const shape = tensorArg(ts[0], 'stack');
@@ -482,14 +638,35 @@ export function stack(ts: any[], axis = 0): any {
   return concat(ts.map((x) => reshape(x, [...shape.slice(0, a), 1, ...shape.slice(a)])), a);
 }
 
-/** `gather(t, indices, axis = 0)`: the entries at `indices` along an axis (an embedding lookup). */
+/**
+ * `gather(t, indices, axis = 0)`: the entries at `indices` along an axis (an embedding lookup).
+ *
+ * @example
+ * ```js
+ * import { gather, sum, tensor, gradient, traced } from 'tracegrad';
+ * const embedding = tensor([[1, 2], [3, 4], [5, 6]]);
+ * gather(embedding, [2, 0]); // → [[5, 6], [1, 2]]
+ * gather(embedding, [1], 1); // → [[2], [4], [6]]
+ * // an index read twice gets its gradient twice
+ * gradient(traced((t) => sum(gather(t, [1, 1])), { sum, gather }), tensor([1, 2, 3])); // → [[0, 2, 0]]
+ * ```
+ */
 export function gather(t: any, indices: any, axis = 0): any {
   const shape = tensorArg(t, 'gather');
   const a = axisOf(axis, shape.length, 'gather');
   return apply(gatherPrim, [t], { indices: indexList(indices, 'gather', shape[a]), axis: a });
 }
 
-/** `scatterAdd(t, indices, updates, axis = 0)`: t with updates added at `indices` along an axis (repeats add up). */
+/**
+ * `scatterAdd(t, indices, updates, axis = 0)`: t with updates added at `indices` along an axis (repeats add up).
+ *
+ * @example
+ * ```js
+ * import { scatterAdd, tensor, zeros } from 'tracegrad';
+ * scatterAdd(zeros([3]), [0, 2, 0], tensor([1, 2, 3])); // → [4, 0, 2]
+ * scatterAdd(zeros([2, 2]), [1], tensor([[1, 2]])); // → [[0, 0], [1, 2]]
+ * ```
+ */
 export function scatterAdd(t: any, indices: any, updates: any, axis = 0): any {
   const shape = tensorArg(t, 'scatterAdd'), us = tensorArg(updates, 'scatterAdd');
   const a = axisOf(axis, shape.length, 'scatterAdd');
@@ -499,7 +676,19 @@ export function scatterAdd(t: any, indices: any, updates: any, axis = 0): any {
   return apply(scatterPrim, [t, updates], { indices: idx, axis: a });
 }
 
-/** `where(condition, a, b)`: a where the condition (a tensor, nonzero = true, or a boolean) holds, else b; broadcast. */
+/**
+ * `where(condition, a, b)`: a where the condition (a tensor, nonzero = true, or a boolean) holds, else b; broadcast.
+ *
+ * @example
+ * ```js
+ * import { where, greater, sum, tensor, gradient, traced } from 'tracegrad';
+ * const t = tensor([-1, 2, -3, 4]);
+ * where(greater(t, 0), t, 0); // → [0, 2, 0, 4]
+ * where(true, tensor([1, 2]), tensor([3, 4])); // → [1, 2]
+ * // the gradient flows to the branch chosen at each element
+ * gradient(traced((t) => sum(where(greater(t, 0), t * t, t)), { sum, where, greater }), t); // → [[1, 4, 1, 8]]
+ * ```
+ */
 export function where(condition: any, a: any, b: any): any {
   const c = primal(condition);
   const mask = isTensor(c) ? c : tensor1(c ? 1 : 0);
@@ -515,13 +704,74 @@ function comparison(name: string, test: (x: number, y: number) => boolean) {
     return kernels().zip(pa, pb, (x, y) => (test(x, y) ? 1 : 0));
   };
 }
+/**
+ * `less(a, b)`: 1 where a < b and 0 elsewhere, elementwise with broadcasting (tensors, or a tensor and a number);
+ * a constant (no derivative flows through it), e.g. the condition of `where(condition, a, b)`.
+ *
+ * @example
+ * ```js
+ * import { less, tensor } from 'tracegrad';
+ * less(tensor([1, 2, 3]), 2); // → [1, 0, 0]
+ * less(tensor([1, 5]), tensor([[2], [6]])); // → [[1, 0], [1, 1]]
+ * ```
+ */
 export const less = comparison('less', (x, y) => x < y);
+/**
+ * `lessEqual(a, b)`: 1 where a ≤ b and 0 elsewhere, elementwise with broadcasting (tensors, or a tensor and a number);
+ * a constant (no derivative flows through it), e.g. the condition of `where(condition, a, b)`.
+ *
+ * @example
+ * ```js
+ * import { lessEqual, tensor } from 'tracegrad';
+ * lessEqual(tensor([1, 2, 3]), 2); // → [1, 1, 0]
+ * ```
+ */
 export const lessEqual = comparison('lessEqual', (x, y) => x <= y);
+/**
+ * `greater(a, b)`: 1 where a > b and 0 elsewhere, elementwise with broadcasting (tensors, or a tensor and a number);
+ * a constant (no derivative flows through it), e.g. the condition of `where(condition, a, b)`.
+ *
+ * @example
+ * ```js
+ * import { greater, where, tensor } from 'tracegrad';
+ * greater(tensor([1, 2, 3]), 2); // → [0, 0, 1]
+ * const t = tensor([-1, 2]);
+ * where(greater(t, 0), t, 0); // → [0, 2]
+ * ```
+ */
 export const greater = comparison('greater', (x, y) => x > y);
+/**
+ * `greaterEqual(a, b)`: 1 where a ≥ b and 0 elsewhere, elementwise with broadcasting (tensors, or a tensor and a number);
+ * a constant (no derivative flows through it), e.g. the condition of `where(condition, a, b)`.
+ *
+ * @example
+ * ```js
+ * import { greaterEqual, tensor } from 'tracegrad';
+ * greaterEqual(tensor([1, 2, 3]), 2); // → [0, 1, 1]
+ * ```
+ */
 export const greaterEqual = comparison('greaterEqual', (x, y) => x >= y);
+/**
+ * `equal(a, b)`: 1 where a === b and 0 elsewhere, elementwise with broadcasting (tensors, or a tensor and a number);
+ * a constant (no derivative flows through it), e.g. the condition of `where(condition, a, b)`.
+ *
+ * @example
+ * ```js
+ * import { equal, tensor } from 'tracegrad';
+ * equal(tensor([1, 2, 3]), 2); // → [0, 1, 0]
+ * ```
+ */
 export const equal = comparison('equal', (x, y) => x === y);
 
-/** `oneHot(indices, depth)`: rows of zeros with a 1 at each index (a constant float64 tensor [n, depth]). */
+/**
+ * `oneHot(indices, depth)`: rows of zeros with a 1 at each index (a constant float64 tensor [n, depth]).
+ *
+ * @example
+ * ```js
+ * import { oneHot } from 'tracegrad';
+ * oneHot([2, 0], 3); // → [[0, 0, 1], [1, 0, 0]]
+ * ```
+ */
 export function oneHot(indices: any, depth: number): Tensor {
   if (!Number.isInteger(depth) || depth < 1) throw new TracegradError(`tracegrad: oneHot needs a positive integer depth, got ${depth}.`);
   const idx = indexList(indices, 'oneHot', depth);
@@ -549,6 +799,16 @@ const col2imPrim: Prim = {
 /**
  * `conv2d(x, w, { stride = 1, padding = 0 }?)`: x [n, c, h, w] (or [c, h, w]) with filters w [f, c, kh, kw] →
  * [n, f, oh, ow], oh = ⌊(h + 2·padding − kh)/stride⌋ + 1 (cross-correlation, as in deep-learning libraries).
+ *
+ * @example
+ * ```js
+ * import { conv2d, tensor, zeros } from 'tracegrad';
+ * // a 2×2 filter adding each pixel to its lower-right neighbour
+ * const image = tensor([[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]); // [c = 1, h = 3, w = 3]
+ * conv2d(image, tensor([[[[1, 0], [0, 1]]]])); // → [[[6, 8], [12, 14]]]
+ * conv2d(zeros([2, 3, 32, 32]), zeros([8, 3, 3, 3]), { padding: 1 }).shape; // → [2, 8, 32, 32]
+ * conv2d(zeros([1, 1, 5, 5]), zeros([1, 1, 3, 3]), { stride: 2 }).shape; // → [1, 1, 2, 2]
+ * ```
  */
 export function conv2d(x: any, w: any, options: { stride?: number; padding?: number } = {}): any {
   let xs = tensorArg(x, 'conv2d');
@@ -567,7 +827,18 @@ export function conv2d(x: any, w: any, options: { stride?: number; padding?: num
   return single ? reshape(y, [f, oh, ow]) : y;
 }
 
-/** `conv1d(x, w, options?)`: x [n, c, l] (or [c, l]) with filters w [f, c, k] → [n, f, ol]: conv2d with height 1. */
+/**
+ * `conv1d(x, w, options?)`: x [n, c, l] (or [c, l]) with filters w [f, c, k] → [n, f, ol]: conv2d with height 1.
+ *
+ * @example
+ * ```js
+ * import { conv1d, tensor } from 'tracegrad';
+ * // the difference filter [1, −1] over one channel: x[i] − x[i + 1]
+ * const x = tensor([[1, 2, 4, 7]]), w = tensor([[[1, -1]]]);
+ * conv1d(x, w); // → [[-1, -2, -3]]
+ * conv1d(x, w, { padding: 1 }); // → [[-1, -1, -2, -3, 7]]
+ * ```
+ */
 export function conv1d(x: any, w: any, options: { stride?: number; padding?: number } = {}): any {
   const xs = tensorArg(x, 'conv1d'), ws = tensorArg(w, 'conv1d');
   if (ws.length !== 3 || (xs.length !== 2 && xs.length !== 3)) throw new TracegradError(`tracegrad: conv1d takes x [n, c, l] and w [f, c, k], got [${xs}] and [${ws}].`);
@@ -589,6 +860,15 @@ function concatZeros(x: any, pad: number): any {
  * `prod(t, axis?)`: the product of all elements (a number) or along an axis. Its gradient is the product of the
  * others, exactly (prefix and suffix products, so a zero entry is handled); where a slice has no zero that is y/x,
  * written in differentiable operations, and second derivatives go through it there.
+ *
+ * @example
+ * ```js
+ * import { prod, tensor, gradient, traced } from 'tracegrad';
+ * prod(tensor([1, 2, 3, 4])); // → 24
+ * prod(tensor([[1, 2], [3, 4]]), 1); // → [2, 12]
+ * // ∂/∂t_i is the product of the others, also where one of them is 0
+ * gradient(traced((t) => prod(t), { prod }), tensor([2, 0, 5])); // → [[0, 10, 0]]
+ * ```
  */
 export function prod(t: any, axis?: number): any {
   const shape = tensorArg(t, 'prod');
@@ -641,10 +921,29 @@ const prodPrim: Prim = {
 /**
  * `argmax(t, axis?)` and `argmin`: the index of the largest (smallest) entry, the first on a tie; over all elements (a
  * number, the row-major position) or along an axis (a tensor of indices without that axis). Constants: no gradient.
+ *
+ * @example
+ * ```js
+ * import { argmax, tensor } from 'tracegrad';
+ * argmax(tensor([3, 9, 2])); // → 1
+ * argmax(tensor([[1, 5], [7, 2]])); // → 2
+ * argmax(tensor([[1, 5], [7, 2]]), 1); // → [1, 0]
+ * argmax(tensor([4, 4, 1])); // → 0
+ * ```
  */
 export function argmax(t: any, axis?: number): any {
   return argExtreme(t, axis, 'argmax', (x, best) => x > best);
 }
+/**
+ * `argmin(t, axis?)`: the index of the smallest entry, as argmax.
+ *
+ * @example
+ * ```js
+ * import { argmin, tensor } from 'tracegrad';
+ * argmin(tensor([3, 9, 2])); // → 2
+ * argmin(tensor([[1, 5], [7, 2]]), 0); // → [0, 1]
+ * ```
+ */
 export function argmin(t: any, axis?: number): any {
   return argExtreme(t, axis, 'argmin', (x, best) => x < best);
 }

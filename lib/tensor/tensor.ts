@@ -15,6 +15,16 @@ export interface DeviceStorage {
  * `shape`. Tensors are values: operations make new ones (reshape shares the data, as a view). Inside traced code
  * the operators `+ - * / ** %`, unary minus and `Math.f` work elementwise with NumPy broadcasting, and mix with
  * plain numbers; matrix products are `matmul(a, b)` (or `a.matmul(b)`).
+ *
+ * @example
+ * ```js
+ * import { Tensor } from 'tracegrad';
+ * const t = new Tensor(new Float64Array([1, 2, 3, 4]), [2, 2]);
+ * [t.shape, t.dtype, t.size, t.rank]; // → [[2, 2], 'float64', 4, 2]
+ * t.toArray(); // → [[1, 2], [3, 4]]
+ * t.T; // → [[1, 3], [2, 4]]
+ * t.sum(1); // → [3, 7]
+ * ```
  */
 export class Tensor {
   readonly shape: readonly number[];
@@ -68,6 +78,16 @@ export class Tensor {
   }
 }
 
+/**
+ * `isTensor(x)`: whether x is a Tensor.
+ *
+ * @example
+ * ```js
+ * import { isTensor, tensor } from 'tracegrad';
+ * isTensor(tensor([1, 2])); // → true
+ * isTensor([1, 2]); // → false
+ * ```
+ */
 export const isTensor = (x: any): x is Tensor => x instanceof Tensor;
 
 export function sizeOf(shape: readonly number[]): number {
@@ -84,6 +104,17 @@ export function allocate(dtype: DType, n: number): Data {
  * `tensor(data, { shape, dtype }?)`: a Tensor from nested arrays of numbers (the shape is read from the nesting and
  * must be rectangular), a typed array or flat array (with `shape`, default one-dimensional), or a number (rank 0).
  * dtype is 'float64' (the default, or a Float32Array's own) or 'float32'.
+ *
+ * @example
+ * ```js
+ * import { tensor } from 'tracegrad';
+ * const a = tensor([[1, 2, 3], [4, 5, 6]]);
+ * [a.shape, a.dtype]; // → [[2, 3], 'float64']
+ * tensor([1, 2, 3, 4], { shape: [2, 2], dtype: 'float32' }); // → [[1, 2], [3, 4]]
+ * tensor(new Float32Array([0.5, 1.5])).dtype; // → 'float32'
+ * tensor(7).shape; // → []
+ * tensor([[1, 2], [3]]); // throws TracegradError /ragged/
+ * ```
  */
 export function tensor(data: any, options: { shape?: number[]; dtype?: DType } = {}): Tensor {
   const dtype = options.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64');

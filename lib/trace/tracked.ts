@@ -6,6 +6,19 @@ import { numericCoercion } from '../errors';
  * A number being differentiated. `v` is the primal: a plain number, or (under nested AD) a Tracked of an outer, lower
  * level. `i` is the slot on tape `t`. The tape's level is the level tag that keeps perturbations of different
  * gradient calls apart.
+ *
+ * @example
+ * ```js
+ * import { Tracked, gradient, traced } from 'tracegrad';
+ * // while a gradient is recorded, the function sees its number arguments as Tracked values
+ * const seen = { tracked: null, primal: null };
+ * gradient(traced((x) => {
+ *   seen.tracked = x instanceof Tracked;
+ *   seen.primal = x.v;
+ *   return 2 * x;
+ * }, { Tracked, seen }), 3); // → [2]
+ * seen; // → { tracked: true, primal: 3 }
+ * ```
  */
 export class Tracked {
   constructor(
@@ -43,7 +56,18 @@ export class Tracked {
   }
 }
 
-/** The plain number under every level of tracking. */
+/**
+ * The plain number under every level of tracking.
+ *
+ * @example
+ * ```js
+ * import { primal, gradient, traced } from 'tracegrad';
+ * const log = [];
+ * gradient(traced((x) => { log.push(primal(x)); return x * x; }, { primal, log }), 3); // → [6]
+ * log; // → [3]
+ * primal(5); // → 5
+ * ```
+ */
 export function primal(x: any): any {
   while (x instanceof Tracked) x = x.v;
   return x;
