@@ -1,7 +1,7 @@
 // Backends for tensor kernels: the pure-JS reference ('js') always; 'native' (SIMD addon) and 'webgpu' where they exist.
 import * as JS from './kernels';
 import { TracegradError } from '../errors';
-import { webgpuKernels, initWebGPU, type WebGPUOptions } from './webgpu';
+import { webgpuKernels, initWebGPU, onWebGPURelease, type WebGPUOptions } from './webgpu';
 import { loadNative } from './native';
 
 export type BackendName = 'js' | 'native' | 'webgpu';
@@ -18,6 +18,10 @@ const available = new Map<BackendName, () => Kernels | string>([
 
 let current: BackendName = 'js';
 let active: Kernels = JS;
+// a released device cannot run kernels: fall back to the reference ones
+onWebGPURelease(() => {
+  if (current === 'webgpu') (current = 'js'), (active = JS);
+});
 
 /** The kernels in use. */
 export function kernels(): Kernels {
@@ -28,6 +32,15 @@ export function kernels(): Kernels {
  * `setBackend(name)`: run tensor kernels on 'js' (always available), 'native' or 'webgpu'. Asking for one this
  * machine or build does not have throws and keeps the current one. The environment variable TRACEGRAD_BACKEND
  * chooses the initial backend the same way.
+ *
+ * @example
+ * ```js
+ * import { setBackend, getBackend } from 'tracegrad';
+ * setBackend('js'); // always available
+ * getBackend(); // → 'js'
+ * setBackend('quantum'); // throws TracegradError /unknown backend/
+ * getBackend(); // → 'js'
+ * ```
  */
 export function setBackend(name: BackendName): void {
   const load = available.get(name);
@@ -38,7 +51,16 @@ export function setBackend(name: BackendName): void {
   active = k;
 }
 
-/** `getBackend()`: the name of the backend tensor kernels run on. */
+/**
+ * `getBackend()`: the name of the backend tensor kernels run on.
+ *
+ * @example
+ * ```js
+ * import { getBackend, setBackend } from 'tracegrad';
+ * setBackend('js');
+ * getBackend(); // → 'js'
+ * ```
+ */
 export function getBackend(): BackendName {
   return current;
 }
@@ -46,6 +68,18 @@ export function getBackend(): BackendName {
 /**
  * `useWebGPU(options?)`: start WebGPU (Dawn) and make it the backend; throws with the reason when no adapter exists.
  * Resolves once tensor kernels run there.
+ *
+ * @example
+ * ```js
+ * import { useWebGPU, getBackend, setBackend, releaseWebGPU, tensor, matmul } from 'tracegrad';
+ * const started = await useWebGPU().then(() => true, () => false); // it throws where no adapter exists
+ * getBackend(); // → started ? 'webgpu' : 'js'
+ * // float32 products run in WGSL there, on the JS kernels otherwise: the same numbers
+ * const a = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+ * matmul(a, a); // → [[7, 10], [15, 22]]
+ * setBackend('js');
+ * releaseWebGPU(); // so the process can exit
+ * ```
  */
 export async function useWebGPU(options?: WebGPUOptions): Promise<void> {
   const k = await initWebGPU(options);

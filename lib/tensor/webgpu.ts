@@ -106,6 +106,14 @@ let starting: Promise<Kernels | string> | null = null;
  * `initWebGPU(options?)`: load Dawn, find an adapter and open a device. Resolves to the kernels, or to a sentence
  * saying why there are none (no `webgpu` package, no adapter: on Linux without a GPU, Mesa's lavapipe ≥ 23 through
  * Vulkan). Calling it again returns the same device.
+ *
+ * @example
+ * ```js
+ * import { initWebGPU, releaseWebGPU } from 'tracegrad';
+ * const kernels = await initWebGPU(); // without an adapter: a sentence saying why
+ * typeof kernels === 'string' || typeof kernels.matmul === 'function'; // → true
+ * releaseWebGPU();
+ * ```
  */
 export function initWebGPU(options: WebGPUOptions = {}): Promise<Kernels | string> {
   if (st !== null && st.lost === null) return Promise.resolve(kernels);
@@ -126,7 +134,16 @@ export function webgpuInfo(): WebGPUInfo | null {
   return st === null ? null : { ...st.info };
 }
 
-/** A copy of the counters. */
+/**
+ * A copy of the counters.
+ *
+ * @example
+ * ```js
+ * import { webgpuStats } from 'tracegrad';
+ * Object.keys(webgpuStats()); // → ['readbacks', 'uploads', 'dispatches', 'submits', 'fallbacks', 'deviceBytes']
+ * typeof webgpuStats().deviceBytes; // → 'number'
+ * ```
+ */
 export function webgpuStats(): WebGPUStats {
   return { ...stats };
 }
@@ -139,13 +156,32 @@ export function flushWebGPU(): void {
   if (st !== null) flush(st);
 }
 
+/** Called as the device is released (lib/tensor/backend.ts moves off a released backend). */
+const releaseListeners: (() => void)[] = [];
+export function onWebGPURelease(listener: () => void): void {
+  releaseListeners.push(listener);
+}
+
 /**
  * `releaseWebGPU()`: destroy the device and drop every reference to Dawn, so the process can exit. Tensors whose
- * elements are still on the device cannot be read afterwards: read the ones you keep first.
+ * elements are still on the device cannot be read afterwards: read the ones you keep first. Where WebGPU was the
+ * backend, the backend becomes 'js'.
+ *
+ * @example
+ * ```js
+ * import { useWebGPU, releaseWebGPU, setBackend, tensor, matmul } from 'tracegrad';
+ * await useWebGPU().catch(() => {}); // where an adapter exists
+ * const product = matmul(tensor([[1, 2]], { dtype: 'float32' }), tensor([[3], [4]], { dtype: 'float32' }));
+ * const kept = product.toArray(); // read what you keep before releasing the device
+ * setBackend('js');
+ * releaseWebGPU();
+ * kept; // → [[11]]
+ * ```
  */
 export function releaseWebGPU(): void {
   const s = st;
   if (s === null) return;
+  for (const listener of releaseListeners) listener();
   st = null;
   generation++;
   stats.deviceBytes = 0;
@@ -388,6 +424,15 @@ class GPUStorage implements DeviceStorage {
  * closures). Like tf.tidy: synchronous code that makes many intermediates and reads few (a training loop) should run
  * each step in a scope, because garbage collection frees device memory only when the event loop turns. Scopes nest
  * (what the inner one returns belongs to the outer one). Without a WebGPU device it just calls fn.
+ *
+ * @example
+ * ```js
+ * import { webgpuScope, tensor, matmul, sum } from 'tracegrad';
+ * const a = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+ * // a training step's intermediates are freed on the device when the scope ends; without a device fn just runs
+ * webgpuScope(() => sum(matmul(a, a))); // → 54
+ * webgpuScope(() => [matmul(a, a), 1]); // → [[[7, 10], [15, 22]], 1]
+ * ```
  */
 export function webgpuScope<T>(fn: () => T): T {
   const mine = new Set<GPUStorage>();
@@ -418,6 +463,14 @@ export function webgpuScope<T>(fn: () => T): T {
 /**
  * `disposeWebGPU(...values)`: free now the device memory of the tensors in `values` (found as webgpuScope finds them);
  * reading them afterwards is an error. Tensors on the host are left alone.
+ *
+ * @example
+ * ```js
+ * import { disposeWebGPU, tensor } from 'tracegrad';
+ * const t = tensor([1, 2]);
+ * disposeWebGPU(t); // frees device memory now; a tensor on the host is left alone
+ * t.toArray(); // → [1, 2]
+ * ```
  */
 export function disposeWebGPU(...values: any[]): void {
   const found = new Set<GPUStorage>();
