@@ -85,6 +85,14 @@ export const rolloutLoss = traced(function rolloutLoss(net, start, steps, cartWe
   return loss / steps;
 }, { cartPoleStep, controllerForce });
 
+/** The rollout loss over 20 steps (the main run's cart weight) as a function of the controller and the start alone: what `tracegrad check` checks. */
+export const shortRolloutLoss = traced(function shortRolloutLoss(net, start) {
+  return rolloutLoss(net, start, 20, 0.01);
+}, { rolloutLoss });
+
+/** Example arguments of shortRolloutLoss (`npx tracegrad check examples/cartpole.mjs shortRolloutLoss --args exampleArgs`). */
+export const exampleArgs = () => [makeController(4, 1), { x: 0, xDot: 0, theta: 0.05, thetaDot: 0 }];
+
 /** A start drawn as Gym draws it: every state variable uniform in [−spread, spread]. */
 export function randomStart(uniform, spread = 0.05) {
   const draw = () => spread * (2 * uniform() - 1);

@@ -195,6 +195,16 @@ export function makeMemory({ slots, width, seed }) {
   return Array.from({ length: slots }, (_r, i) => Array.from({ length: width }, (_c, j) => (i === j ? 1 : 0) + 0.1 * (2 * uniform() - 1)));
 }
 
+/** The copy loss of a small controller on two fixed sequences, as a function of the controller alone: what `tracegrad check` checks. */
+const CHECK_MEMORY = makeMemory({ slots: 4, width: 4, seed: 2 });
+const CHECK_BATCH = randomSequences(mulberry32(3), 2, { minLength: 2, maxLength: 3, bits: 3 });
+export const smallCopyLoss = traced(function smallCopyLoss(controller) {
+  return copyLoss(controller, CHECK_MEMORY, CHECK_BATCH, 3);
+}, { copyLoss, CHECK_MEMORY, CHECK_BATCH });
+
+/** Example arguments of smallCopyLoss (`npx tracegrad check examples/ntm.mjs smallCopyLoss --args exampleArgs`). */
+export const exampleArgs = () => [makeController({ bits: 3, maxLength: 3, hidden: 4, width: 4, seed: 1 })];
+
 /** Fraction of recalled bits that are wrong when each output is read as 1 above 0.5. */
 export function bitErrorRate(controller, initialMemory, sequences, maxLength) {
   let wrong = 0, total = 0;

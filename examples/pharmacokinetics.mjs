@@ -158,6 +158,15 @@ export const fitLoss = traced(function fitLoss(model, cohort, stepsPerHour) {
   return total / count;
 }, { patientParameters, concentrations, DOSE, SAMPLE_TIMES });
 
+/** The fit loss on two patients (two RK4 steps an hour) as a function of the model alone: what `tracegrad check` checks. */
+const CHECK_COHORT = patients(2, { seed: 7 });
+export const smallFitLoss = traced(function smallFitLoss(model) {
+  return fitLoss(model, CHECK_COHORT, 2);
+}, { fitLoss, CHECK_COHORT });
+
+/** Example arguments of smallFitLoss (`npx tracegrad check examples/pharmacokinetics.mjs smallFitLoss --args exampleArgs`). */
+export const exampleArgs = () => [makeModel(4, 1)];
+
 /**
  * Fit the model to a synthetic cohort by Adam through the ODE solver, then compare the recovered relation with the
  * true one on a grid of weights and ages. Returns `{ losses, k12, k21, grid, meanHalfLifeError, maxHalfLifeError,

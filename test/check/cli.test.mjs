@@ -44,6 +44,18 @@ test('the examples pass `tracegrad check` (CIEDE2000 colour difference; the 5-li
   t.true(JSON.parse(colour.stdout).ok);
 });
 
+test('the applications pass `tracegrad check`: CartPole, pharmacokinetics and NTM losses at their own example arguments, colour gamut mapping\'s ΔE00 at drawn colours', (t) => {
+  for (const example of ['examples/cartpole.mjs shortRolloutLoss', 'examples/pharmacokinetics.mjs smallFitLoss', 'examples/ntm.mjs smallCopyLoss']) {
+    const [file, name] = example.split(' ');
+    const r = cli('check', file, name, '--args', 'exampleArgs', '--domain', 'unit', '--samples', '3', '--seed', '1', '--json');
+    t.is(r.status, 0, `${example}: ${r.stdout}${r.stderr}`);
+    t.true(JSON.parse(r.stdout).ok, example);
+  }
+  const colour = cli('check', 'examples/colour.mjs', 'distanceTo', '--like', '[{"L":50,"a":20,"b":-30},{"r":0.4,"g":0.5,"b":0.6}]', '--domain', 'positive', '--samples', '5', '--seed', '1', '--json');
+  t.is(colour.status, 0, colour.stdout + colour.stderr);
+  t.true(JSON.parse(colour.stdout).ok);
+});
+
 test('tensor arguments in --like ({"$tensor": ...}) are drawn as tensors of that shape', (t) => {
   const r = cli('check', fixture, 'layerLoss', '--like', '[{"$tensor": [[1, 2], [3, 4]]}, {"$tensor": [0.5, -1], "dtype": "float64"}]', '--samples', '8', '--seed', '2', '--json');
   t.is(r.status, 0, r.stdout + r.stderr);
