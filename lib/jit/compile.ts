@@ -6,6 +6,7 @@ import { analyze, isCopy, copySource, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
+import { inlinePartial } from './symbolic';
 
 export { Ineligible, type ArgKind } from './lower';
 export { PRELUDE, RULES } from './prelude';
@@ -143,6 +144,8 @@ export class Generator {
   private reach: ReachFacts;
   /** The statement being generated (its reach facts). */
   private current: Stmt | null = null;
+  /** Counter of the temps inlined partial derivatives declare (dp0, dp1, ...). */
+  protected partialTemps = 0;
   constructor(protected p: Program, protected f: Facts) {
     this.recompute = recomputation(p, f);
     this.reach = reachAnalysis(p, f);
@@ -459,6 +462,10 @@ export class Generator {
     const constantPartials = (n: OpNode) => n.rule === 'add' || n.rule === 'sub' || n.rule === 'neg';
     const arg = (o: Operand, n: OpNode) =>
       constantPartials(n) || (o.kind === 'op' && !o.node.kept && !needsValue.has(o.node)) ? '0' : this.valueText(o);
+    // a partial as inlined arithmetic where the rule's derivative is a formula of its operands (symbolic.ts: the
+    // same operations on the same doubles as the interpreter's call), else a call of the rule; `pre` declares its temps
+    const partial = (n: OpNode, operand: 0 | 1, t: string) =>
+      inlinePartial(n.rule, n.unary, operand, n.operands.map((o) => arg(o, n)), t, () => `dp${this.partialTemps++}`);
     let back = '';
     const temps: string[] = [];
     for (const n of [...nodes].reverse()) {
@@ -473,13 +480,24 @@ export class Generator {
         n.operands.forEach((o, i) => {
           if (this.active(o)) back += this.accumulate(o, `${g} * ${n.rule === 'hypot' ? 'hypotPartial' : 'extremumPartial'}(${vals}, ${t}, ${i})`);
         });
-      } else if (n.unary) back += this.accumulate(a, `${g} * U_${n.rule}.d(${arg(a, n)}, ${t})`);
-      else {
-        const args = `${arg(a, n)}, ${arg(b, n)}, ${t}`;
+      } else if (n.unary) {
+        const d = partial(n, 0, t);
+        back += d.pre + this.accumulate(a, `${g} * ${d.e}`);
+      } else {
         // in place with a partial of exactly 1: g·1 + 0 is g itself (a reached adjoint is never -0), so nothing to do
-        if (a === inPlace?.operand) back += unitPartial(n.rule) ? '' : `${inPlace.place} = ${g} * B_${n.rule}.da(${args}) + 0;`;
-        else if (this.active(a)) back += this.accumulate(a, `${g} * B_${n.rule}.da(${args})`);
-        if (this.active(b)) back += this.accumulate(b, `${g} * B_${n.rule}.db(${args})`);
+        if (a === inPlace?.operand) {
+          if (!unitPartial(n.rule)) {
+            const d = partial(n, 0, t);
+            back += `${d.pre} ${inPlace.place} = ${g} * ${d.e} + 0;`;
+          }
+        } else if (this.active(a)) {
+          const d = partial(n, 0, t);
+          back += d.pre + this.accumulate(a, `${g} * ${d.e}`);
+        }
+        if (this.active(b)) {
+          const d = partial(n, 1, t);
+          back += d.pre + this.accumulate(b, `${g} * ${d.e}`);
+        }
       }
     }
     return `${recompute.join(' ')} ${temps.length ? `let ${temps.join(', ')};` : ''} ${back}`;

@@ -87,3 +87,81 @@ export function partialIR(rule: string, operand: 0 | 1, args: any[], y: any, out
     O.hypot = hypot;
   }
 }
+
+// ---- the same evaluation as JavaScript text, for first-order compiled code -----------------------------------------
+
+/** A symbolic operand as JavaScript text (a name, a literal or a temp); like Sym, reading its value throws. */
+class SymText {
+  constructor(readonly text: string) {}
+  valueOf(): never {
+    throw new ValueDependent();
+  }
+  [Symbol.toPrimitive](): never {
+    throw new ValueDependent();
+  }
+}
+
+let textSink: { pre: string[]; temp: () => string } | null = null;
+const textOf = (x: any): string => (x instanceof SymText ? x.text : typeof x === 'number' ? `(${literal(x).raw})` : (() => { throw new ValueDependent(); })());
+function emitText(rhs: string): SymText {
+  const name = textSink!.temp();
+  textSink!.pre.push(`const ${name} = ${rhs};`);
+  return new SymText(name);
+}
+const textOps: Record<string, (...xs: any[]) => any> = {};
+for (const name of Object.keys(unaryRules))
+  textOps[name] = (x: any) => emitText(name === 'neg' ? `(-${textOf(x)})` : `Math.${name}(${textOf(x)})`);
+for (const name of Object.keys(binaryRules))
+  textOps[name] = (a: any, b: any) => emitText(name in binaryOperator ? `(${textOf(a)} ${binaryOperator[name]} ${textOf(b)})` : `Math.${name}(${textOf(a)}, ${textOf(b)})`);
+for (const cmp of ['lt', 'gt', 'le', 'ge']) textOps[cmp] = () => { throw new ValueDependent(); };
+
+/**
+ * One partial derivative of `rule` as JavaScript text, for the compiled reverse pass: `pre` declares a const temp per
+ * operation the rule's derivative performs (named by `temp`), in the order the rule performs them, and `e` is the
+ * partial (a temp, an operand's text or a literal). The interpreter calls the same derivative on plain numbers, where
+ * each of O's operations is the plain JS operation, so the inlined text computes the same double, without a call
+ * through O's dispatch (which V8 does not inline: division's and sqrt's partials cost most of a sweep otherwise).
+ * `args` are the operands' texts, or numbers for literals (the rule then computes with them as the interpreter
+ * does); `y` the result's text, or a number. Null for a rule whose derivative reads values (pow's exponent test,
+ * mod): the caller keeps calling the rule.
+ */
+export function partialText(rule: string, operand: 0 | 1, args: (string | number)[], y: string | number, temp: () => string): { pre: string[]; e: string } | null {
+  const asValue = (a: string | number) => (typeof a === 'number' ? a : new SymText(a));
+  const vals = args.map(asValue);
+  const pre: string[] = [];
+  const hypot = O.hypot;
+  textSink = { pre, temp };
+  O.hypot = (...xs: any[]) => (xs.some((x) => x instanceof SymText) ? emitText(`Math.hypot(${xs.map(textOf).join(', ')})`) : hypot(...xs));
+  try {
+    const r: any = withNumberType(SymText, textOps, () => {
+      const unary = (unaryRules as any)[rule];
+      if (unary !== undefined) return unary.d(vals[0], asValue(y));
+      const binary = (binaryRules as any)[rule];
+      if (binary === undefined) throw new ValueDependent();
+      return (operand === 0 ? binary.da : binary.db)(vals[0], vals[1], asValue(y));
+    });
+    return { pre, e: textOf(r) };
+  } catch (err) {
+    if (err instanceof ValueDependent) return null;
+    throw err;
+  } finally {
+    textSink = null;
+    O.hypot = hypot;
+  }
+}
+
+/**
+ * A partial for generated code: the inlined text of partialText where the rule allows it, else the call of the rule
+ * object the generated code receives (U_name.d, B_name.da/db). `operands` and `result` are the texts the code passes
+ * ('0' where the partial reads nothing, `(3)` for a literal, which the rule then gets as a number).
+ */
+export function inlinePartial(rule: string, unary: boolean, operand: 0 | 1, operands: string[], result: string, temp: () => string): { pre: string; e: string } {
+  const value = (text: string): string | number => {
+    if (text === '0') return 0;
+    const literal = /^\((-?(?:\d[\d.]*(?:e[+-]?\d+)?|Infinity))\)$/.exec(text);
+    return literal !== null ? Number(literal[1]) : text;
+  };
+  const inline = partialText(rule, operand, operands.map(value), value(result), temp);
+  if (inline !== null) return { pre: inline.pre.join(' '), e: inline.e };
+  return { pre: '', e: unary ? `U_${rule}.d(${operands[0]}, ${result})` : `B_${rule}.${operand === 0 ? 'da' : 'db'}(${operands[0]}, ${operands[1]}, ${result})` };
+}

@@ -1,4 +1,5 @@
 // The compiled tier in forward mode: a lowered function becomes its own code plus a tangent beside every varied value (no stacks, no reverse pass).
+import { inlinePartial } from './symbolic';
 import { lower, Ineligible, UNDEFINED, flattenArgs, type ArgKind, type Stmt, type Group } from './lower';
 import { analyze, isCopy, copySource } from './analyze';
 import { Generator, ifText, whileText, type OpNode, type Operand } from './compile';
@@ -70,15 +71,16 @@ class TangentGenerator extends Generator {
         const to = this.tangentOf(o);
         if (to === null) return null;
         const vals = n.operands.map((x) => this.valueText(x));
-        const partial = n.rule === 'max' || n.rule === 'min' ? `extremumPartial([${vals.join(', ')}], ${t}, ${i})`
-          : n.rule === 'hypot' ? `hypotPartial([${vals.join(', ')}], ${t}, ${i})`
-            : n.unary ? `U_${n.rule}.d(${vals[0]}, ${t})` : `B_${n.rule}.${i === 0 ? 'da' : 'db'}(${vals[0]}, ${vals[1]}, ${t})`;
-        return { to, partial };
-      }).filter((x): x is { to: [string, string]; partial: string } => x !== null);
+        // the rule's partial inlined as arithmetic where it is a formula of the operands (symbolic.ts), else called
+        const { pre, e: partial } = n.rule === 'max' || n.rule === 'min' ? { pre: '', e: `extremumPartial([${vals.join(', ')}], ${t}, ${i})` }
+          : n.rule === 'hypot' ? { pre: '', e: `hypotPartial([${vals.join(', ')}], ${t}, ${i})` }
+            : inlinePartial(n.rule, n.unary, i as 0 | 1, vals, t, () => `dp${this.partialTemps++}`);
+        return { to, pre, partial };
+      }).filter((x): x is { to: [string, string]; pre: string; partial: string } => x !== null);
       // Σ partialₖ·tangentₖ over the operands that have one, left to right (O.add(O.mul(...), O.mul(...)) on numbers)
       code += ` let ${d} = 0, ${h} = false;`;
-      terms.forEach(({ to: [td, th], partial }) => {
-        code += ` if (${th}) { ${d} = ${h} ? ${d} + (${partial}) * ${td} : (${partial}) * ${td}; ${h} = true; }`;
+      terms.forEach(({ to: [td, th], pre, partial }) => {
+        code += ` if (${th}) { ${pre} ${d} = ${h} ? ${d} + (${partial}) * ${td} : (${partial}) * ${td}; ${h} = true; }`;
       });
     }
     return code;

@@ -1,7 +1,7 @@
 // Unit tests of the compiled tier (lib/jit): which functions compile, that ineligible ones stay interpreted with correct gradients, and bit-identity with the interpreter.
 import test from 'ava';
 import {
-  traced, gradient, withGradient, jvp, jit, tierOf, defineAdjoint, nondifferentiable,
+  traced, gradient, withGradient, jvp, jit, tierOf, defineAdjoint, nondifferentiable, inspect,
 } from '../../dist/index.js';
 import { numericGradient, assertClose } from '../helpers/reference.mjs';
 
@@ -1147,4 +1147,20 @@ test('a model of nested plain objects (layers with W and b) compiles, in reverse
   // forward mode along one field: the same partial
   const [, dy] = jvp(mlp, [model(), x, y], [{ l1: { W: [0, 1, 0] } }, null, null]);
   assertClose(t, dy, g.l1.W[1], { rtol: 1e-14, atol: 0 });
+});
+
+test('rule partials are inlined as arithmetic in the compiled passes (no call through the rule table for /, sqrt, atan2, **, tanh), bit-identical to the interpreter at edge values', (t) => {
+  const f = traced((x, y) => x / y + Math.sqrt(x) * Math.atan2(x, y) + x ** 3 + Math.tanh(y) + Math.log(x) * Math.cos(y));
+  const { compiled } = inspect(f, 2, 3);
+  for (const rule of ['div', 'sqrt', 'atan2', 'pow', 'tanh', 'log', 'cos']) t.notRegex(compiled.reverse, new RegExp(`[UB]_${rule}\\.d`), rule);
+  t.regex(compiled.reverse, /Math\.cosh\(v_y\)/); // tanh' = 1/cosh², as the rule table writes it
+  const values = [2, 0.5, 1e-300, 5e-324, 3e300, 0, -0, -1.5, Infinity, NaN];
+  for (const x of values) for (const y of [3, -0.25, 1e-310, 0, -0, Infinity]) {
+    t.deepEqual(withGradient(f, x, y), interpreted(f, x, y), `at (${x}, ${y})`);
+  }
+  t.is(tierOf(f), 'compiled');
+  // forward mode inlines them too
+  const tangent = traced((x) => x / (1 + x * x) + Math.sqrt(x));
+  for (const x of [2, 0.3, 1e-200, 0, Infinity]) t.deepEqual(jvp(tangent, [x], [1]), (() => { const was = jit.enabled; jit.enabled = false; try { return jvp(tangent, [x], [1]); } finally { jit.enabled = was; } })());
+  t.is(tierOf(tangent, 'jvp'), 'compiled');
 });
