@@ -477,6 +477,14 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     out = fresh(taken, '__out');
     scalars.add(out);
     assign({ type: 'Identifier', name: out }, result, body);
+    // an inlined call's result arrives as a final copy `__out = total`: the output is then `total` itself, so the
+    // two names need no shared adjoint slots (a slot per assignment of total, and a push of the old one, in loops)
+    const last = body[body.length - 1];
+    if (last?.t === 'assign' && last.target.name === out && last.target.index === null && !last.update
+      && last.rhs.type === 'Identifier' && scalars.has(last.rhs.name) && !capturedScalars.has(last.rhs.name)) {
+      out = last.rhs.name;
+      body.pop();
+    }
   }
   return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, calleeGuards, body, out, unassigned };
 }
