@@ -521,7 +521,7 @@ export class Generator {
     p.calleeGuards.forEach((c, j) => decl.push(`if (${read(c.holder, c.prop)} !== F[${j}]) return STALE;`));
     for (const name of p.capturedScalars) decl.push(`const v_${name} = ${from(name)}; if (typeof v_${name} !== 'number') throw BAIL;`);
     for (const name of p.capturedArrays) {
-      decl.push(`const v_${name} = ${from(name)}; if (!(v_${name} instanceof Float64Array)) throw BAIL;`);
+      decl.push(`const v_${name} = ${from(name)}; if (!numberArray(v_${name})) throw BAIL;`);
       p.params.forEach((q, i) => p.kinds[i] === 'f64' && decl.push(`if (v_${name}.buffer === v_${q}.buffer) throw BAIL;`));
     }
   }

@@ -38,6 +38,8 @@ function zerosArray(n) {
 }
 /** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
 function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
+/** A captured table: a typed array of numbers (scopes.ts's isNumberArray). */
+function numberArray(v) { return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array); }
 `;
 
 /**

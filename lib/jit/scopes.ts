@@ -14,8 +14,16 @@ export const scopedMath = new WeakSet<Function>();
 export const scopes = new WeakMap<Function, Outside>();
 
 /**
+ * A typed array of numbers (not a BigInt one, not a DataView): a free variable the compiled code may read as a constant
+ * table (index arrays are often Int32Arrays; Float32Array elements read as the doubles they hold, as traced code reads them).
+ */
+export function isNumberArray(v: any): boolean {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+}
+
+/**
  * What a free variable holds, looked up where the traced code reads it (the scope object for the names it was given,
- * else globalThis): numbers and Float64Arrays held as plain data properties (a getter would run once per call, not per
+ * else globalThis): numbers and typed arrays of numbers held as plain data properties (a getter would run once per call, not per
  * read), and traced functions without custom rules, to inline.
  */
 function resolveFree(outside: Outside | undefined, name: string): Captured | null {
@@ -26,7 +34,7 @@ function resolveFree(outside: Outside | undefined, name: string): Captured | nul
   if (d === undefined || !('value' in d)) return null;
   const v = d.value;
   if (typeof v === 'number') return { kind: 'number', holder, prop: name };
-  if (v instanceof Float64Array) return { kind: 'f64', holder, prop: name };
+  if (isNumberArray(v)) return { kind: 'f64', holder, prop: name };
   if (typeof v !== 'function' || v[ORIGINAL] === undefined) return null;
   const fname = v[ORIGINAL].name || name;
   if (adjointFor(v) !== undefined) throw new Ineligible(`it calls ${fname}, which has a custom rule`);

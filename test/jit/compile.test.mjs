@@ -1173,3 +1173,20 @@ test('an inlined call\'s result returned as it is needs no adjoint slots (the fi
   for (const a of [[1, -2, 3], [0.5, 0, -0], [-1e-300, 2e300]]) t.deepEqual(withGradient(f, a), interpreted(f, a));
   t.is(tierOf(f), 'compiled');
 });
+
+test('captured typed arrays of any number type (an Int32Array index table, a Float32Array) compile as constants; BigInt arrays do not', (t) => {
+  const index = new Int32Array([2, 0, 1]), scale = new Float32Array([0.1, 3, -2]);
+  const f = traced((x) => { let s = 0; for (let i = 0; i < 3; i++) { const k = index[i]; s += x[k] * x[k] * scale[i]; } return s; }, { index, scale });
+  const x = new Float64Array([1, 2, 3]);
+  const r = withGradient(f, x);
+  t.is(tierOf(f), 'compiled'); // it said: interpreted: free variable index
+  t.deepEqual(r, interpreted(f, x));
+  // the closed form: ∂/∂x[k] = 2 x[k] scale[i] where index[i] = k (Math.fround(0.1) is what the Float32Array holds)
+  t.deepEqual(Array.from(r.grad[0]), [2 * 1 * 3, 2 * 2 * -2, 2 * 3 * Math.fround(0.1)]);
+  index[0] = 1; // tables are read afresh each call
+  t.deepEqual(withGradient(f, x), interpreted(f, x));
+  const big = new BigInt64Array([1n]);
+  const g = traced((x) => x * Number(big.length), { big });
+  t.deepEqual(gradient(g, 2), [1]);
+  t.regex(tierOf(g), /^interpreted/);
+});
