@@ -1,15 +1,17 @@
 // Benchmark of the scalar chain (1000 × x = sin(x)·x + 0.5): primal, hand-written reverse, adnn, tracegrad cold/steady, in ns per primitive op.
 //
-// Usage: node bench/chain.mjs [--json]
+// Usage: node bench/chain.mjs [--json] [--no-peers]
 //   The table goes to stdout; progress and notes go to stderr, so with --json stdout is JSON only.
 //   tracegrad is loaded from ../esm/index.mjs when it has been built (`npm run bench` builds first); otherwise
-//   its two contenders are skipped with a message.
+//   its two contenders are skipped with a message. The peers tfjs (cpu, wasm; float32) and jax-js (eager, float64) run
+//   after tracegrad's rows, each only if it loads and passes the same checks (--no-peers leaves them out).
 
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import ad from 'adnn/ad/index.js'; // adnn has no "exports" map; ESM cannot resolve the bare directory 'adnn/ad'
+import { loadJax, loadTfjs, tfBackendInfo, useTfBackend } from './peers.mjs';
 
 const STEPS = 1000;
 const OPS = 3 * STEPS; // sin, mul, add per step
@@ -26,6 +28,15 @@ const CHECK_POINTS = [0.3, 1.7, -2.1, 5];
 const SHORT_STEPS = 10;
 
 const JSON_OUT = process.argv.includes('--json');
+const PEERS = !process.argv.includes('--no-peers');
+// Peers' tolerances: tfjs is float32 (its 1000-step gradient, ~1e-196 in float64, underflows to 0: below the smallest
+// normal float32 2^-126 only "as small as that" is checkable); jax-js is float64 with sin only about float32-accurate.
+const PEER_TOL = { float32: { tol: 1e-4, absFloor: 2 ** -126 }, 'float64, approximate sin': { tol: 1e-4, absFloor: 0 } };
+// jax-js's jit is not run on the chain: its compile time grows exponentially with the chain's depth (sin(x)·x uses x
+// twice, and the traced expression is re-expanded per use). Measured here on valueAndGrad of this chain with jax-js
+// 0.1.25: 10 steps 0.06 s, 15 steps 1.7 s, 20 steps 99 s, 25 steps out of memory (4 GB heap).
+const JAX_JIT_SKIP = 'jit compile time is exponential in the chain depth (measured: 10 steps 0.06 s, 15 steps 1.7 s, ' +
+  '20 steps 99 s, 25 steps out of memory); 1000 steps cannot compile';
 const note = (...a) => console.error(...a);
 let sink = 0; // every timed call feeds its result here so nothing is dead code
 
@@ -117,29 +128,103 @@ function expectClose(who, what, got, want) {
   if (!(e < TOL)) fail(`${who}: ${what}: got ${got}, expected ${want} (relative error ${e.toExponential(2)} ≥ ${TOL})`);
   return e;
 }
+class CheckFailure extends Error {}
+/** jax-js's grad recurses once per recorded op, deeper than Node's default stack allows on long chains. */
+const stackHint = (e) => (e instanceof RangeError && /call stack/.test(e.message)
+  ? ' (jax-js recurses per recorded op; `node --stack-size=2000`, as bench/run.mjs runs every suite, gives it room)' : '');
 
-// contenders: [{ name, grad(x0, n) -> dx, value?(x0, n) -> x_final }]
-function checkGradients(contenders) {
+/**
+ * One contender { name, grad(x0, n) -> dx, value?(x0, n) -> x_final }: its worst relative error, or a CheckFailure.
+ * tol and absFloor: a result passes when its relative error is below tol or its absolute error at most absFloor.
+ */
+function checkOne(c, { tol = TOL, absFloor = 0 } = {}) {
   const out = new Float64Array(2);
   let worst = 0;
+  const close = (what, got, want) => {
+    const e = relErr(got, want);
+    if (!(e < tol || Math.abs(got - want) <= absFloor)) {
+      throw new CheckFailure(`${c.name}: ${what}: got ${got}, expected ${want} (relative error ${e.toExponential(2)} ≥ ${tol})`);
+    }
+    return Math.abs(got - want) <= absFloor ? 0 : e;
+  };
   for (const x0 of CHECK_POINTS) {
-    // Short chain: every contender against the finite difference of the primal and against the hand-written gradient.
+    // Short chain: against the finite difference of the primal and against the hand-written gradient.
     const fd = centralDiff((x) => primal(x, SHORT_STEPS), x0);
     const handShort = handReverse(x0, SHORT_STEPS, out)[1];
-    // Long chain: every contender against the hand-written gradient, values against the primal.
+    // Long chain: against the hand-written gradient, the value against the primal.
     const handLong = handReverse(x0, STEPS, out)[1];
     const primalLong = primal(x0, STEPS);
-    for (const c of contenders) {
-      const shortName = `d x_${SHORT_STEPS}/d x0 at x0 = ${x0}`;
-      const longName = `d x_${STEPS}/d x0 at x0 = ${x0}`;
-      const gs = c.grad(x0, SHORT_STEPS);
-      worst = Math.max(worst, expectClose(c.name, `${shortName} vs central difference`, gs, fd));
-      expectClose(c.name, `${shortName} vs hand-written`, gs, handShort);
-      worst = Math.max(worst, expectClose(c.name, `${longName} vs hand-written`, c.grad(x0, STEPS), handLong));
-      if (c.value) expectClose(c.name, `x_${STEPS} at x0 = ${x0} vs primal`, c.value(x0, STEPS), primalLong);
+    const shortName = `d x_${SHORT_STEPS}/d x0 at x0 = ${x0}`;
+    const longName = `d x_${STEPS}/d x0 at x0 = ${x0}`;
+    const gs = c.grad(x0, SHORT_STEPS);
+    worst = Math.max(worst, close(`${shortName} vs central difference`, gs, fd));
+    close(`${shortName} vs hand-written`, gs, handShort);
+    worst = Math.max(worst, close(`${longName} vs hand-written`, c.grad(x0, STEPS), handLong));
+    if (c.value) close(`x_${STEPS} at x0 = ${x0} vs primal`, c.value(x0, STEPS), primalLong);
+  }
+  return worst;
+}
+
+// contenders: [{ name, grad(x0, n) -> dx, value?(x0, n) -> x_final }]; any failure ends the run
+function checkGradients(contenders) {
+  let worst = 0;
+  for (const c of contenders) {
+    try {
+      worst = Math.max(worst, checkOne(c));
+    } catch (e) {
+      if (e instanceof CheckFailure) fail(e.message);
+      throw e;
     }
   }
   return worst;
+}
+
+// ---- peers: tfjs and jax-js, the chain written with their scalar ops -------------------------------------------------
+/** Each peer: { name, precision, enter() → skip reason | null, run(x0, n) → [x_final, dx] }. */
+async function loadPeers() {
+  const peers = [];
+  const skipped = [];
+  const tfPeer = await loadTfjs();
+  if (tfPeer.skip) skipped.push({ name: 'tfjs', reason: tfPeer.skip });
+  else {
+    const { tf } = tfPeer;
+    const chainTf = (n) => tf.valueAndGrad((x) => {
+      for (let i = 0; i < n; i++) x = tf.add(tf.mul(tf.sin(x), x), 0.5);
+      return x;
+    });
+    const byLength = new Map([[SHORT_STEPS, chainTf(SHORT_STEPS)], [STEPS, chainTf(STEPS)]]);
+    for (const backend of ['cpu', 'wasm']) {
+      peers.push({
+        name: `tfjs ${backend}`, precision: 'float32', enter: () => useTfBackend(tfPeer, backend), info: () => tfBackendInfo(tfPeer),
+        run: (x0, n) => tf.tidy(() => {
+          const { value, grad } = byLength.get(n)(tf.scalar(x0));
+          return [value.dataSync()[0], grad.dataSync()[0]];
+        }),
+      });
+    }
+  }
+  const jaxPeer = await loadJax();
+  if (jaxPeer.skip) skipped.push({ name: 'jax-js', reason: jaxPeer.skip });
+  else {
+    const { jax } = jaxPeer;
+    const np = jax.numpy;
+    // jax-js arrays are reference-counted: x is used twice per step, so the first use takes x.ref
+    const chainJax = (n) => jax.valueAndGrad((x) => {
+      for (let i = 0; i < n; i++) x = np.sin(x.ref).mul(x).add(0.5);
+      return x;
+    });
+    const byLength = new Map([[SHORT_STEPS, chainJax(SHORT_STEPS)], [STEPS, chainJax(STEPS)]]);
+    peers.push({
+      name: `jax-js ${jaxPeer.version} eager`, precision: 'float64, approximate sin', enter: async () => null,
+      info: () => 'wasm device, float64',
+      run: (x0, n) => {
+        const [value, grad] = byLength.get(n)(np.array(x0, { dtype: np.float64 }));
+        return [value.dataSync()[0], grad.dataSync()[0]];
+      },
+    });
+    skipped.push({ name: `jax-js ${jaxPeer.version} jit`, reason: JAX_JIT_SKIP });
+  }
+  return { peers, skipped };
 }
 
 // ---- measurement ---------------------------------------------------------------------------------------------------
@@ -168,9 +253,14 @@ function runSuite(cases) {
   suite.on('cycle', (ev) => note(`  ${String(ev.target)}`));
   suite.on('error', (ev) => fail(`benchmark ${ev.target.name} threw: ${ev.target.error}`));
   suite.run({ async: false });
+  const median = (xs) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  };
   return suite.map((b) => ({
     name: b.name,
     nsPerEval: 1e9 / b.hz,
+    medianNsPerEval: 1e9 * median(b.stats.sample),
     rmePercent: b.stats.rme,
     samples: b.stats.sample.length,
   }));
@@ -208,6 +298,25 @@ if (tg) {
   });
 }
 const worst = checkGradients(contenders);
+const { peers, skipped: peerSkips } = PEERS ? await loadPeers() : { peers: [], skipped: [{ name: 'tfjs, jax-js', reason: '--no-peers' }] };
+const checkedPeers = [];
+for (const p of peers) {
+  const reason = await p.enter();
+  if (reason) {
+    peerSkips.push({ name: p.name, reason });
+    continue;
+  }
+  // A peer that throws, or whose gradient is wrong, is not timed; it is listed with the reason.
+  try {
+    const e = checkOne({ name: p.name, grad: (x, n) => p.run(x, n)[1], value: (x, n) => p.run(x, n)[0] }, PEER_TOL[p.precision]);
+    note(`  peer check passed: ${p.name} (${p.info()}, ${p.precision}): worst relative error ${e.toExponential(2)}`);
+    checkedPeers.push(p);
+  } catch (e) {
+    const reason = e instanceof CheckFailure ? `gradient check FAILED: ${e.message}` : `threw: ${e.message.split('\n')[0]}${stackHint(e)}`;
+    note(`  ${p.name}: ${reason}; not timed`);
+    peerSkips.push({ name: p.name, reason });
+  }
+}
 const fdLong = centralDiff((x) => primal(x, STEPS), X0);
 note(`gradient checks passed (${contenders.map((c) => c.name).join(', ')}): ${SHORT_STEPS}-step chain vs central ` +
   `difference and hand-written, ${STEPS}-step chain vs hand-written, at x0 = ${CHECK_POINTS.join(', ')}; ` +
@@ -232,9 +341,14 @@ if (tg) {
 }
 note(`running benchmark.js (maxTime ${MAX_TIME} s per contender)`);
 const timed = runSuite(cases);
+for (const p of checkedPeers) {
+  await p.enter(); // tfjs switches backends asynchronously, so each peer is its own suite
+  const [row] = runSuite([[p.name, () => { sink += p.run(X0, STEPS)[1]; }]]);
+  timed.push({ ...row, precision: p.precision, peer: true });
+}
 
 // ---- report --------------------------------------------------------------------------------------------------------
-const rows = timed.map((r) => ({ ...r, nsPerOp: r.nsPerEval / OPS, method: 'benchmark.js' }));
+const rows = timed.map((r) => ({ ...r, nsPerOp: r.nsPerEval / OPS, medianNsPerOp: r.medianNsPerEval / OPS, method: 'benchmark.js' }));
 if (cold) {
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const firstCall = mean(cold.map((c) => c.firstCallNs));
@@ -251,8 +365,15 @@ if (cold) {
 }
 const primalNs = rows.find((r) => r.name === 'primal').nsPerOp;
 const handNs = rows.find((r) => r.name === 'hand-written reverse').nsPerOp;
-for (const r of rows) r.ratios = { primal: r.nsPerOp / primalNs, handWritten: r.nsPerOp / handNs };
-const skipped = tgSkip ? ['tracegrad cold', 'tracegrad steady'].map((name) => ({ name, reason: tgSkip })) : [];
+const primalMedian = rows.find((r) => r.name === 'primal').medianNsPerOp;
+const handMedian = rows.find((r) => r.name === 'hand-written reverse').medianNsPerOp;
+for (const r of rows) {
+  r.ratios = { primal: r.nsPerOp / primalNs, handWritten: r.nsPerOp / handNs };
+  // the cold row is one call per copy: its median is its mean
+  const med = r.medianNsPerOp ?? r.nsPerOp;
+  r.medianRatios = { primal: med / primalMedian, handWritten: med / handMedian };
+}
+const skipped = [...(tgSkip ? ['tracegrad cold', 'tracegrad steady'].map((name) => ({ name, reason: tgSkip })) : []), ...peerSkips];
 
 if (JSON_OUT) {
   const results = rows.map(({ name, nsPerOp, ratios, ...rest }) => ({ name, nsPerOp, ratios, ...rest }));
@@ -281,6 +402,7 @@ if (JSON_OUT) {
     console.log(`tracegrad cold = ${c.method}; first call in the process ${fmt(c.firstInProcessNsPerOp, 0)} ns/op; ` +
       `traced() itself ${fmt(c.tracedCallNs / 1e3, 1)} µs`);
   }
-  if (tgSkip) console.log(`tracegrad skipped: ${tgSkip}`);
+  for (const s of skipped) console.log(`${s.name} skipped: ${s.reason}`);
+  if (checkedPeers.some((p) => p.precision === 'float32')) console.log('tfjs computes in float32 (no float64 on its cpu and wasm backends).');
 }
 if (Number.isNaN(sink)) note('(sink is NaN)'); // keeps the sink observable
