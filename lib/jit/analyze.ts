@@ -41,10 +41,12 @@ const isMathCall = (e: any) => e.type === 'CallExpression';
 function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<string>; elements: Map<string, Set<string>>; lengths: Set<string> } {
   const values = new Set<string>(), all = new Set<string>(), indices = new Set<string>(), lengths = new Set<string>();
   const elements = new Map<string, Set<string>>(); // array -> distinct index texts read for their values
-  const text = (e: any): string => (e.type === 'Identifier' ? e.name : e.type === 'Literal' ? String(e.value) : `(${text(e.left)}${e.operator}${text(e.right)})`);
+  const text = (e: any): string => (e.type === 'Identifier' ? e.name : e.type === 'Literal' ? String(e.value)
+    : e.type === 'MemberExpression' ? `${e.object.name}.length` : `(${text(e.left)}${e.operator}${text(e.right)})`);
   const idents = (e: any, into: Set<string>) => {
     if (e === null || typeof e !== 'object') return;
     if (e.type === 'Identifier') into.add(e.name);
+    else if (e.type === 'MemberExpression' && !e.computed) return; // a.length in an index: fixed for the call (lower.ts)
     else for (const k of Object.keys(e)) if (k !== 'type') idents(e[k], into);
   };
   /** `needed`: whether this subexpression's value is read by its parent's partial derivatives (or recomputed for one). */

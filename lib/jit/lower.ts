@@ -212,8 +212,12 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
   const checkIndex = (e: any): void => {
     if (e.type === 'Literal' && typeof e.value === 'number') return;
     if (e.type === 'Identifier' && isScalar(e.name)) return;
+    // the length of a parameter or captured array (`c[c.length - 1]`): fixed for the call (a local array is replaced
+    // by `new Float64Array` in loops, so its length is not)
+    if (e.type === 'MemberExpression' && !e.computed && e.object.type === 'Identifier' && e.property.name === 'length'
+      && isArray(e.object.name) && !localArrays.has(e.object.name)) return;
     if (e.type === 'BinaryExpression' && ['+', '-', '*'].includes(e.operator)) return (checkIndex(e.left), checkIndex(e.right));
-    return no('an index that is not + - * of variables and literals');
+    return no('an index that is not + - * of variables, literals and array lengths');
   };
   /** A value: number literals, number variables, elements, `a.length`, arithmetic, unary minus, Math.f(...). */
   const checkValue = (e: any): void => {

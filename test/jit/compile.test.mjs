@@ -1190,3 +1190,18 @@ test('captured typed arrays of any number type (an Int32Array index table, a Flo
   t.deepEqual(gradient(g, 2), [1]);
   t.regex(tierOf(g), /^interpreted/);
 });
+
+test('an index may use the length of a parameter array (evalpoly\'s c[c.length - 1] compiles), bit-identical to the interpreter', (t) => {
+  const evalpoly = traced(function evalpoly(x, c) { let p = c[c.length - 1]; for (let i = c.length - 2; i >= 0; i--) p = p * x + c[i]; return p; });
+  const c = new Float64Array([1, -2, 0.5, 3]);
+  const r = withGradient(evalpoly, 0.7, c);
+  t.is(tierOf(evalpoly), 'compiled'); // it said: interpreted: an index that is not + - * of variables and literals
+  t.deepEqual(r, interpreted(evalpoly, 0.7, c));
+  // closed form: p = Σ c_i x^i, ∂p/∂x = Σ i c_i x^(i−1), ∂p/∂c_i = x^i
+  assertClose(t, r.grad[0], -2 + 2 * 0.5 * 0.7 + 3 * 3 * 0.49, { rtol: 1e-14 });
+  assertClose(t, Array.from(r.grad[1]), [1, 0.7, 0.49, 0.343], { rtol: 1e-14 });
+  // a local array's length is not fixed (new Float64Array in a loop replaces it): still interpreted
+  const local = traced(function (x) { const w = new Float64Array(3); w[w.length - 1] = x; return w[2] * x; });
+  t.deepEqual(gradient(local, 3), [6]);
+  t.regex(tierOf(local), /^interpreted: an index that is not/);
+});
