@@ -1,5 +1,6 @@
 // Several series in one SVG plot (lines, or dots for measurements) with a legend, for the examples that compare curves; no dependencies.
 import { writeFileSync } from 'node:fs';
+import { padded, niceTicks, label, escape } from './svg.mjs';
 
 const PALETTE = ['#1f6fb4', '#d9541e', '#2e9e44', '#8c4fb8', '#b8860b'];
 
@@ -79,25 +80,3 @@ export function writeSeriesPlot(path, series, options) {
   writeFileSync(path, seriesPlot(series, options));
   return path;
 }
-
-/** A range that is not empty: a constant series gets a band around its value. */
-function padded(lo, hi) {
-  if (hi > lo) return [lo, hi];
-  const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
-  return [lo - d, hi + d];
-}
-
-/** Round tick positions inside [lo, hi]: multiples of 1, 2 or 5 times a power of ten, about `count` of them. */
-function niceTicks(lo, hi, count = 5) {
-  const raw = (hi - lo) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
-  const ticks = [];
-  for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) ticks.push(k * step);
-  return ticks;
-}
-
-/** A tick value without floating-point noise (0.30000000000000004 → 0.3). */
-const label = (v) => String(Number(v.toPrecision(4)));
-
-const escape = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);

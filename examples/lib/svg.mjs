@@ -58,14 +58,14 @@ export function writeLinePlot(path, ys, options) {
 }
 
 /** A range that is not empty: a constant series gets a band around its value. */
-function padded(lo, hi) {
+export function padded(lo, hi) {
   if (hi > lo) return [lo, hi];
   const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
   return [lo - d, hi + d];
 }
 
 /** Round tick positions inside [lo, hi]: multiples of 1, 2 or 5 times a power of ten, about `count` of them. */
-function niceTicks(lo, hi, count = 5) {
+export function niceTicks(lo, hi, count = 5) {
   const raw = (hi - lo) / count;
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
@@ -92,6 +92,6 @@ function logTicks(lo, hi) {
 }
 
 /** A tick value without floating-point noise (0.30000000000000004 → 0.3). */
-const label = (v) => String(Number(v.toPrecision(4)));
+export const label = (v) => String(Number(v.toPrecision(4)));
 
-const escape = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
+export const escape = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
