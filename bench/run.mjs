@@ -111,7 +111,7 @@ const SUITES = [
   },
   { key: 'gmm', title: 'ADBench GMM', args: ['bench/gmm.mjs', '--json'], render: renderGmm },
   {
-    key: 'adbench', title: 'ADBench (bench/adbench.mjs)', args: ['bench/adbench.mjs', '--json'], render: renderGeneric, optional: true,
+    key: 'adbench', title: 'ADBench BA, D-LSTM, Hand (bench/adbench.mjs)', args: ['bench/adbench.mjs', '--json'], render: renderAdbench, optional: true,
     skip: async () => (existsSync(new URL('adbench.mjs', import.meta.url)) ? null : 'bench/adbench.mjs does not exist yet'),
   },
 ];
@@ -199,9 +199,10 @@ function renderMlp(j) {
 function renderGmm(j) {
   if (!j.results) return { lines: [`Not run: ${j.skipped}`], targets: [] };
   const rows = j.results.map((r) => [r.case, r.name, num(r.medianMs), num(r.ratioToObjective), r.tier ?? (r.name === 'tracegrad interpreter' ? 'interpreted (jit off)' : '')]);
-  const targets = j.results.filter((r) => r.name === 'tracegrad params only').map((r) => ({
-    what: `GMM ${r.case}: tracegrad params only ÷ objective ≤ 4 (JIT issue)`, value: r.ratioToObjective, met: r.ratioToObjective <= 4,
-  }));
+  // the JIT issue asked for ≤ 4; the benchmarks issue for ≤ 3 (Tapenade reaches 3.7, hand-written C++ 1.9)
+  const targets = j.results.filter((r) => r.name === 'tracegrad params only').flatMap((r) => [4, 3].map((bound) => ({
+    what: `GMM ${r.case}: tracegrad params only ÷ objective ≤ ${bound} (${bound === 4 ? 'JIT issue' : 'benchmarks issue'})`, value: r.ratioToObjective, met: r.ratioToObjective <= bound,
+  })));
   return {
     lines: [
       'n = 1000 points, k = 5; gradient ÷ objective (no hand-written gradient in this suite). Medians.',
@@ -212,6 +213,17 @@ function renderGmm(j) {
     ],
     targets,
   };
+}
+
+/** bench/adbench.mjs: its rows, and its targets (derivative ÷ objective, for the rows ADBench measures). */
+function renderAdbench(j) {
+  const { lines } = renderGeneric({ ...j, targets: [] });
+  const bounds = j.targets && typeof j.targets === 'object' ? j.targets : {};
+  const targets = (j.results ?? []).filter((r) => r.measured && bounds[r.case] !== undefined).map((r) => ({
+    what: `${r.case === 'ba' ? 'BA sparse Jacobian' : r.case === 'lstm' ? 'D-LSTM gradient' : r.case} ÷ objective ≤ ${bounds[r.case]} (benchmarks issue)`,
+    value: r.ratioToObjective, met: r.ratioToObjective <= bounds[r.case],
+  }));
+  return { lines, targets };
 }
 
 /** A suite whose JSON this runner does not know: every row of its `results` (or `rows`), every field as a column. */
