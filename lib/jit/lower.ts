@@ -252,6 +252,8 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
         if (!unary && !nary && !(mathBinary.has(name) && e.arguments.length === 2)) no(`Math.${name} with ${e.arguments.length} arguments`);
         return e.arguments.forEach(checkValue);
       }
+      case OBJECT_ARGUMENT:
+        return no(`object argument ${e.path} passed to a call that is not inlined (only calls of traced functions take objects)`);
       default:
         return no(`${e.type} in a value`);
     }
@@ -325,12 +327,23 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     const callee = parseFunction(c.source);
     if (args.length > callee.params.length) no(`a call of ${c.name} with more arguments than parameters`);
     const names = bindNames(callee, c.fn, true);
+    let objectParams = false;
     names.forEach((p, i) => {
       const a = args[i];
       if (a !== undefined && a.type === 'Identifier' && isArray(a.name)) return substitute(callee, p, a.name); // the same array
+      if (a !== undefined && a.type === OBJECT_ARGUMENT) {
+        // an object argument (or one of its object fields) passed on: the callee's p.f reads the caller's flattened field
+        const byPath = new Map<string, string | null>();
+        for (const [path, flat] of objects.get(a.object)!)
+          if (path === a.path || path.startsWith(`${a.path}.`)) byPath.set(p + path.slice(a.path.length), flat);
+        objects.set(p, byPath);
+        objectParams = true;
+        return;
+      }
       scalars.add(p);
       assign({ type: 'Identifier', name: p }, a ?? UNDEFINED, out); // calls in the arguments come first: not recursion
     });
+    if (objectParams) fieldReads(callee, objects);
     inlining.push(c.fn);
     for (const s of callee.body) statement(s, out);
     let result = callee.result;
@@ -553,6 +566,9 @@ function writesParameter(source: string, i: number): boolean {
 }
 
 /** Rewrite `p.f` and `p.a.b` (p an object parameter) to the field's flattened name; any other use of p is outside the subset. */
+/** An object argument passed whole to a call (fieldReads marks it; inline maps the callee's parameter onto its fields). */
+const OBJECT_ARGUMENT = 'ObjectArgument';
+
 function fieldReads(fn: { body: any[]; result: any }, objects: Map<string, Map<string, string | null>>): void {
   /** `p.a.b` as ['p', 'a', 'b'] when it is a chain of plain member accesses on an identifier, else null. */
   const chain = (n: any): string[] | null => {
@@ -563,6 +579,16 @@ function fieldReads(fn: { body: any[]; result: any }, objects: Map<string, Map<s
   };
   const visit = (n: any, parent: any, key: string): void => {
     if (n === null || typeof n !== 'object') return;
+    if (n.type === 'CallExpression') {
+      // an object argument, or an object field of one, passed whole to a call: the inliner maps the callee's
+      // parameter onto its fields (a call that is not inlined rejects it)
+      n.arguments = n.arguments.map((a: any) => {
+        const c = chain(a);
+        if (c === null || !objects.has(c[0])) return a;
+        const path = c.join('.');
+        return objects.get(c[0])!.get(path) === null ? { type: OBJECT_ARGUMENT, object: c[0], path, start: a.start, end: a.end } : a;
+      });
+    }
     const c = n.type === 'MemberExpression' ? chain(n) : null;
     if (c !== null && objects.has(c[0])) {
       const byPath = objects.get(c[0])!, path = c.join('.');

@@ -3,7 +3,7 @@ import test from 'ava';
 import {
   traced, gradient, withGradient, jvp, jit, tierOf, defineAdjoint, nondifferentiable, inspect,
 } from '../../dist/index.js';
-import { numericGradient, assertClose } from '../helpers/reference.mjs';
+import { numericGradient, assertClose, richardsonEstimate } from '../helpers/reference.mjs';
 
 const fromSource = (src) => new Function(`return ${src};`)();
 
@@ -1204,4 +1204,35 @@ test('an index may use the length of a parameter array (evalpoly\'s c[c.length -
   const local = traced(function (x) { const w = new Float64Array(3); w[w.length - 1] = x; return w[2] * x; });
   t.deepEqual(gradient(local, 3), [6]);
   t.regex(tierOf(local), /^interpreted: an index that is not/);
+});
+
+test('an object argument, or an object field of one, passed to an inlined traced helper compiles (a model kept in objects, its layers applied by a helper), bit-identical to the interpreter', (t) => {
+  const affine = traced(function affine(l, x, j) { let s = l.b[j]; for (let i = 0; i < x.length; i++) s += l.W[j * x.length + i] * x[i]; return s; });
+  const score = traced(function score(net, x, y) { return net.w[0] * x + net.b - y; });
+  const model = traced(function model(m, x) {
+    const h0 = Math.tanh(affine(m.hidden, x, 0));
+    const h1 = Math.tanh(affine(m.hidden, x, 1));
+    const y = m.out.W[0] * h0 + m.out.W[1] * h1 + m.out.b[0];
+    const e = score(m.head, y, 0.25); // the whole object m.head passed on, then read as net.w, net.b
+    return e * e;
+  }, { affine, score });
+  const M = { hidden: { W: new Float64Array([0.1, -0.2, 0.3, 0.4]), b: new Float64Array([0.05, -0.1]) }, out: { W: [0.7, -0.3], b: [0.2] }, head: { w: [1.5], b: -0.1 } };
+  const x = new Float64Array([0.5, -1.5]);
+  const r = withGradient(model, M, x);
+  t.is(tierOf(model), 'compiled'); // it said: interpreted: object argument m.hidden, an object, used other than as m.hidden.field
+  t.deepEqual(r, interpreted(model, M, x));
+  // finite differences on a few leaves, independently of both tiers
+  const plain = (m, xx) => {
+    const lin = (j) => m.hidden.b[j] + m.hidden.W[2 * j] * xx[0] + m.hidden.W[2 * j + 1] * xx[1];
+    const y = m.out.W[0] * Math.tanh(lin(0)) + m.out.W[1] * Math.tanh(lin(1)) + m.out.b[0];
+    const e = m.head.w[0] * y + m.head.b - 0.25;
+    return e * e;
+  };
+  const fd = (set) => richardsonEstimate((v) => { const c = structuredClone(M); set(c, v); return plain(c, x); }, 0).value;
+  assertClose(t, r.grad[0].hidden.W[1], fd((c, v) => (c.hidden.W[1] = -0.2 + v)), { rtol: 1e-8 });
+  assertClose(t, r.grad[0].head.b, fd((c, v) => (c.head.b = -0.1 + v)), { rtol: 1e-8 });
+  // passing the object to something that is not an inlined helper stays interpreted, with the reason
+  const leaks = traced(function (m, x) { return Math.max(m.head, x); });
+  t.deepEqual(withGradient(leaks, M, 1), interpreted(leaks, M, 1)); // Math.max of an object: NaN, as JS says
+  t.regex(tierOf(leaks), /^interpreted: object argument m\.head passed to a call that is not inlined/);
 });
