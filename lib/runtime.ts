@@ -6,6 +6,7 @@ import { readElement, writeElement, noteWrite, elementsOf, isTypedFloat } from '
 import { adjointFor } from './rules/custom';
 import { builtinHook, constructorHook } from './rules/builtins';
 import { mathNamespace } from './rules/math';
+import { registerModuleFunctions } from './jit/scopes';
 
 let lastLhs: any;
 /** Targets of compound member assignments in progress (nested ones stack up). */
@@ -21,6 +22,8 @@ const elementView: ProxyHandler<any> = {
 
 export const runtime = {
   st: state,
+  /** The loader's registration of a module's top-level functions for the compiled tier (rewrite/module.ts). */
+  module: registerModuleFunctions,
   M: mathNamespace,
   add: O.add, sub: O.sub, mul: O.mul, div: O.div, mod: O.mod, pow: O.pow,
   neg: O.neg,

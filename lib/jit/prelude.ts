@@ -5,12 +5,16 @@ import { unaryRules, binaryRules } from '../rules/scalar';
 export const PRELUDE = `
 const BAIL = new Error('bail out to the interpreter');
 const STALE = { stale: true };
+const LIVE_SCOPE = Symbol.for('tracegrad.liveScope');
 /** A captured value, read as the traced code would, except that an accessor bails out (it would run once per read there). */
 function captured(o, prop) {
   for (; o !== null; o = Object.getPrototypeOf(o)) {
     const d = Object.getOwnPropertyDescriptor(o, prop);
     if (d !== undefined) {
-      if (!('value' in d)) throw BAIL;
+      if (!('value' in d)) {
+        if (o[LIVE_SCOPE] === true) return d.get.call(o); // a module binding (jit/scopes.ts)
+        throw BAIL;
+      }
       return d.value;
     }
   }

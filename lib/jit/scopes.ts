@@ -14,6 +14,42 @@ export const scopedMath = new WeakSet<Function>();
 export const scopes = new WeakMap<Function, Outside>();
 
 /**
+ * Marks a scope object whose accessors read a module's own bindings (the loader makes one per module, see
+ * rewrite/module.ts): reading such an accessor once per compiled call is reading the binding, which compiled code
+ * cannot change during the call. Other accessors bail out (a user's getter may return something new at each read).
+ */
+export const LIVE_SCOPE = Symbol.for('tracegrad.liveScope');
+
+/**
+ * The loader's registration of a module's top-level functions: each gets its original source (as the function
+ * `fn[ORIGINAL]`, evaluated from the text when first asked for: it is never called, only read by the compiler) and
+ * the module's bindings as its scope, so the compiled tier can take it as it takes a function made by traced().
+ */
+export function registerModuleFunctions(scope: object, functions: [Function, string][]): void {
+  Object.defineProperty(scope, LIVE_SCOPE, { value: true });
+  const scopeNames = new Set(Object.keys(scope));
+  for (const [fn, text] of functions) {
+    if (typeof fn !== 'function' || Object.prototype.hasOwnProperty.call(fn, ORIGINAL)) continue;
+    let original: Function | null | undefined;
+    Object.defineProperty(fn, ORIGINAL, {
+      configurable: true,
+      get() {
+        if (original === undefined) {
+          try {
+            original = (0, eval)(`(${text}\n)`) as Function; // a function expression of the same text: its toString is the text
+          } catch {
+            original = null; // syntax valid only in its module (import.meta, ...): the function stays interpreted
+          }
+        }
+        return original ?? undefined;
+      },
+    });
+    if (scopeNames.has('Math')) scopedMath.add(fn);
+    scopes.set(fn, { scope, scopeNames });
+  }
+}
+
+/**
  * A typed array of numbers (not a BigInt one, not a DataView): a free variable the compiled code may read as a constant
  * table (index arrays are often Int32Arrays; Float32Array elements read as the doubles they hold, as traced code reads them).
  */
@@ -31,8 +67,16 @@ function resolveFree(outside: Outside | undefined, name: string): Captured | nul
   const holder = o;
   let d: PropertyDescriptor | undefined;
   while (o !== null && (d = Object.getOwnPropertyDescriptor(o, name)) === undefined) o = Object.getPrototypeOf(o);
-  if (d === undefined || !('value' in d)) return null;
-  const v = d.value;
+  if (d === undefined) return null;
+  let v: any;
+  if ('value' in d) v = d.value;
+  else if ((o as any)[LIVE_SCOPE] === true && d.get !== undefined) {
+    try {
+      v = d.get.call(o);
+    } catch {
+      return null; // a binding not initialised yet
+    }
+  } else return null;
   if (typeof v === 'number') return { kind: 'number', holder, prop: name };
   if (isNumberArray(v)) return { kind: 'f64', holder, prop: name };
   if (typeof v !== 'function' || v[ORIGINAL] === undefined) return null;

@@ -16,6 +16,8 @@ export interface InstrumentOptions {
   commonjs?: boolean;
   /** For source maps. */
   filename?: string;
+  /** Text to insert after given positions of the source (computed from its AST; the loader registers functions so). */
+  insertions?: (ast: any) => [number, string][];
 }
 
 export interface Instrumented {
@@ -23,6 +25,8 @@ export interface Instrumented {
   map: any;
   /** Free names the code references (function mode decides how to resolve them). */
   free: string[];
+  /** The parsed program (acorn's AST of the source as given). */
+  ast: any;
 }
 
 export const MARK = '/*__tg*/';
@@ -357,10 +361,12 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
     handle(n, parent, key);
   };
   visit(ast, { type: 'Root' }, 'root');
+  for (const [at, text] of opts.insertions?.(ast) ?? []) s.appendLeft(at, text);
 
   return {
     code: s.toString(),
     map: s.generateMap({ hires: true, source: opts.filename, includeContent: true }),
     free: [...free],
+    ast,
   };
 }

@@ -26,3 +26,21 @@ test("CommonJS under require('tracegrad/register'): module state and class metho
   t.deepEqual(r.energy, [{ k: 0.5 * 2 ** 2 }, 4 * 2]); // ∂/∂k ½kx² = ½x², ∂/∂x = kx
   t.is(r.kAfter, 4);
 });
+
+test('module-level functions loaded through the loader compile (helpers inlined, module constants and imported tables read each call), bit-identical to the interpreter; nested functions stay interpreted', (t) => {
+  const r = run(['--import', 'tracegrad/register', fixture('loader-compiled.mjs')]);
+  t.is(r.rosenbrock.tier, 'compiled'); // it said: interpreted: not made by traced() (a loader-rewritten function)
+  t.true(r.rosenbrock.same);
+  // closed form at x = (1.2, 0.8, −0.5), offset 1: Σ 100(x_{i+1} − x_i²)² + (1 − x_i)²
+  const [a, b, c] = [1.2, 0.8, -0.5];
+  t.true(Math.abs(r.rosenbrock.value - (100 * (b - a * a) ** 2 + (1 - a) ** 2 + 100 * (c - b * b) ** 2 + (1 - b) ** 2)) < 1e-12);
+  const g0 = -400 * a * (b - a * a) - 2 * (1 - a);
+  t.true(Math.abs(r.rosenbrock.grad[0] - g0) < 1e-10 * Math.abs(g0));
+  t.true(r.afterOffset.same);
+  t.true(Math.abs(r.afterOffset.value - (100 * (b - a * a) ** 2 + (2 - a) ** 2 + 100 * (c - b * b) ** 2 + (2 - b) ** 2)) < 1e-12);
+  t.is(r.weighted.tier, 'compiled');
+  t.true(r.weighted.same);
+  t.deepEqual(r.weighted.grad, [2 * Math.cos(1.2), -Math.cos(0.8), 0.5 * Math.cos(-0.5)]);
+  t.deepEqual(r.closure.grad, [2]);
+  t.regex(r.closure.tier, /^interpreted/);
+});
