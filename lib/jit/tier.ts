@@ -244,7 +244,7 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
 }
 
 function compileChecks(fn: Function): void {
-  if ((fn as any)[ORIGINAL] === undefined) throw new Ineligible('a function the loader rewrote inside another function or class (only module-level functions compile: a nested one may close over local variables), or one whose source text cannot be read back');
+  if ((fn as any)[ORIGINAL] === undefined) throw new Ineligible('a function the loader rewrote that is not a module-level one (nested in a function or class, it may close over local variables), or whose source text cannot be read back');
   if (scopedMath.has(fn)) throw new Ineligible('its scope supplies Math');
   if (adjointFor(fn) !== undefined) throw new Ineligible('it has a custom rule');
 }

@@ -51,7 +51,8 @@ export function instrumentModule(source: string, urlOrPath: string, kind: 'modul
  * traced() sees its scope), made on the first line with the function declarations (hoisted, so registered before any
  * code runs); a function held by a top-level `const`/`let`/`var` is registered right after its declaration, on the
  * same line. Each comes with its original text. Functions nested in other functions close over locals no scope
- * object can reach: they are not registered, and stay interpreted.
+ * object can reach: they are not registered, and stay interpreted. `const f = traced(function ..., scope)` registers
+ * the function: traced() is the identity in a rewritten module.
  */
 function moduleRegistration(ast: any, source: string): { atStart: string; after: [number, string][] } {
   const bindings = new Set<string>();
@@ -75,7 +76,9 @@ function moduleRegistration(ast: any, source: string): { atStart: string; after:
       const held: [string, string][] = [];
       for (const v of d.declarations) {
         names(v.id);
-        const init = v.init;
+        // `const f = traced(function f() {...}, scope)`: traced() is the identity in a rewritten module, so f is that function
+        let init = v.init;
+        if (init?.type === 'CallExpression' && init.callee.type === 'Identifier' && init.callee.name === 'traced') init = init.arguments[0];
         if (v.id.type === 'Identifier' && init && (init.type === 'ArrowFunctionExpression' || init.type === 'FunctionExpression'))
           held.push([v.id.name, source.slice(init.start, init.end)]);
       }

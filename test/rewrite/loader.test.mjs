@@ -43,4 +43,6 @@ test('module-level functions loaded through the loader compile (helpers inlined,
   t.deepEqual(r.weighted.grad, [2 * Math.cos(1.2), -Math.cos(0.8), 0.5 * Math.cos(-0.5)]);
   t.deepEqual(r.closure.grad, [2]);
   t.regex(r.closure.tier, /^interpreted/);
+  t.deepEqual(r.viaTraced.grad, [100 * 2 * 2, 2 * 3]); // term(a, b) = 100a² + b²
+  t.is(r.viaTraced.tier, 'compiled');
 });
