@@ -25,9 +25,14 @@ export const LIVE_SCOPE = Symbol.for('tracegrad.liveScope');
  * `fn[ORIGINAL]`, evaluated from the text when first asked for: it is never called, only read by the compiler) and
  * the module's bindings as its scope, so the compiled tier can take it as it takes a function made by traced().
  */
+const liveScopeNames = new WeakMap<object, Set<string>>();
 export function registerModuleFunctions(scope: object, functions: [Function, string][]): void {
-  Object.defineProperty(scope, LIVE_SCOPE, { value: true });
-  const scopeNames = new Set(Object.keys(scope));
+  // one name set per module (a module registers once per statement that holds functions)
+  let scopeNames = liveScopeNames.get(scope);
+  if (scopeNames === undefined) {
+    Object.defineProperty(scope, LIVE_SCOPE, { value: true });
+    liveScopeNames.set(scope, (scopeNames = new Set(Object.keys(scope))));
+  }
   for (const [fn, text] of functions) {
     if (typeof fn !== 'function' || Object.prototype.hasOwnProperty.call(fn, ORIGINAL)) continue;
     let original: Function | null | undefined;
@@ -90,11 +95,12 @@ function resolveFree(outside: Outside | undefined, name: string): Captured | nul
 /** How lower() resolves free variables: in the function's scope (its own, for inlined ones), else globalThis. */
 export function resolver(outside: Outside | undefined, self: string | undefined): Resolve {
   return (owner, name) => {
-    // a function's own name (bound to itself in a named function expression): a call through it is recursion, which
-    // cannot be inlined
+    // a function's own name: bound to the function itself in a named function expression, whatever a scope of the
+    // same name holds (a loader module's scope holds every module-level name); a call through it is recursion, which
+    // cannot be inlined. (An arrow's inferred name binds nothing: refusing it too only leaves that code interpreted.)
     const own = owner === null ? self : (owner as any)[ORIGINAL]?.name;
     const at = owner === null ? outside : scopes.get(owner);
-    if (name === own && !at?.scopeNames.has(name)) throw new Ineligible(`a recursive call of ${name}`);
+    if (own && name === own) throw new Ineligible(`a recursive call of ${name}`);
     return resolveFree(at, name);
   };
 }

@@ -109,10 +109,12 @@ function emitText(rhs: string): SymText {
   return new SymText(name);
 }
 const textOps: Record<string, (...xs: any[]) => any> = {};
+// Math functions through the rule objects the generated code receives (U_name.f, B_name.f: the functions the rule
+// table captured when tracegrad loaded, which the forward pass and the interpreter call too, even if Math is patched)
 for (const name of Object.keys(unaryRules))
-  textOps[name] = (x: any) => emitText(name === 'neg' ? `(-${textOf(x)})` : `Math.${name}(${textOf(x)})`);
+  textOps[name] = (x: any) => emitText(name === 'neg' ? `(-${textOf(x)})` : `U_${name}.f(${textOf(x)})`);
 for (const name of Object.keys(binaryRules))
-  textOps[name] = (a: any, b: any) => emitText(name in binaryOperator ? `(${textOf(a)} ${binaryOperator[name]} ${textOf(b)})` : `Math.${name}(${textOf(a)}, ${textOf(b)})`);
+  textOps[name] = (a: any, b: any) => emitText(name in binaryOperator ? `(${textOf(a)} ${binaryOperator[name]} ${textOf(b)})` : `B_${name}.f(${textOf(a)}, ${textOf(b)})`);
 for (const cmp of ['lt', 'gt', 'le', 'ge']) textOps[cmp] = () => { throw new ValueDependent(); };
 
 /**
@@ -158,8 +160,10 @@ export function partialText(rule: string, operand: 0 | 1, args: (string | number
 export function inlinePartial(rule: string, unary: boolean, operand: 0 | 1, operands: string[], result: string, temp: () => string): { pre: string; e: string } {
   const value = (text: string): string | number => {
     if (text === '0') return 0;
-    const literal = /^\((-?(?:\d[\d.]*(?:e[+-]?\d+)?|Infinity))\)$/.exec(text);
-    return literal !== null ? Number(literal[1]) : text;
+    // a literal in the canonical form of its number: `(010)` is 8 in sloppy code, `(1_000)` is no JS number text
+    const literal = /^\((.*)\)$/.exec(text);
+    if (literal !== null && String(Number(literal[1])) === literal[1]) return Number(literal[1]);
+    return text;
   };
   const inline = partialText(rule, operand, operands.map(value), value(result), temp);
   if (inline !== null) return { pre: inline.pre.join(' '), e: inline.e };

@@ -27,6 +27,8 @@ export interface Instrumented {
   free: string[];
   /** The parsed program (acorn's AST of the source as given). */
   ast: any;
+  /** The text of an insertion at position -1 (not placed: the caller puts it at the start, after its own prelude). */
+  startText: string;
 }
 
 export const MARK = '/*__tg*/';
@@ -361,12 +363,17 @@ export function instrument(source: string, opts: InstrumentOptions): Instrumente
     handle(n, parent, key);
   };
   visit(ast, { type: 'Root' }, 'root');
-  for (const [at, text] of opts.insertions?.(ast) ?? []) s.appendLeft(at, text);
+  let startText = '';
+  for (const [at, text] of opts.insertions?.(ast) ?? []) {
+    if (at < 0) startText += text;
+    else s.appendLeft(at, text);
+  }
 
   return {
     code: s.toString(),
     map: s.generateMap({ hires: true, source: opts.filename, includeContent: true }),
     free: [...free],
     ast,
+    startText,
   };
 }

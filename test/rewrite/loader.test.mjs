@@ -46,3 +46,20 @@ test('module-level functions loaded through the loader compile (helpers inlined,
   t.deepEqual(r.viaTraced.grad, [100 * 2 * 2, 2 * 3]); // term(a, b) = 100a² + b²
   t.is(r.viaTraced.tier, 'compiled');
 });
+
+// Found by an adversarial review of module-level compilation: each case compiled to a different result before.
+test('loader-compiled functions keep JS semantics: a named function expression calling its own name, a local function named traced, a var in a top-level block, duplicate declarations, \'use strict\' in CommonJS', (t) => {
+  const esm = run(['--import', 'tracegrad/register', fixture('loader-review.mjs')]);
+  for (const [name, r] of Object.entries(esm)) t.deepEqual(r.compiled, r.interpreted, name);
+  t.deepEqual(esm.selfCalling.interpreted, { value: 2, grad: [8] }); // g(3.5) = 2·2·2·g(0.5) = 8·0.25; its own g, not the module's
+  t.regex(esm.selfCalling.tier, /^interpreted: a recursive call of g/);
+  t.deepEqual(esm.wrapped.interpreted, { value: 18, grad: [12] }); // the project's traced doubles: 2x² at 3
+  t.deepEqual(esm.scaled.interpreted, { value: 6, grad: [3] }); // the module's rate (3), not globalThis.rate (100)
+  t.is(esm.scaled.tier, 'compiled');
+  const cjs = run(['--import', 'tracegrad/register', fixture('loader-review.cjs')]);
+  t.true(cjs.strict); // the runtime line went before the directive, which then was no directive
+  t.deepEqual(cjs.twice.compiled, { value: 8, grad: [12] }); // the last declaration: x³
+  t.deepEqual(cjs.twice.interpreted, cjs.twice.compiled);
+  const reserved = run(['--import', 'tracegrad/register', fixture('loader-reserved.mjs')]);
+  t.deepEqual(reserved.usesIt, { value: 10, grad: [5] }); // it failed to load: __tgScope declared twice
+});
