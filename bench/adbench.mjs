@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
+import { loadTracegrad, warm, median } from './lib/harness.mjs';
 import { loadBa, baObjective, baJacobianBuilder, BLOCK_SIZE, CAMERA_PARAMS } from './adbench/ba.mjs';
 import { loadLstm, lstmObjective, tracedLstm } from './adbench/lstm.mjs';
 import {
@@ -41,20 +42,6 @@ function fail(msg) {
   process.exit(1);
 }
 
-async function loadTracegrad() {
-  const url = new URL('../esm/index.mjs', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return { skip: 'esm/index.mjs not built (run `npm run build` first)' };
-  try {
-    const m = await import(url.href);
-    for (const name of ['gradient', 'jacobian', 'traced', 'jit', 'tierOf']) {
-      if (m[name] === undefined) return { skip: `esm/index.mjs does not export ${name}` };
-    }
-    return { tg: m };
-  } catch (e) {
-    note(e);
-    return { skip: `esm/index.mjs failed to load: ${e.message}` };
-  }
-}
 
 // ---- finite differences: Richardson-extrapolated central differences of the plain objectives (no tracegrad) ----------
 
@@ -87,15 +74,7 @@ function compareAll(who, pairs, rtol) {
 
 // ---- timing ----------------------------------------------------------------------------------------------------------
 
-function warm(fn) {
-  const end = performance.now() + WARM_MS;
-  while (performance.now() < end) fn();
-}
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * benchmark.js over the cases ({ name, fn, tier?, measured? }), each warmed first; a case with `runs` is slow: timed that
@@ -106,7 +85,7 @@ function runSuite(title, cases) {
   const suite = new Benchmark.Suite(title);
   for (const c of cases) {
     if (c.runs) continue;
-    warm(c.fn);
+    warm(c.fn, WARM_MS);
     suite.add(c.name, c.fn, { maxTime: MAX_TIME });
   }
   suite.on('cycle', (ev) => note(`  ${title}: ${String(ev.target)}`));
@@ -282,7 +261,7 @@ function benchHand(tg, complicated) {
 
 // ---- main ----------------------------------------------------------------------------------------------------------
 
-const { tg, skip: tgSkip } = await loadTracegrad();
+const { tg, skip: tgSkip } = await loadTracegrad(['gradient', 'jacobian', 'traced', 'jit', 'tierOf']);
 if (tgSkip) note(`tracegrad rows skipped: ${tgSkip}`);
 const needs = {
   ba: ['ba/ba1_n49_m7776_p31843.txt'],

@@ -6,10 +6,9 @@
 //   its two contenders are skipped with a message. The peers tfjs (cpu, wasm; float32) and jax-js (eager, float64) run
 //   after tracegrad's rows, each only if it loads and passes the same checks (--no-peers leaves them out).
 
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
+import { loadTracegrad } from './lib/harness.mjs';
 import ad from 'adnn/ad/index.js'; // adnn has no "exports" map; ESM cannot resolve the bare directory 'adnn/ad'
 import { loadJax, loadTfjs, tfBackendInfo, useTfBackend } from './peers.mjs';
 
@@ -84,20 +83,6 @@ function chainShort(x) { for (let i = 0; i < 10; i++) x = Math.sin(x) * x + 0.5;
 // A new function object with the same source each call, so every cold copy is traced from scratch.
 const freshChain = () => function chain(x) { for (let i = 0; i < 1000; i++) x = Math.sin(x) * x + 0.5; return x };
 
-async function loadTracegrad() {
-  const url = new URL('../esm/index.mjs', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return { skip: 'esm/index.mjs not built (`npm run bench` builds it first)' };
-  try {
-    const m = await import(url.href);
-    if (typeof m.gradient !== 'function' || typeof m.traced !== 'function') {
-      return { skip: 'esm/index.mjs does not export gradient and traced yet' };
-    }
-    return { tg: m };
-  } catch (e) {
-    note(e);
-    return { skip: `esm/index.mjs failed to load: ${e.message}` };
-  }
-}
 
 // ---- gradient checks -----------------------------------------------------------------------------------------------
 function fail(msg) {
@@ -267,7 +252,7 @@ function runSuite(cases) {
 }
 
 // ---- main ----------------------------------------------------------------------------------------------------------
-const { tg, skip: tgSkip } = await loadTracegrad();
+const { tg, skip: tgSkip } = await loadTracegrad(['gradient', 'traced']);
 if (tgSkip) note(`tracegrad contenders skipped: ${tgSkip}`);
 
 // Cold first, so that copy 0 is the first gradient call of the whole process (library code not yet warm either).

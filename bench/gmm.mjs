@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
+import { loadTracegrad, warm, median } from './lib/harness.mjs';
 import { loadGmm, gmmObjective, tracedGmm } from './adbench/gmm.mjs';
 import { richardsonDerivative } from '../test/helpers/reference.mjs';
 
@@ -27,20 +28,6 @@ const JSON_OUT = process.argv.includes('--json');
 const note = (...a) => console.error(...a);
 let sink = 0; // every timed call feeds its result here so nothing is dead code
 
-async function loadTracegrad() {
-  const url = new URL('../esm/index.mjs', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return { skip: 'esm/index.mjs not built (run `npm run build` first)' };
-  try {
-    const m = await import(url.href);
-    for (const name of ['gradient', 'withGradient', 'traced', 'jit', 'tierOf']) {
-      if (m[name] === undefined) return { skip: `esm/index.mjs does not export ${name}` };
-    }
-    return { tg: m };
-  } catch (e) {
-    note(e);
-    return { skip: `esm/index.mjs failed to load: ${e.message}` };
-  }
-}
 
 function fail(msg) {
   console.error(`gmm.mjs: check FAILED: ${msg}\nNo timings reported.`);
@@ -94,19 +81,11 @@ function checkGradient(who, withGradient, g, args, value) {
  * land in benchmark.js's first samples.
  */
 const WARM_MS = 1500;
-function warm(fn) {
-  const end = performance.now() + WARM_MS;
-  while (performance.now() < end) fn();
-}
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function runSuite(title, cases) {
   const suite = new Benchmark.Suite(title);
-  for (const [, fn] of cases) warm(fn);
+  for (const [, fn] of cases) warm(fn, WARM_MS);
   for (const [name, fn] of cases) suite.add(name, fn, { maxTime: MAX_TIME });
   suite.on('cycle', (ev) => note(`  ${title}: ${String(ev.target)}`));
   suite.on('error', (ev) => fail(`benchmark ${ev.target.name} threw: ${ev.target.error}`));
@@ -123,7 +102,7 @@ if (!existsSync(fileURLToPath(DATA))) {
   else console.log(msg);
   process.exit(0);
 }
-const { tg, skip: tgSkip } = await loadTracegrad();
+const { tg, skip: tgSkip } = await loadTracegrad(['gradient', 'withGradient', 'traced', 'jit', 'tierOf']);
 if (tgSkip) note(`tracegrad rows skipped: ${tgSkip}`);
 
 const results = [];

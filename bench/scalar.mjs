@@ -8,10 +8,9 @@
 //   A peer (tfjs, jax-js) that cannot load or start, or throws, is skipped with the reason; one whose gradient is
 //   wrong is not timed and is listed with the failed check.
 
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
+import { loadTracegrad } from './lib/harness.mjs';
 import ad from 'adnn/ad/index.js'; // adnn has no "exports" map; ESM cannot resolve the bare directory 'adnn/ad'
 import { richardsonEstimate } from '../test/helpers/reference.mjs';
 import { jaxValueAndGrad, loadJax, loadTfjs, tfBackendInfo, tfValueAndGrads, useTfBackend, versionOf } from './peers.mjs';
@@ -55,20 +54,6 @@ function fail(msg) {
   process.exit(1);
 }
 
-async function loadTracegrad() {
-  const url = new URL('../esm/index.mjs', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return { skip: 'esm/index.mjs not built (run `npm run build` first)' };
-  try {
-    const m = await import(url.href);
-    for (const name of ['withGradient', 'traced', 'jit', 'tierOf']) {
-      if (m[name] === undefined) return { skip: `esm/index.mjs does not export ${name}` };
-    }
-    return { tg: m };
-  } catch (e) {
-    note(e);
-    return { skip: `esm/index.mjs failed to load: ${e.message}` };
-  }
-}
 
 // ---- the contenders: each `make()` returns fn(...args) → { value, grad: one entry per argument } -------------------
 // group: reference | tracegrad | adnn | tfjs | jax; n: the size it runs at, or sizes: those to try, largest first (a
@@ -81,7 +66,7 @@ async function contenders() {
   const versions = { adnn: versionOf('adnn') };
   const notes = [];
 
-  const { tg, skip: tgSkip } = await loadTracegrad();
+  const { tg, skip: tgSkip } = await loadTracegrad(['withGradient', 'traced', 'jit', 'tierOf']);
   if (tgSkip) {
     skipped.push({ name: 'tracegrad', reason: tgSkip });
   } else {
