@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
+import { rosenbrock } from './workloads/rosenbrock.mjs';
 
 const JSON_OUT = process.argv.includes('--json');
 const note = (...a) => console.error(...a);
@@ -41,16 +42,7 @@ function chainDual(x) {
   return dx;
 }
 
-// ---- Rosenbrock, its hand-written Hessian (tridiagonal) and Hessian-vector product ---------------------------------
-function rosenbrock(x) {
-  let s = 0;
-  for (let i = 0; i < x.length - 1; i++) {
-    const a = x[i + 1] - x[i] * x[i];
-    const b = 1 - x[i];
-    s += 100 * a * a + b * b;
-  }
-  return s;
-}
+// ---- Rosenbrock (the workload of bench/scalar.mjs), its hand-written Hessian (tridiagonal) and Hessian-vector product --
 /** ∂²f: for each term 100(x₁ − x₀²)² + (1 − x₀)²: ∂₀₀ = 1200x₀² − 400x₁ + 2, ∂₀₁ = −400x₀, ∂₁₁ = 200. */
 function rosenbrockHessian(x) {
   const n = x.length;
