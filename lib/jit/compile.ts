@@ -7,6 +7,7 @@ import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
 import { inlinePartial } from './symbolic';
+import { unaliasElementCopies } from './unalias';
 
 export { Ineligible, type ArgKind } from './lower';
 export { PRELUDE, RULES } from './prelude';
@@ -77,7 +78,7 @@ export type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: strin
  */
 export function compileGradient(source: string, kinds?: ArgKind[], outside?: Outside, self?: string): CompiledGradient {
   checkScope(outside);
-  return compileProgram(lower(source, kinds, resolver(outside, self)));
+  return compileProgram(unaliasElementCopies(lower(source, kinds, resolver(outside, self))));
 }
 
 /** compileGradient from a lowered program; `constants` are parameters held constant (their gradients are null). */
