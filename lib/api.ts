@@ -1,7 +1,7 @@
 // The public differentiation API, built from small pieces: pullback records and sweeps; gradient seeds it with 1.
 import { Tracked, primal } from './trace/tracked';
 import { pushTape, popTape } from './trace/context';
-import { enterArgs, gatherGradient, cleanUp, stripValue, isContainer, isTypedFloat } from './trace/containers';
+import { enterArgs, gatherGradient, cleanUp, stripValue, isContainer, isTypedFloat, type HandedOut } from './trace/containers';
 import { sweep } from './reverse';
 import { adjointFor, inner } from './rules/custom';
 import { ensureTraced } from './rewrite/traced';
@@ -82,7 +82,8 @@ function backFrom(tape: Tape, nodes: any[], outIdx: number[], seeds: any[]): any
   if (outIdx.length === 0) return nodes.map(() => null);
   const { adj, touched } = sweepMany(tape, outIdx, seeds);
   // tensor gradients may be fused expressions still: evaluated before they reach the caller
-  return nodes.map((n) => settle(gatherGradient(n, adj, touched)));
+  const handed: HandedOut = new Map();
+  return nodes.map((n) => settle(gatherGradient(n, adj, touched, handed)));
 }
 
 /** Several outputs: sweep once from a synthetic sum, by seeding each output slot. */

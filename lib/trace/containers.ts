@@ -163,9 +163,26 @@ export function holdsTracked(x: any, tape: Tape, seen = new Set<any>()): boolean
 // ---- gradients of the same shape as the arguments ----
 
 /** Gradient for one argument: see the table in README (numbers, arrays, typed arrays, objects, Maps; null if unreached). */
-export function gatherGradient(node: Slot, adj: ArrayLike<any>, touched: Uint8Array): any {
-  if (typeof node === 'number') return touched[node] === 1 ? adj[node] : null;
-  return gather(node, adj, touched, new Map()).g;
+export function gatherGradient(node: Slot, adj: ArrayLike<any>, touched: Uint8Array, handed: HandedOut = new Map()): any {
+  if (typeof node === 'number') return touched[node] === 1 ? handOut(adj[node], node, handed) : null;
+  return gather(node, adj, touched, new Map(), handed).g;
+}
+
+/** The tensor (or tracked) gradients handed out by one call's gatherGradient calls, each with the leaf slot it came from. */
+export type HandedOut = Map<object, number>;
+
+/**
+ * A leaf's adjoint as the caller gets it. Two leaves can hold one object (both operands of a + get the cotangent as it
+ * is, and a custom adjoint may return one tensor twice): the second leaf gets a copy, so that changing one gradient in
+ * place cannot change another. One leaf reached from two places (an argument passed twice) keeps one object, as its
+ * containers do.
+ */
+function handOut(a: any, slot: number, handed: HandedOut): any {
+  if (a === null || typeof a !== 'object') return a;
+  const first = handed.get(a);
+  if (first === undefined) handed.set(a, slot);
+  else if (first !== slot) return O.mul(a, 1);  // x·1 is x exactly (−0 and NaN included), in a new array
+  return a;
 }
 
 
@@ -177,7 +194,7 @@ interface Gathered {
 }
 const unreachedLeaf: Gathered = { g: null, reached: false, open: false };
 
-function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array, memo: Map<InputNode, Gathered>): Gathered {
+function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array, memo: Map<InputNode, Gathered>, handed: HandedOut): Gathered {
   if (node === null) return unreachedLeaf;
   const hit = memo.get(node);
   if (hit !== undefined) return hit;
@@ -188,9 +205,9 @@ function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array
     if (typeof n === 'number') {
       if (touched[n] === 0) return unreached;
       result.reached = true;
-      return adj[n];
+      return handOut(adj[n], n, handed);
     }
-    const r = gather(n, adj, touched, memo);
+    const r = gather(n, adj, touched, memo, handed);
     if (r.reached) result.reached = true;
     return r.reached || r.open ? r.g : null;
   };
@@ -204,7 +221,7 @@ function gather(node: InputNode | null, adj: ArrayLike<any>, touched: Uint8Array
     result.g = new Map();
     node.keys.forEach((key, i) => {
       const n = node.vals[i];
-      const reached = typeof n === 'number' ? touched[n] === 1 : n !== null && gather(n, adj, touched, memo).reached;
+      const reached = typeof n === 'number' ? touched[n] === 1 : n !== null && gather(n, adj, touched, memo, handed).reached;
       if (reached) result.g.set(key, slot(n, null));
     });
   } else {

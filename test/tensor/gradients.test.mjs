@@ -181,3 +181,25 @@ test('custom adjoints on tensors: a Tensor output is one leaf, its cotangents te
   t.throws(() => gradient(traced((A) => sum(wrongShape(A)), { wrongShape, sum }), A), { instanceOf: TracegradError, message: /expected a Tensor of shape \[2,3\]/ });
   t.throws(() => jvp(traced((A, B) => sum(mm(A, B)), { mm, sum }), [A, B], [A, null]), { instanceOf: TracegradError, message: /forward mode \(jvp\) through the custom adjoint/ });
 });
+
+test('gradients of different arguments are different objects, even where one cotangent reaches both (a sum, a custom adjoint returning one tensor twice)', (t) => {
+  const a = tensor([[0.1, -0.4], [0.7, 1.2]]), b = tensor([[0.3, 0.2], [-0.5, 0.9]]);
+  // d/da = d/db = 3 sech²(a + b): one cotangent for both operands of +
+  const [ga, gb] = gradient(T((a, b) => sum(Math.tanh(a + b) * 3)), a, b);
+  t.not(ga, gb);
+  const want = a.toArray().map((row, i) => row.map((v, j) => 3 / Math.cosh(v + b.toArray()[i][j]) ** 2));
+  for (const g of [ga, gb]) g.toArray().forEach((row, i) => row.forEach((v, j) => t.true(Math.abs(v - want[i][j]) < 1e-15)));
+  ga.data[0] = 99;
+  t.true(Math.abs(gb.data[0] - want[0][0]) < 1e-15, 'changing one gradient in place leaves the other as it was');
+  // a custom adjoint handing the same tensor back for both arguments
+  const both = defineAdjoint((x, _y) => x, (x, _y) => [x, (_dy) => { const s = tensor([[1, 2], [3, 4]]); return [s, s]; }]);
+  const [gx, gy] = gradient(traced((x, y) => sum(both(x, y)), { sum, both }), a, b);
+  t.not(gx, gy);
+  t.deepEqual(gx.toArray(), [[1, 2], [3, 4]]);
+  gx.data[0] = -1;
+  t.deepEqual(gy.toArray(), [[1, 2], [3, 4]]);
+  // one argument passed twice is two leaves, each with its own gradient
+  const [g1, g2] = gradient(T((x, y) => sum(x * y)), a, a);
+  t.not(g1, g2);
+  t.deepEqual(g1.toArray(), a.toArray());
+});
