@@ -18,6 +18,8 @@ export interface Addon {
   isa(): string;
   isas(): string[];
   setIsa(name: string): boolean;
+  /** The threads GEMMs, transcendental maps and fused programs use (the caller included), after setting it to n. */
+  threads(n?: number): number;
   unaryOps: string[];
   binaryOps: string[];
 }

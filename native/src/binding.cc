@@ -2,7 +2,10 @@
 #include <node_api.h>
 #include <cstdint>
 #include <cstring>
+#include <atomic>
+#include <vector>
 #include "kernels.h"
+#include "pool.h"
 
 namespace {
 
@@ -51,6 +54,48 @@ napi_value string(napi_env env, const char* s) {
   return v;
 }
 
+/** Multiply-adds below which a GEMM task is not worth a thread's wake-up (a few µs): tasks are at least this big. */
+constexpr long GEMM_TASK_MIN = 1L << 18;
+
+template <class T> struct GemmTasks {
+  bool (*kernel)(const tg::Gemm<T>&);
+  std::vector<tg::Gemm<T>> parts;
+  std::atomic<bool> failed{false};
+};
+
+/**
+ * The batches of a GEMM as tasks for parallel_for: each batch entry whole, or, when there are fewer entries than
+ * threads, C cut into bands of whole micro-tiles along n (when n ≥ m: each band packs its own part of B and all of the
+ * smaller A) or along m. Every element of C is still summed over k in the same order, so the result does not depend on
+ * the cut or the thread count (tested bit for bit).
+ */
+template <class T>
+bool gemm_batches(bool (*kernel)(const tg::Gemm<T>&), const int tile[2], const T* a, const T* b, T* c, long m, long n, long k,
+                  long rsa, long csa, long rsb, long csb, const double* offsets, size_t batches) {
+  GemmTasks<T> job;
+  job.kernel = kernel;
+  const long threads = tg::pool_threads(), work = m * n * k;
+  long cuts = batches >= (size_t)threads ? 1 : (threads + (long)batches - 1) / (long)batches;
+  if (work / GEMM_TASK_MIN < cuts) cuts = work / GEMM_TASK_MIN > 1 ? work / GEMM_TASK_MIN : 1;
+  const bool along_n = n >= m;
+  const long size = along_n ? n : m, unit = along_n ? tile[1] : tile[0], units = (size + unit - 1) / unit;
+  if (cuts > units) cuts = units;
+  for (size_t t = 0; t < batches; t++) {
+    const long oa = (long)offsets[3 * t], ob = (long)offsets[3 * t + 1], oc = (long)offsets[3 * t + 2];
+    for (long p = 0; p < cuts; p++) {
+      long from = units * p / cuts * unit, to = units * (p + 1) / cuts * unit;
+      if (to > size) to = size;
+      if (along_n) job.parts.push_back({a + oa, rsa, csa, b + ob + from * csb, rsb, csb, c + oc + from, n, m, to - from, k});
+      else job.parts.push_back({a + oa + from * rsa, rsa, csa, b + ob, rsb, csb, c + oc + from * n, n, to - from, n, k});
+    }
+  }
+  tg::parallel_for((long)job.parts.size(), [](void* context, long task) {
+    auto& j = *(GemmTasks<T>*)context;
+    if (!j.kernel(j.parts[task])) j.failed = true;
+  }, &job);
+  return !job.failed;
+}
+
 /** gemm(A, B, C, m, n, k, rsa, csa, rsb, csb, offsets?): C[oc + i·n + j] = Σₚ A[oa + i·rsa + p·csa]·B[ob + p·rsb + j·csb]
  *  for each (oa, ob, oc) triple of the Float64Array `offsets` (one batch at 0, 0, 0 when it is absent). */
 napi_value Gemm(napi_env env, napi_callback_info info) {
@@ -83,15 +128,23 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
         !fits((long)offsets[3 * t + 2], m, n, n, 1, C.length))
       return TG_FAIL("gemm: a block lies outside its array");
   const tg::Table& K = tg::active();
-  for (size_t t = 0; t < batches; t++) {
-    const long oa = (long)offsets[3 * t], ob = (long)offsets[3 * t + 1], oc = (long)offsets[3 * t + 2];
-    const bool done = C.type == napi_float64_array
-      ? K.gemm_d({(const double*)A.data + oa, rsa, csa, (const double*)B.data + ob, rsb, csb, (double*)C.data + oc, n, m, n, k})
-      : K.gemm_f({(const float*)A.data + oa, rsa, csa, (const float*)B.data + ob, rsb, csb, (float*)C.data + oc, n, m, n, k});
-    if (!done) return (napi_throw_error(env, nullptr, "tracegrad native: gemm: out of memory for packing buffers"), nullptr);
-  }
+  const bool ok = C.type == napi_float64_array
+    ? gemm_batches<double>(K.gemm_d, K.tile_d, (const double*)A.data, (const double*)B.data, (double*)C.data, m, n, k, rsa, csa, rsb, csb, offsets, batches)
+    : gemm_batches<float>(K.gemm_f, K.tile_f, (const float*)A.data, (const float*)B.data, (float*)C.data, m, n, k, rsa, csa, rsb, csb, offsets, batches);
+  if (!ok) return (napi_throw_error(env, nullptr, "tracegrad native: gemm: out of memory for packing buffers"), nullptr);
   return nullptr;
 }
+
+/** Elements below which a transcendental map is not cut into tasks for the pool. */
+constexpr long UNARY_TASK_MIN = 2048;
+struct UnaryTasks {
+  const tg::Table* K;
+  int op;
+  bool f64;
+  const void* x;
+  void* y;
+  long n, chunks;
+};
 
 /** unary(op, x, y): y = op(x) elementwise; x and y of one dtype and length. */
 napi_value Unary(napi_env env, napi_callback_info info) {
@@ -102,8 +155,17 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   if (!is_float_array(env, argv[1], X) || !is_float_array(env, argv[2], Y) || X.type != Y.type || X.length != Y.length)
     return TG_FAIL("unary: x and y must be float arrays of one dtype and length");
   const tg::Table& K = tg::active();
-  if (X.type == napi_float64_array) K.unary_d((int)op, (const double*)X.data, (double*)Y.data, (long)X.length);
-  else K.unary_f((int)op, (const float*)X.data, (float*)Y.data, (long)X.length);
+  // the transcendental ops cost 2–6 ns an element (fdlibm's, or glibc's): large arrays are cut into chunks for the pool
+  // (each element is computed alone, so the result does not depend on the cut)
+  const bool cheap = op <= tg::U_sqrt;
+  const long n = (long)X.length, chunks = cheap || n < 2 * UNARY_TASK_MIN ? 1 : n / UNARY_TASK_MIN;
+  UnaryTasks job{&K, (int)op, X.type == napi_float64_array, X.data, Y.data, n, chunks < tg::pool_threads() ? chunks : tg::pool_threads()};
+  tg::parallel_for(job.chunks, [](void* context, long task) {
+    const UnaryTasks& j = *(const UnaryTasks*)context;
+    const long from = j.n * task / j.chunks / 64 * 64, to = task + 1 == j.chunks ? j.n : j.n * (task + 1) / j.chunks / 64 * 64;
+    if (j.f64) j.K->unary_d(j.op, (const double*)j.x + from, (double*)j.y + from, to - from);
+    else j.K->unary_f(j.op, (const float*)j.x + from, (float*)j.y + from, to - from);
+  }, &job);
   return nullptr;
 }
 
@@ -182,6 +244,14 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** The fused evaluator's block (fused.inc's FB): ranges handed to threads are whole blocks. */
+constexpr long FUSED_BLOCK = 256;
+struct FusedTasks {
+  const tg::Table* K;
+  const tg::Program* P;
+  long blocks, chunks;
+};
+
 /**
  * fused(prog, consts, out, ...leaves): runs a fused elementwise program (kernels.h's Program). prog is an Int32Array
  * [ninstr, nslots, result, ndim, nleaves, shape × ndim, strides × nleaves·ndim, instructions × 5·ninstr]; consts a
@@ -254,7 +324,19 @@ napi_value Fused(napi_env env, napi_callback_info info) {
   if (!written[result]) return TG_FAIL("fused: the result slot is never written");
   const tg::Program P = {code, ninstr, (int)nslots, (int)result, (const double*)consts.data, (int)ndim, shape,
                          (int)nleaves, leaf, leaf_f32, strides, out.data, out.type == napi_float32_array, n};
-  tg::active().fused(P);
+  // cut into ranges of whole blocks for the pool where the program does enough work an element (a transcendental op,
+  // or a few arithmetic ones): each element is computed alone, so the result does not depend on the cut
+  bool heavy = ninstr >= 6;
+  for (long q = 0; q < ninstr; q++) heavy |= code[5 * q] == tg::F_UNARY && (code[5 * q + 4] & 0xff) > tg::U_sqrt;
+  const long blocks = (n + FUSED_BLOCK - 1) / FUSED_BLOCK;
+  long chunks = heavy && n >= 2 * UNARY_TASK_MIN ? n / UNARY_TASK_MIN : 1;
+  if (chunks > tg::pool_threads()) chunks = tg::pool_threads();
+  FusedTasks job{&tg::active(), &P, blocks, chunks};
+  tg::parallel_for(chunks, [](void* context, long task) {
+    const FusedTasks& j = *(const FusedTasks*)context;
+    const long from = j.blocks * task / j.chunks * FUSED_BLOCK, to = j.blocks * (task + 1) / j.chunks * FUSED_BLOCK;
+    j.K->fused(*j.P, from, to < j.P->n ? to : j.P->n);
+  }, &job);
   return nullptr;
 }
 
@@ -267,6 +349,19 @@ napi_value Isas(napi_env env, napi_callback_info) {
   napi_create_array_with_length(env, n, &list);
   for (int i = 0; i < n; i++) napi_set_element(env, list, i, string(env, names[i]));
   return list;
+}
+
+/** threads(n?): the threads GEMMs use (the caller included), after setting it to n when given (1 = serial). */
+napi_value Threads(napi_env env, napi_callback_info info) {
+  TG_ARGS(0, 1);
+  if (argc > 0) {
+    long n;
+    if (!get_long(env, argv[0], n) || n < 1) return TG_FAIL("threads: the count must be a whole number ≥ 1");
+    tg::set_pool_threads((int)n);
+  }
+  napi_value result;
+  napi_create_int32(env, tg::pool_threads(), &result);
+  return result;
 }
 
 /** setIsa(name): switch builds (for tests and benchmarks); false where this CPU or binary lacks `name`. */
@@ -300,7 +395,7 @@ NAPI_MODULE_INIT() {
   static const char* const binary_names[] = {TG_BINARY_OPS(TG_NAME)};
 #undef TG_NAME
   const struct { const char* name; napi_callback fn; } fns[] = {
-    {"gemm", Gemm}, {"unary", Unary}, {"binary", Binary}, {"sum", Sum}, {"transpose", Transpose}, {"fused", Fused}, {"isa", Isa}, {"isas", Isas}, {"setIsa", SetIsa}};
+    {"gemm", Gemm}, {"unary", Unary}, {"binary", Binary}, {"sum", Sum}, {"transpose", Transpose}, {"fused", Fused}, {"isa", Isa}, {"isas", Isas}, {"setIsa", SetIsa}, {"threads", Threads}};
   for (const auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

@@ -74,8 +74,10 @@ struct Table {
   /** y[b, j, i] = x[b, i, j] (x is batch×rows×cols). */
   void (*transpose_d)(const double* x, double* y, long batch, long rows, long cols);
   void (*transpose_f)(const float* x, float* y, long batch, long rows, long cols);
-  /** Runs a fused elementwise program (see Program). */
-  void (*fused)(const Program& p);
+  /** Runs output elements [from, to) of a fused elementwise program (see Program); from is a multiple of 256. */
+  void (*fused)(const Program& p, long from, long to);
+  /** The GEMM micro-tile (rows, columns) of each dtype: binding.cc splits C between threads along whole tiles. */
+  int tile_d[2], tile_f[2];
 };
 
 /** The builds in this binary, best first; each is null where the CPU or the compiler target lacks it. */

@@ -545,4 +545,57 @@ function nativeTests(N) {
       tg.setBackend('js');
     }
   });
+
+  test('threads: GEMMs, transcendental maps and fused programs cut between threads give the serial result to the bit (every ISA path)', (t) => {
+    const A = N.addon, saved = A.threads();
+    const data = (n, s, T) => T.from({ length: n }, (_v, i) => Math.sin(s * 3.7 + i * 0.731) * 2);
+    const cosh = A.unaryOps.indexOf('cosh'), mul = A.binaryOps.indexOf('mul'), add = A.binaryOps.indexOf('add');
+    const runAll = () => {
+      const out = [];
+      for (const T of [Float64Array, Float32Array]) {
+        // [m, n, k, A transposed, batches]: cut along m (n < m), along n, ragged tiles, a transposed A, two batches
+        for (const [m, n, k, ta, batches] of [[128, 64, 784, false, 1], [128, 784, 64, false, 1], [70, 333, 100, false, 1], [97, 211, 150, true, 1], [100, 100, 60, false, 2]]) {
+          const a = data(batches * m * k, m, T), b = data(batches * k * n, n, T), c = new T(batches * m * n);
+          const offsets = Float64Array.from({ length: 3 * batches }, (_v, i) => [m * k, k * n, m * n][i % 3] * Math.floor(i / 3));
+          A.gemm(a, b, c, m, n, k, ta ? 1 : k, ta ? m : 1, n, 1, offsets);
+          out.push(c);
+        }
+        for (const name of ['exp', 'tanh', 'cosh', 'sin', 'log', 'atan']) {
+          const x = data(10007, 5, T).map((v) => (name === 'log' ? Math.abs(v) + 0.1 : v)), y = new T(x.length);
+          A.unary(A.unaryOps.indexOf(name), x, y);
+          out.push(y);
+        }
+        // cosh(x)·w + x over [90, 113], w one row broadcast down: {opcode, dst, a, b, op}, rounded after each op for float32
+        const r = T === Float32Array ? 0x100 : 0;
+        const code = [0, 0, 0, 0, 0, 2, 1, 0, 0, cosh | r, 0, 2, 1, 0, 0, 3, 3, 1, 2, mul | r, 3, 4, 3, 0, add | r];
+        const prog = Int32Array.from([5, 5, 4, 2, 2, 90, 113, 113, 1, 0, 1, ...code]);
+        const y = new T(90 * 113);
+        A.fused(prog, new Float64Array(0), y, data(90 * 113, 7, T), data(113, 8, T));
+        out.push(y);
+      }
+      return out;
+    };
+    try {
+      everyIsa((isa) => {
+        A.threads(1);
+        const serial = runAll();
+        for (const n of [2, 3]) {
+          A.threads(n);
+          runAll().forEach((got, i) => t.is(sameBits(got, serial[i], got instanceof Float32Array ? 'float32' : 'float64'), null, `${isa}, ${n} threads, result ${i}`));
+        }
+      });
+    } finally {
+      A.threads(saved);
+    }
+    t.throws(() => A.threads(0), { message: /≥ 1/ });
+    t.throws(() => A.threads('two'), { message: /whole number/ });
+  });
+
+  test('threads: TRACEGRAD_NATIVE_THREADS sets the count in a child process (default: the CPU count, at most 8)', (t) => {
+    const addon = require.resolve('../../native/build/Release/tracegrad_native.node');
+    const count = (env) => spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require(process.argv[1]).threads()))', addon], { env: { ...process.env, ...env }, encoding: 'utf8' }).stdout;
+    t.is(count({ TRACEGRAD_NATIVE_THREADS: '1' }), '1');
+    t.is(count({ TRACEGRAD_NATIVE_THREADS: '3' }), '3');
+    t.is(count({ TRACEGRAD_NATIVE_THREADS: '' }), String(Math.min(8, Math.max(1, (require('node:os').availableParallelism?.() ?? 1)))));
+  });
 }
