@@ -2,6 +2,7 @@
 import { Tensor, allocate, sizeOf, type Data, type DType, type DeviceStorage } from './tensor';
 import * as K from './kernels';
 import { state } from '../trace/context';
+import { evaluateNative } from './fuse-native';
 
 /** An unevaluated elementwise expression over tensors (leaves) and numbers. */
 type Node =
@@ -100,6 +101,11 @@ const compiled = new Map<string, Function>();
  * kernels, bit for bit). Leaves are read with their own broadcast strides.
  */
 function evaluate(root: Node, shape: readonly number[], dtype: DType): Data {
+  const native = evaluateNative(root, shape, dtype);
+  if (native !== undefined) {
+    fusion.evaluations++;
+    return native;
+  }
   const leaves: Tensor[] = [], nums: number[] = [], fns: Function[] = [];
   const key: string[] = [];
   // an operation used twice (y in tanh's derivative, a cosh squared) is computed once per element, into a local

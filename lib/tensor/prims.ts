@@ -9,6 +9,7 @@ import { Tensor, isTensor, sizeOf, type DType } from './tensor';
 import * as K from './kernels';
 import { kernels } from './backend';
 import { fusedMap, fusedZip, isFused } from './fuse';
+import { nativeFusion } from './fuse-native';
 
 /**
  * A primitive on tensors (and numbers). `forward` takes plain values. `back(g, xs, y, needed)` returns one cotangent
@@ -44,6 +45,8 @@ export function apply(p: Prim, args: any[], params?: any): any {
 }
 
 /** A tensor's elements for a view of them: its device buffer where it has one (not read back), else its data. */
+/** Whether elementwise results stay lazy for fusion: on the JS kernels, and on native ones that evaluate fused programs. */
+const fusing = () => kernels() === K || nativeFusion();
 const storageOf = (x: Tensor) => (x.device !== null && !isFused(x) ? x.device : x.data);
 
 /** The primal shape of a value: a tensor's, or null for a number. */
@@ -87,21 +90,25 @@ const unaryPrims = new Map<string, Prim>();
 for (const [name, rule] of Object.entries(unaryRules) as [string, any][]) {
   unaryPrims.set(name, {
     name,
-    forward: ([x]) => (isTensor(x) ? (kernels() === K ? fusedMap(x, rule.f, name) : undefined) ?? kernels().map(x, rule.f) : rule.f(x)),
+    forward: ([x]) => (isTensor(x) ? (fusing() ? fusedMap(x, rule.f, name) : undefined) ?? kernels().map(x, rule.f) : rule.f(x)),
     back: (g, [x], y) => [O.mul(g, rule.d(x, y))],
     jvp: ([t], [x], y) => (t === undefined ? undefined : O.mul(rule.d(x, y), t)),
   });
 }
+/**
+ * g times a partial, where a partial of exactly 1 (+, and − for its left operand) hands g on as it is: both operands of
+ * a sum then share one cotangent object, so a fused (lazy) g is evaluated once, not once per operand. The gradients
+ * handed back are made distinct objects where one would reach two arguments (lib/api.ts).
+ */
+const times = (g: any, partial: any) => (partial === 1 ? g : O.mul(g, partial));
+
 const binaryPrims = new Map<string, Prim>();
 for (const [name, rule] of Object.entries(binaryRules) as [string, any][]) {
   binaryPrims.set(name, {
     name,
-    forward: ([a, b]) => (isTensor(a) || isTensor(b) ? (kernels() === K ? fusedZip(a, b, rule.f, name) : undefined) ?? kernels().zip(a, b, rule.f) : rule.f(a, b)),
+    forward: ([a, b]) => (isTensor(a) || isTensor(b) ? (fusing() ? fusedZip(a, b, rule.f, name) : undefined) ?? kernels().zip(a, b, rule.f) : rule.f(a, b)),
     // ∂/∂a and ∂/∂b as the scalar rules give them, elementwise; each summed back to its operand's shape
-    back: (g, [a, b], y, needed) => [
-      needed[0] ? toLike(O.mul(g, rule.da(a, b, y)), a) : null,
-      needed[1] ? toLike(O.mul(g, rule.db(a, b, y)), b) : null,
-    ],
+    back: (g, [a, b], y, needed) => [needed[0] ? toLike(times(g, rule.da(a, b, y)), a) : null, needed[1] ? toLike(times(g, rule.db(a, b, y)), b) : null],
     // a constant partial (1 for +) keeps the operand's shape: the tangent is broadcast to the result's
     jvp: ([ta, tb], [a, b], y) => toShapeOf(sumTerms([ta === undefined ? undefined : O.mul(rule.da(a, b, y), ta), tb === undefined ? undefined : O.mul(rule.db(a, b, y), tb)]), y),
   });

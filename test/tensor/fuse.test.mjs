@@ -1,7 +1,21 @@
 // Fusion of elementwise chains: fused results are bit-identical to operation-by-operation ones (float32 rounding included), chains run as one loop, and nothing unevaluated reaches the caller.
 import test from 'ava';
 import fc from 'fast-check';
-import { tensor, traced, gradient, withGradient, jvp, sum, matmul, fusion, randn, getBackend } from '../../dist/index.js';
+import { tensor, traced, gradient, withGradient, jvp, sum, matmul, fusion, randn, getBackend, setBackend } from '../../dist/index.js';
+import { createRequire } from 'node:module';
+
+const { loadNative } = createRequire(import.meta.url)('../../dist/tensor/native.js');
+// the native backend fuses too (one addon call per chain): the same properties hold there, against its unfused kernels
+const BACKENDS = typeof loadNative() === 'string' ? ['js'] : ['js', 'native'];
+const onBackend = (name, fn) => {
+  const saved = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    setBackend(saved);
+  }
+};
 
 const withFusion = (on, fn) => {
   const saved = fusion.enabled;
@@ -24,8 +38,14 @@ const CHAINS = [
   (a, b) => Math.max(a, b) * Math.cosh(a * 0.5) - Math.log1p(b * b),
 ];
 
-test('fused elementwise chains give the unfused values and gradients bit for bit (broadcasting, float32 and float64)', (t) => {
-  const shapes = fc.constantFrom([[40, 10], [40, 10]], [[40, 10], [10]], [[1, 300], [300]], [[20, 1], [1, 30]]);
+test(`fused elementwise chains give the unfused values and gradients bit for bit (broadcasting, float32 and float64; backends ${BACKENDS.join(', ')})`, (t) => {
+  for (const backend of BACKENDS) onBackend(backend, () => fusedEqualsUnfused(t));
+  t.pass();
+});
+
+function fusedEqualsUnfused(t) {
+  // the last is big enough for the addon to cut a program between threads
+  const shapes = fc.constantFrom([[40, 10], [40, 10]], [[40, 10], [10]], [[1, 300], [300]], [[20, 1], [1, 30]], [[100, 50], [50]]);
   fc.assert(fc.property(shapes, fc.constantFrom('float64', 'float32'), fc.nat(CHAINS.length - 1), fc.nat(1000), ([sa, sb], dtype, c, seed) => {
     const a = randn(sa, { seed, dtype }), b = randn(sb, { seed: seed + 1, dtype });
     const f = traced((a, b) => sum(chain(a, b) * 3), { sum, chain: traced(CHAINS[c]) });
@@ -35,15 +55,14 @@ test('fused elementwise chains give the unfused values and gradients bit for bit
     for (const k of [0, 1]) {
       const x = fused.grad[k].data, y = plain.grad[k].data;
       if (fused.grad[k].device !== null) throw new Error('an unevaluated gradient reached the caller');
-      for (let i = 0; i < y.length; i++) if (!Object.is(x[i], y[i])) throw new Error(`grad ${k}[${i}] ${x[i]} vs ${y[i]} (chain ${c}, ${dtype}, [${sa}] [${sb}])`);
+      for (let i = 0; i < y.length; i++) if (!Object.is(x[i], y[i])) throw new Error(`grad ${k}[${i}] ${x[i]} vs ${y[i]} (chain ${c}, ${dtype}, [${sa}] [${sb}], ${getBackend()})`);
     }
   }), { numRuns: 40 });
-  t.pass();
-});
+}
 
 test('a chain runs as one generated loop (cached), only inside differentiation; jvp outputs come back evaluated', (t) => {
-  if (getBackend() !== 'js') {
-    t.log(`fusion runs with the JS kernels only; the backend is ${getBackend()}: skipped`);
+  if (getBackend() === 'webgpu') {
+    t.log('fusion runs on the JS and native kernels; the backend is webgpu: skipped');
     return t.pass();
   }
   const W = randn([64, 32], { seed: 1 }), x = randn([32, 16], { seed: 2 }), b = randn([64, 1], { seed: 3 });
