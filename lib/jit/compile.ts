@@ -335,11 +335,12 @@ export class Generator {
         const innermost = !this.unchecked && !containsLoop(s.body);
         const [ps, pc] = [this.pushes, this.pushesC];
         if (innermost) this.unchecked = true;
-        let [fb, rb] = this.loopBody(s.body);
+        const [body, rb] = this.loopBody(s.body);
+        let fb = body, ns = 0, nc = 0;
         if (innermost) {
           this.unchecked = false;
-          const [ns, nc] = [this.pushes - ps, this.pushesC - pc];
-          fb = `${ns ? `if (sp + ${ns} > S.length) S = growS(sp + ${ns});` : ''} ${nc ? `if (cp + ${nc} > C.length) C = growC(cp + ${nc});` : ''} ${fb}`;
+          [ns, nc] = [this.pushes - ps, this.pushesC - pc];
+          fb = `${ns ? `if (sp + ${ns} > S.length) S = growS(sp + ${ns});` : ''} ${nc ? `if (cp + ${nc} > C.length) C = growC(cp + ${nc});` : ''} ${body}`;
         }
         if (!rb) return [whileText(test, fb), ''];
         const c = s.counter;
@@ -349,8 +350,15 @@ export class Generator {
           const from = this.indexText(c.from), to = this.indexText(c.to);
           const trips = c.cmp === '<' ? `(${to} > ${from} ? ${to} - ${from} : 0)` : c.cmp === '<=' ? `(${to} >= ${from} ? ${to} - ${from} + 1 : 0)`
             : c.cmp === '>' ? `(${from} > ${to} ? ${from} - ${to} : 0)` : `(${from} >= ${to} ? ${from} - ${to} + 1 : 0)`;
+          // An innermost counted loop reserves the stacks for all its trips before it starts, not once per trip: with
+          // the test inside, V8 must reload S (a call may replace it) at every push, which doubled a Horner loop's
+          // forward pass. The reservation is exact for a loop that runs its trip count (its bounds are not assigned in
+          // the body); one that leaves early bails out after it anyway, so an absurd count bails out before it.
+          const reserve = innermost && (ns || nc)
+            ? `{ const trips = ${trips}; if (trips > ${MAX_RESERVED_TRIPS}) throw BAIL; ${ns ? `if (sp + ${ns} * trips > S.length) S = growS(sp + ${ns} * trips);` : ''} ${nc ? `if (cp + ${nc} * trips > C.length) C = growC(cp + ${nc} * trips);` : ''} }`
+            : '';
           // the trip count is (last - first)·step: no count kept while looping
-          return [`{ ${whileText(test, fb)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
+          return [`{ ${reserve} ${whileText(test, reserve ? body : fb)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
             `{ let n = ${trips}; v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n; while (n-- > 0) { ${rb} } }`];
         }
         return [`{ let n = 0; ${whileText(test, `${fb} n++;`)} ${this.pushC('n')} }`, `{ let n = ${POPC}; while (n-- > 0) { ${rb} } }`];
@@ -605,6 +613,9 @@ return function compiledGradient(args) {
   }
 }
 
+
+/** Trips above which an innermost counted loop bails out instead of reserving its stack (2^24 trips: 128 MB a push). */
+const MAX_RESERVED_TRIPS = 1 << 24;
 
 /** `if (test) { yes } else { no }` from a test's parts, its statements first (a block keeps their names local). */
 export function ifText([pre, cond]: [string, string], yes: string, no: string): string {

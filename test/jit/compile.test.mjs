@@ -1290,3 +1290,45 @@ test('a top-level copy of an argument element that no later read can touch needs
   t.log(`${unaliased} of ${copies.length * loops.length * reads.length} placements proved apart`);
   t.true(unaliased > 0, 'some placements are proved apart');
 });
+
+test('an innermost counted loop reserves its stack once for all its trips: long loops, nested ones, loops that leave early (the bound far past the exit, or past the reservation cap) all match the interpreter bit for bit', (t) => {
+  // the stack starts small: a 50 000-trip Horner loop (one push a trip) grows it once, before the loop
+  const evalpoly = traced(function evalpoly(x, c) { let p = c[c.length - 1]; for (let i = c.length - 2; i >= 0; i--) p = p * x + c[i]; return p; });
+  const c = Float64Array.from({ length: 50000 }, (_v, i) => Math.cos(i) / (1 + i));
+  // value and every gradient entry (typed arrays element by element) with Object.is
+  const sameBits = (a, b, what) => {
+    const flat = (r) => [r.value, ...r.grad.flatMap((g) => (ArrayBuffer.isView(g) ? Array.from(g) : [g]))];
+    const x = flat(a), y = flat(b);
+    const at = x.findIndex((v, k) => !Object.is(v, y[k]));
+    t.true(x.length === y.length && at < 0, `${what}: compiled differs from the interpreter at entry ${at}: ${x[at]} vs ${y[at]}`);
+  };
+  const long = warm(evalpoly, 0.9999, c);
+  t.is(tierOf(evalpoly), 'compiled');
+  sameBits(long, interpreted(evalpoly, 0.9999, c), 'Horner, 50 000 trips');
+  // ∂p/∂c_i = x^i, the closed form
+  for (const i of [0, 1, 777, 49999]) assertClose(t, long.grad[1][i], 0.9999 ** i, { rtol: 1e-10 });
+  // nested: the inner loop's reservation is made on every outer trip, with pushes of the outer body in between
+  const nested = traced(function (x, w) {
+    let s = 0;
+    for (let i = 0; i < w.length; i++) {
+      let q = Math.sin(x * w[i]);
+      for (let j = 0; j < i; j++) q = q * x + w[j];
+      s = s * 0.5 + q * q;
+    }
+    return s;
+  });
+  const w = Float64Array.from({ length: 300 }, (_v, i) => Math.sin(i) * 0.3);
+  const nestedR = warm(nested, 0.97, w);
+  t.is(tierOf(nested), 'compiled');
+  sameBits(nestedR, interpreted(nested, 0.97, w), 'nested loops');
+  // leaving early: a bound far past the exit reserves for it and then bails out after the loop; one past the cap
+  // (2^24 trips) bails out before it; both give the interpreter's result
+  for (const bound of [1e6, 1e9]) {
+    const early = traced(fromSource(`function (x, c) { let p = 1; for (let i = 0; i < ${bound}; i++) { p = p * x + c[i]; if (p > 3) break; } return p; }`));
+    const c64 = new Float64Array(64).fill(0.5);
+    const r = warm(early, 1.1, c64);
+    t.is(tierOf(early), 'compiled', `bound ${bound}`);
+    sameBits(r, interpreted(early, 1.1, c64), `early exit, bound ${bound}`);
+    t.true(r.value > 3);
+  }
+});
