@@ -156,8 +156,8 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
 
   /**
    * One operation `rule(xs)` into `target`: its value, the partials of the operands that carry tangents, then the
-   * tangent and flag, as ForwardTape.unary/binary sum them (Σ partial·tangent, left to right; O.mul(partial, tangent)
-   * with a partial of 1 is the tangent itself inside a sum, and a product 1·ẋ on its own so as not to be a copy).
+   * tangent and flag, as ForwardTape.unary/binary sum them (Σ partial·tangent, left to right, each product an
+   * operation, a partial of 1 included).
    */
   const operation = (rule: string, rebuild: (xs: any[]) => any, xs: any[], target: Target, out: Stmt[], state: State): void => {
     out.push(assign(target, rebuild(xs)));
@@ -173,8 +173,10 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
     const [D, H] = tangentPlaces(target);
     const carried = tangents.map((t, i) => (t === null ? null : { t, partial: partials[i] })).filter((x) => x !== null) as { t: Tangent; partial: any }[];
     const set = (terms: { t: Tangent; partial: any }[]): Stmt[] => [
-      assign(D, terms.length === 1 ? bin('*', terms[0].partial, terms[0].t.d)
-        : terms.map(({ t, partial }) => (partial.type === 'Literal' && partial.value === 1 ? t.d : bin('*', partial, t.d))).reduce((a, b) => bin('+', a, b))),
+      // every term a product, a partial of 1 included: the forward tape's O.mul(1, ẋ) is an operation of its own, so
+      // the reverse pass hands ẋ its adjoint when it reaches that product, after the later terms' (for w + (w − w),
+      // or a copy m = w in w − m, the order of those sums decides the last bit)
+      assign(D, terms.map(({ t, partial }) => bin('*', partial, t.d)).reduce((a, b) => bin('+', a, b))),
       ...(carried.every((c) => c.t.has === true) ? [] : [assign(H, ONE)]),
     ];
     // Operands that may lack a tangent but would then hold −0 and enter with a partial of exactly 1 (sums, `s += e`):

@@ -102,3 +102,25 @@ test('hvp explains a bad direction or output instead of answering', (t) => {
   });
   t.throws(() => hvp(undefinedOut, [1, 2], [1, 1]), { instanceOf: TracegradError, message: /hvp\(f, x, v\) needs f to return a number/ });
 });
+
+// Regression (found by the hvp property test with seed -2093999976): the tangent program wrote a sum's unit partial
+// as the tangent itself (ẇ + (−1)·ṁ), where the forward tape makes 1·ẇ a product of its own; the reverse pass then
+// handed ẇ its adjoint before ṁ's instead of after, which changes the last bit when both are one value (w − w, or a
+// copy m = w). 1 ulp off the interpreter's answer before the fix.
+test('a sum whose operands share one tangent (w − w, a copy m = w) gives the interpreter\'s hvp to the bit', (t) => {
+  const sources = [
+    (x) => { const w = Math.tanh(x); const v0 = w + (w - w); return v0 - Math.tanh(w); },
+    (x) => { const w = Math.tanh(x); const m = w; const v0 = m + (w - m); return v0 - Math.tanh(w); },
+    (x) => { const w = Math.tanh(x); const m = w; return Math.atan2(1.1, 1 + (m + (w - m) - Math.tanh(w)) ** 2); },
+  ];
+  for (const [k, source] of sources.entries()) {
+    const f = traced(source);
+    for (const x of [0.9051482536448664, 0.3, -1.2, 2.1, 0.77]) {
+      const ref = interpreted(f, x, 0.5);
+      let got;
+      for (let i = 0; i < 3; i++) got = hvp(f, x, 0.5);
+      t.is(tierOf(f, 'hvp'), 'compiled');
+      t.true(Object.is(got, ref), `function ${k} at ${x}: ${got}, interpreter ${ref}`);
+    }
+  }
+});
