@@ -115,8 +115,14 @@ void parallel_for(long tasks, TaskFn fn, void* context) {
   }
   // workers are started once and live as long as the process (detached: nothing joins them at exit)
   for (; started < want - 1; started++) {
+    // 2 MB of stack: the fused evaluator keeps 64 KB of blocks on it (musl's default thread stack is 128 KB)
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 2 << 20);
     pthread_t id;
-    if (pthread_create(&id, nullptr, [](void*) -> void* { worker(); return nullptr; }, nullptr) != 0) break;  // run with those there are
+    const int failed = pthread_create(&id, &attr, [](void*) -> void* { worker(); return nullptr; }, nullptr);
+    pthread_attr_destroy(&attr);
+    if (failed != 0) break;  // run with the workers there are
     pthread_detach(id);
   }
   job_fn.store(fn, std::memory_order_relaxed);
