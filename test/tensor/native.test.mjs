@@ -598,4 +598,40 @@ function nativeTests(N) {
     t.is(count({ TRACEGRAD_NATIVE_THREADS: '3' }), '3');
     t.is(count({ TRACEGRAD_NATIVE_THREADS: '' }), String(Math.min(8, Math.max(1, (require('node:os').availableParallelism?.() ?? 1)))));
   });
+
+  test('threads: random GEMM shapes, strides, batches and random-length maps cut between 2 and 3 threads equal one thread to the bit (fast-check)', (t) => {
+    const A = N.addon, saved = A.threads();
+    const data = (n, s, T) => T.from({ length: n }, (_v, i) => Math.sin(s * 1.3 + i * 0.917) * 3);
+    const run = (threads, f) => {
+      A.threads(threads);
+      return f();
+    };
+    try {
+      fc.assert(fc.property(
+        fc.record({ m: fc.integer({ min: 1, max: 160 }), n: fc.integer({ min: 1, max: 400 }), k: fc.integer({ min: 1, max: 200 }),
+          batches: fc.integer({ min: 1, max: 3 }), ta: fc.boolean(), tb: fc.boolean(), f32: fc.boolean(), threads: fc.constantFrom(2, 3) }),
+        ({ m, n, k, batches, ta, tb, f32, threads }) => {
+          const T = f32 ? Float32Array : Float64Array;
+          const a = data(batches * m * k, m + k, T), b = data(batches * k * n, n + 2 * k, T);
+          const offsets = Float64Array.from({ length: 3 * batches }, (_v, i) => [m * k, k * n, m * n][i % 3] * Math.floor(i / 3));
+          const gemm = () => {
+            const c = new T(batches * m * n);
+            A.gemm(a, b, c, m, n, k, ta ? 1 : k, ta ? m : 1, tb ? 1 : n, tb ? k : 1, offsets);
+            return c;
+          };
+          const serial = run(1, gemm), cut = run(threads, gemm);
+          if (sameBits(cut, serial, f32 ? 'float32' : 'float64') !== null) throw new Error(`gemm ${m}×${k}·${k}×${n}, ${batches} batches, ta ${ta}, tb ${tb}, ${threads} threads`);
+          const len = m * n * 7 + k;  // 7 to 448 007 elements
+          const x = data(len, k, T), map = () => {
+            const y = new T(len);
+            A.unary(A.unaryOps.indexOf('exp'), x, y);
+            return y;
+          };
+          if (sameBits(run(threads, map), run(1, map), f32 ? 'float32' : 'float64') !== null) throw new Error(`exp over ${len} elements, ${threads} threads`);
+        }), { numRuns: 60 });
+    } finally {
+      A.threads(saved);
+    }
+    t.pass();
+  });
 }
