@@ -53,10 +53,28 @@ interface Entry {
 }
 let decisions = 0;
 /**
- * Per traced function, per mode ('' gradients, 'jvp ', 'hvp ', 'hvp dense '), per argument signature (e.g.
- * "number,f64"): its compiled code or why it has none. Two levels, so that a call builds no key string.
+ * One function's variants in one mode, by argument signature (e.g. "number,f64"), with the last signature looked up:
+ * a loop calls with one signature, so a call that matches it compares kinds and builds no key string.
  */
-const entries = new WeakMap<Function, Map<string, Map<string, Entry>>>();
+class Variants extends Map<string, Entry> {
+  lastKinds: ArgKind[] | null = null;
+  lastEntry: Entry | null = null;
+}
+/** Per traced function, per mode ('' gradients, 'jvp ', 'hvp ', 'hvp dense '): its variants (see Variants). */
+const entries = new WeakMap<Function, Map<string, Variants>>();
+
+/** Whether two signatures are the same (kinds are strings, or objects of named field kinds). */
+function sameKinds(a: readonly ArgKind[], b: readonly ArgKind[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameKind(a[i], b[i])) return false;
+  return true;
+}
+function sameKind(a: ArgKind, b: ArgKind): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (a.fields.length !== b.fields.length) return false;
+  for (let i = 0; i < a.fields.length; i++) if (a.fields[i][0] !== b.fields[i][0] || !sameKind(a.fields[i][1], b.fields[i][1])) return false;
+  return true;
+}
 
 
 /** An array the interpreter would make all inputs of: no holes, only numbers, not frozen (frozen ones it refuses). */
@@ -192,7 +210,7 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
   let byMode = entries.get(fn);
   if (byMode === undefined) entries.set(fn, (byMode = new Map()));
   let byKind = byMode.get(mode);
-  if (byKind === undefined) byMode.set(mode, (byKind = new Map()));
+  if (byKind === undefined) byMode.set(mode, (byKind = new Variants()));
   if (kinds === null) {
     // arguments the compiled tier does not take: recorded once, so tierOf says why instead of 'not yet decided'
     if (!byKind.has(ARGUMENTS_KEY)) {
@@ -202,13 +220,19 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
     }
     return undefined;
   }
-  const kindsKey = keyOf(kinds);
-  let e = byKind.get(kindsKey);
-  if (e === undefined) byKind.set(kindsKey, (e = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion, decided: 0 }));
+  let e: Entry;
+  if (byKind.lastKinds !== null && sameKinds(kinds, byKind.lastKinds)) e = byKind.lastEntry!;
+  else {
+    const key = keyOf(kinds);
+    let found = byKind.get(key);
+    if (found === undefined) byKind.set(key, (found = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion, decided: 0 }));
+    (byKind.lastKinds = kinds), (byKind.lastEntry = e = found);
+  }
+  const kindsKey = () => keyOf(kinds);  // for the log lines only
   if (e.rules !== ruleVersion || e.compiled?.stale === true) {
     // rules changed since this variant was decided (a callee may have a custom rule now, or none), or a function it
     // inlined was replaced: decide again
-    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey}): rules or callees changed, deciding again`);
+    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey()}): rules or callees changed, deciding again`);
     Object.assign(e, { calls: 0, compiled: null, ineligible: null, rules: ruleVersion });
   }
   if (e.compiled !== null) {
@@ -217,7 +241,7 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
       e.ineligible = `its compiled code bailed out to the interpreter on ${e.compiled.bails} of ${e.calls - 1} calls`;
       e.decided = ++decisions;
       e.compiled = null;
-      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey}) gives up its compiled code: ${e.ineligible}`);
+      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey()}) gives up its compiled code: ${e.ineligible}`);
       return undefined;
     }
     return e.compiled.arity === args.length && adjointFor(fn) === undefined ? (e.compiled as C) : undefined;
@@ -230,15 +254,15 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
     e.decided = ++decisions;
     e.calls = 1;
     compiled.onBail = (why) => {
-      if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
+      if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey()}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
     };
-    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${mode}${kindsKey})`);
+    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${mode}${kindsKey()})`);
     return compiled.arity === args.length ? compiled : undefined;
   } catch (err) {
     if (!(err instanceof Ineligible)) throw err;
     e.ineligible = err.message;
     e.decided = ++decisions;
-    if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey}) stays interpreted: ${err.message}`);
+    if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey()}) stays interpreted: ${err.message}`);
     return undefined;
   }
 }

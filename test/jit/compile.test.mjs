@@ -1332,3 +1332,19 @@ test('an innermost counted loop reserves its stack once for all its trips: long 
     t.true(r.value > 3);
   }
 });
+
+test('calls alternating between argument signatures each get their own variant (the last-signature shortcut compares whole signatures, object fields included)', (t) => {
+  const f = traced(function (p, x) { return p.w * x + (p.b ?? 0); });
+  const g = traced(function (a) { return a[0] * a[1]; });
+  for (let round = 0; round < 12; round++) {
+    // two object shapes, alternating: { w } and { w, b }; and a number array against a Float64Array
+    t.deepEqual(gradient(f, { w: 2 }, 3), [{ w: 3 }, 2]);
+    t.deepEqual(gradient(f, { w: 2, b: 5 }, 3), [{ w: 3, b: 1 }, 2]);
+    t.deepEqual(gradient(f, { b: 5, w: 2 }, 3), [{ b: 1, w: 3 }, 2]);
+    t.deepEqual(gradient(g, [3, 4]), [[4, 3]]);
+    const [ga] = gradient(g, new Float64Array([3, 4]));
+    t.true(ga instanceof Float64Array);
+    t.deepEqual(Array.from(ga), [4, 3]);
+  }
+  t.is(tierOf(g), 'compiled');
+});
