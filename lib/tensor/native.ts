@@ -81,8 +81,8 @@ const NATIVE_BINARY = ['add', 'sub', 'mul', 'div', 'mod', 'pow', 'atan2'];
 const ADDON = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'tracegrad_native.node');
 
 /**
- * `loadNative()`: the native kernels, or a string saying why not (not built, or the addon refuses to load, e.g. when
- * TRACEGRAD_NATIVE_ISA names an ISA this CPU lacks).
+ * `loadNative()`: the native kernels, or a string saying why not (not built, switched off with TRACEGRAD_NATIVE=off,
+ * or the addon refuses to load, e.g. when TRACEGRAD_NATIVE_ISA names an ISA this CPU lacks).
  */
 export function loadNative(): NativeKernels | string {
   return (loaded ??= load());
@@ -90,6 +90,8 @@ export function loadNative(): NativeKernels | string {
 let loaded: NativeKernels | string | undefined;
 
 function load(): NativeKernels | string {
+  // as if it were not built: for running everything on the JS kernels alone (CI checks that the suite passes so)
+  if (process.env.TRACEGRAD_NATIVE === 'off') return 'the native addon is switched off (TRACEGRAD_NATIVE=off)';
   if (!fs.existsSync(ADDON)) return `the native addon is not built (no ${path.relative(process.cwd(), ADDON) || ADDON}); \`node native/build.mjs\` builds it where a C++ compiler and Node headers exist`;
   let addon: Addon;
   try {
