@@ -44,9 +44,9 @@ export function apply(p: Prim, args: any[], params?: any): any {
   return tape.tensorOp(y, args.map((x, i) => (on[i] ? x.i : -1)), (g) => p.back(g, xs, y, on, params), (ts) => p.jvp(ts, xs, y, params), opId(`tensor:${p.name}`));
 }
 
-/** A tensor's elements for a view of them: its device buffer where it has one (not read back), else its data. */
 /** Whether elementwise results stay lazy for fusion: on the JS kernels, and on native ones that evaluate fused programs. */
 const fusing = () => kernels() === K || nativeFusion();
+/** A tensor's elements for a view of them: its device buffer where it has one (not read back), else its data. */
 const storageOf = (x: Tensor) => (x.device !== null && !isFused(x) ? x.device : x.data);
 
 /** The primal shape of a value: a tensor's, or null for a number. */
@@ -98,7 +98,7 @@ for (const [name, rule] of Object.entries(unaryRules) as [string, any][]) {
 /**
  * g times a partial, where a partial of exactly 1 (+, and − for its left operand) hands g on as it is: both operands of
  * a sum then share one cotangent object, so a fused (lazy) g is evaluated once, not once per operand. The gradients
- * handed back are made distinct objects where one would reach two arguments (lib/api.ts).
+ * handed back are made distinct objects where one would reach two arguments (handOut in lib/trace/containers.ts).
  */
 const times = (g: any, partial: any) => (partial === 1 ? g : O.mul(g, partial));
 
