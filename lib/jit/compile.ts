@@ -352,8 +352,9 @@ export class Generator {
             : c.cmp === '>' ? `(${from} > ${to} ? ${from} - ${to} : 0)` : `(${from} >= ${to} ? ${from} - ${to} + 1 : 0)`;
           // An innermost counted loop reserves the stacks for all its trips before it starts, not once per trip: with
           // the test inside, V8 must reload S (a call may replace it) at every push, which doubled a Horner loop's
-          // forward pass. The reservation is exact for a loop that runs its trip count (its bounds are not assigned in
-          // the body); one that leaves early bails out after it anyway, so an absurd count bails out before it.
+          // forward pass. The reservation is exact: a counted loop runs its trip count (its bounds are not assigned in
+          // the body, and a loop with break, continue or return is not a counted one: jumps.ts made it a while) unless
+          // it bails out inside (an element past an array's end), so an absurd count bails out before it.
           const reserve = innermost && (ns || nc)
             ? `{ const trips = ${trips}; if (trips > ${MAX_RESERVED_TRIPS}) throw BAIL; ${ns ? `if (sp + ${ns} * trips > S.length) S = growS(sp + ${ns} * trips);` : ''} ${nc ? `if (cp + ${nc} * trips > C.length) C = growC(cp + ${nc} * trips);` : ''} }`
             : '';
