@@ -228,11 +228,10 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
     if (found === undefined) byKind.set(key, (found = { calls: 0, compiled: null, ineligible: null, rules: ruleVersion, decided: 0 }));
     (byKind.lastKinds = kinds), (byKind.lastEntry = e = found);
   }
-  const kindsKey = () => keyOf(kinds);  // for the log lines only
   if (e.rules !== ruleVersion || e.compiled?.stale === true) {
     // rules changed since this variant was decided (a callee may have a custom rule now, or none), or a function it
     // inlined was replaced: decide again
-    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey()}): rules or callees changed, deciding again`);
+    if (jit.log && (e.compiled !== null || e.ineligible !== null)) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${keyOf(kinds)}): rules or callees changed, deciding again`);
     Object.assign(e, { calls: 0, compiled: null, ineligible: null, rules: ruleVersion });
   }
   if (e.compiled !== null) {
@@ -241,7 +240,7 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
       e.ineligible = `its compiled code bailed out to the interpreter on ${e.compiled.bails} of ${e.calls - 1} calls`;
       e.decided = ++decisions;
       e.compiled = null;
-      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${kindsKey()}) gives up its compiled code: ${e.ineligible}`);
+      if (jit.log) console.error(`tracegrad jit: ${fnName(fn)} (${mode}${keyOf(kinds)}) gives up its compiled code: ${e.ineligible}`);
       return undefined;
     }
     return e.compiled.arity === args.length && adjointFor(fn) === undefined ? (e.compiled as C) : undefined;
@@ -254,15 +253,15 @@ function variant<C extends CompiledGradient | CompiledTangent>(fn: Function, arg
     e.decided = ++decisions;
     e.calls = 1;
     compiled.onBail = (why) => {
-      if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey()}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
+      if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${keyOf(kinds)}) bailed out to the interpreter: ${why instanceof Error ? why.message : String(why)}`);
     };
-    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${mode}${kindsKey()})`);
+    if (jit.log) console.error(`tracegrad jit: compiled ${name} for (${mode}${keyOf(kinds)})`);
     return compiled.arity === args.length ? compiled : undefined;
   } catch (err) {
     if (!(err instanceof Ineligible)) throw err;
     e.ineligible = err.message;
     e.decided = ++decisions;
-    if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${kindsKey()}) stays interpreted: ${err.message}`);
+    if (jit.log) console.error(`tracegrad jit: ${name} (${mode}${keyOf(kinds)}) stays interpreted: ${err.message}`);
     return undefined;
   }
 }
