@@ -117,12 +117,18 @@ export class Generator {
   protected ops = 0;
   protected temps = 0;
   /**
-   * Pushes onto S and C. Inside an innermost loop the capacity is checked once per iteration for all of them
-   * (`unchecked`), counting the pushes its body can make.
+   * Pushes onto S and C. Inside a nest of counted loops the capacity is reserved at loop entries (see reservedLoop), and
+   * inside another innermost loop checked once per iteration for all of them (`unchecked`), counting the pushes its
+   * body can make.
    */
   private unchecked = false;
   private pushes = 0;
   private pushesC = 0;
+  /** The reserving loops around the code being generated: their reservations' names, and the names their bodies assign. */
+  private reserving: { need: string; needC: string; assigned: Set<string> }[] = [];
+  /** Per loop of a reserved nest being generated: push counts at its start, its inner loops' pushes, its covered loops' totals. */
+  private frames: { pushes: number; pushesC: number; inner: number; innerC: number; covered: string[]; coveredC: string[] }[] = [];
+  private reservations = 0;
   private pushS(x: string): string {
     this.pushes++;
     return this.unchecked ? `S[sp++] = ${x};` : `if (sp === S.length) S = growS(sp + 1); S[sp++] = ${x};`;
@@ -332,6 +338,9 @@ export class Generator {
       case 'loop': {
         const test = s.test === null ? null : this.testParts(s.test);
         this.indexTemps.clear();
+        const countedNest = (ss: Stmt[]): boolean => ss.every((x) => x.t === 'if' ? countedNest(x.then) && countedNest(x.else)
+          : x.t !== 'loop' || (x.counter !== undefined && this.recomputable(x.counter.name) && countedNest(x.body)));
+        if (this.reserving.length > 0 || (!this.unchecked && countedNest([s]))) return this.reservedLoop(s, test);
         const innermost = !this.unchecked && !containsLoop(s.body);
         const [ps, pc] = [this.pushes, this.pushesC];
         if (innermost) this.unchecked = true;
@@ -347,24 +356,76 @@ export class Generator {
         if (c !== undefined && this.recomputable(c.name)) {
           // counted: the trip count follows from the bounds (checked: a fractional bound bails out), and the counter's
           // last value from the trip count, so neither is saved
-          const from = this.indexText(c.from), to = this.indexText(c.to);
-          const trips = c.cmp === '<' ? `(${to} > ${from} ? ${to} - ${from} : 0)` : c.cmp === '<=' ? `(${to} >= ${from} ? ${to} - ${from} + 1 : 0)`
-            : c.cmp === '>' ? `(${from} > ${to} ? ${from} - ${to} : 0)` : `(${from} >= ${to} ? ${from} - ${to} + 1 : 0)`;
-          // An innermost counted loop reserves the stacks for all its trips before it starts, not once per trip: with
-          // the test inside, V8 must reload S (a call may replace it) at every push, which doubled a Horner loop's
-          // forward pass. The reservation is exact: a counted loop runs its trip count (its bounds are not assigned in
-          // the body, and a loop with break, continue or return is not a counted one: jumps.ts made it a while) unless
-          // it bails out inside (an element past an array's end), so an absurd count bails out before it.
-          const reserve = innermost && (ns || nc)
-            ? `{ const trips = ${trips}; if (trips > ${MAX_RESERVED_TRIPS}) throw BAIL; ${ns ? `if (sp + ${ns} * trips > S.length) S = growS(sp + ${ns} * trips);` : ''} ${nc ? `if (cp + ${nc} * trips > C.length) C = growC(cp + ${nc} * trips);` : ''} }`
-            : '';
+          const from = this.indexText(c.from), trips = this.tripsText(c);
           // the trip count is (last - first)·step: no count kept while looping
-          return [`{ ${reserve} ${whileText(test, reserve ? body : fb)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
+          return [`{ ${whileText(test, fb)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
             `{ let n = ${trips}; v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n; while (n-- > 0) { ${rb} } }`];
         }
         return [`{ let n = 0; ${whileText(test, `${fb} n++;`)} ${this.pushC('n')} }`, `{ let n = ${POPC}; while (n-- > 0) { ${rb} } }`];
       }
     }
+  }
+
+  /** A counted loop's trip count as text (0 when the bounds cross), from its bounds as they are where the text runs. */
+  private tripsText(c: NonNullable<(Stmt & { t: 'loop' })['counter']>): string {
+    const from = this.indexText(c.from), to = this.indexText(c.to);
+    return c.cmp === '<' ? `(${to} > ${from} ? ${to} - ${from} : 0)` : c.cmp === '<=' ? `(${to} >= ${from} ? ${to} - ${from} + 1 : 0)`
+      : c.cmp === '>' ? `(${from} > ${to} ? ${from} - ${to} : 0)` : `(${from} >= ${to} ? ${from} - ${to} + 1 : 0)`;
+  }
+
+  /**
+   * A loop of a nest of counted loops, whose stack capacity is reserved at loop entries instead of checked at each
+   * push: with a check inside a loop, V8 reloads S at every push (the check might replace it), which doubled a Horner
+   * loop's forward pass and cost GMM 6 %. The outermost loop of the nest reserves trips × (pushes a trip), where a trip's
+   * pushes include trips × pushes of each inner loop whose bounds its body does not assign ("covered"); an inner loop
+   * whose bounds do change (GMM's triangular one, from i + 1) reserves for itself at its entry, plus every reservation
+   * around it as headroom, so the outer counts stay valid after it. A counted loop runs its trip count unless it bails
+   * out inside (its bounds are not assigned in its body; a loop with break, continue or return is not a counted one:
+   * jumps.ts made it a while), and pushes in both branches of an if are both counted, so reservations are upper bounds.
+   * Should one ever fall short, writes past the end of S are dropped but sp still counts them: each reservation and
+   * the nest's end check sp against the capacity and bail out, so a shortfall costs speed, never a wrong gradient.
+   */
+  private reservedLoop(s: Stmt & { t: 'loop' }, test: [string, string] | null): [string, string] {
+    const c = s.counter!;
+    const from = this.indexText(c.from), trips = this.tripsText(c);
+    const outermost = this.reserving.length === 0;
+    const around = this.reserving[this.reserving.length - 1];
+    const names = (e: any): string[] => (e.type === 'Identifier' ? [e.name] : e.type === 'MemberExpression' ? names(e.object) : e.type === 'BinaryExpression' ? [...names(e.left), ...names(e.right)] : []);
+    const covered = !outermost && ![...names(c.from), ...names(c.to)].some((n) => around.assigned.has(n));
+    const k = this.reservations++;
+    if (!covered) this.reserving.push({ need: `rs${k}`, needC: `rc${k}`, assigned: assignedIn(s.body) });
+    const frame = { pushes: this.pushes, pushesC: this.pushesC, inner: 0, innerC: 0, covered: [] as string[], coveredC: [] as string[] };
+    this.frames.push(frame);
+    const wasUnchecked = this.unchecked;
+    this.unchecked = true;
+    let body: string, rb: string;
+    try {
+      [body, rb] = this.loopBody(s.body);
+    } finally {
+      this.unchecked = wasUnchecked;
+      this.frames.pop();
+      if (!covered) this.reserving.pop();
+    }
+    const all = this.pushes - frame.pushes, allC = this.pushesC - frame.pushesC;
+    const perTrip = [String(all - frame.inner), ...frame.covered].join(' + '), perTripC = [String(allC - frame.innerC), ...frame.coveredC].join(' + ');
+    const parent = this.frames[this.frames.length - 1];
+    if (parent !== undefined) {
+      parent.inner += all;
+      parent.innerC += allC;
+      if (covered && all > 0) parent.covered.push(`${trips} * (${perTrip})`);
+      if (covered && allC > 0) parent.coveredC.push(`${trips} * (${perTripC})`);
+    }
+    const counted = `${whileText(test, body)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL;`;
+    let forward = counted;
+    if (!covered && (all > 0 || allC > 0)) {
+      const slack = this.reserving.map((r) => ` + ${r.need}`).join(''), slackC = this.reserving.map((r) => ` + ${r.needC}`).join('');
+      forward = `const rs${k} = ${trips} * (${perTrip}), rc${k} = ${trips} * (${perTripC}); if (rs${k} + rc${k} > ${MAX_RESERVED_PUSHES}) throw BAIL;
+        if (sp > S.length || cp > C.length) throw BAIL;
+        if (sp + rs${k}${slack} > S.length) S = growS(sp + rs${k}${slack}); if (cp + rc${k}${slackC} > C.length) C = growC(cp + rc${k}${slackC});
+        ${counted}${outermost ? ' if (sp > S.length || cp > C.length) throw BAIL;' : ''}`;
+    }
+    if (!rb) return [`{ ${forward} }`, ''];
+    return [`{ ${forward} }`, `{ let n = ${trips}; v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n; while (n-- > 0) { ${rb} } }`];
   }
 
   /** `const w = new Float64Array(n)`: a fresh array (and its adjoints) each time; the reverse pass gets the old ones back. */
@@ -615,8 +676,19 @@ return function compiledGradient(args) {
 }
 
 
-/** Trips above which an innermost counted loop bails out instead of reserving its stack (2^24 trips: 128 MB a push). */
-const MAX_RESERVED_TRIPS = 1 << 24;
+/** Pushes above which a nest of counted loops bails out instead of reserving its stacks (2^26: 512 MB of S). */
+const MAX_RESERVED_PUSHES = 1 << 26;
+
+/** The names a block assigns (scalars, counters, whole arrays), through its ifs and loops. */
+function assignedIn(ss: Stmt[], out = new Set<string>()): Set<string> {
+  for (const s of ss) {
+    if (s.t === 'assign') out.add(s.target.name);
+    else if (s.t === 'array') out.add(s.name);
+    else if (s.t === 'if') (assignedIn(s.then, out), assignedIn(s.else, out));
+    else if (s.t === 'loop') assignedIn(s.body, out);
+  }
+  return out;
+}
 
 /** `if (test) { yes } else { no }` from a test's parts, its statements first (a block keeps their names local). */
 export function ifText([pre, cond]: [string, string], yes: string, no: string): string {

@@ -1352,3 +1352,57 @@ test('calls alternating between argument signatures each get their own variant (
   }
   t.is(tierOf(g), 'compiled');
 });
+
+test('a nest of counted loops reserves its stacks at its entry: inner bounds fixed or moving with an outer counter (triangular), pushes in branches, a local array resized inside, all bit-identical to the interpreter', (t) => {
+  const sameBits = (a, b, what) => {
+    const flat = (r) => [r.value, ...r.grad.flatMap((g) => (ArrayBuffer.isView(g) ? Array.from(g) : Array.isArray(g) ? g : [g]))];
+    const x = flat(a), y = flat(b);
+    const at = x.findIndex((v, k) => !Object.is(v, y[k]));
+    t.true(x.length === y.length && at < 0, `${what}: compiled differs from the interpreter at entry ${at}: ${x[at]} vs ${y[at]}`);
+  };
+  const programs = {
+    // the inner bound is the outer counter: the inner loop reserves for itself, with the outer reservation as headroom
+    triangular: function (x, w) {
+      let s = 0;
+      for (let i = 0; i < w.length; i++) {
+        let q = Math.sin(w[i] * x);
+        for (let j = 0; j < i; j++) q = q * x + w[j];
+        s = s * 0.5 + q * q;
+      }
+      return s;
+    },
+    // fixed inner bounds (covered by the outer reservation), a push in each branch, three levels
+    branches: function (x, w) {
+      let s = 0;
+      for (let i = 0; i < 40; i++) {
+        for (let j = 0; j < 30; j++) {
+          let v = w[j] * x + i;
+          if (v > 0.5 * i) v = Math.tanh(v) * x;
+          else v = Math.exp(-v * v) + x;
+          for (let k = 0; k < 3; k++) v = v * 0.9 + Math.cos(v);
+          s = s + v * v;
+        }
+      }
+      return s;
+    },
+    // a local array made anew in the outer body, its length an inner bound (it moves: the inner loop reserves itself)
+    resized: function (x, w) {
+      let s = 0;
+      for (let i = 1; i < 60; i++) {
+        const a = new Float64Array(i);
+        for (let j = 0; j < a.length; j++) a[j] = Math.sin(x * (j + 1)) + w[j];
+        let p = 0;
+        for (let j = 0; j < a.length; j++) p = p * x + a[j];
+        s = s + p / i;
+      }
+      return s;
+    },
+  };
+  const w = Float64Array.from({ length: 300 }, (_v, i) => Math.cos(i * 0.37) * 0.4);
+  for (const [name, source] of Object.entries(programs)) {
+    const f = traced(source);
+    const r = warm(f, 0.93, w);
+    t.is(tierOf(f), 'compiled', name);
+    sameBits(r, interpreted(f, 0.93, w), name);
+  }
+});
