@@ -1,6 +1,6 @@
 // Several series in one SVG plot (lines, or dots for measurements) with a legend, for the examples that compare curves; no dependencies.
 import { writeFileSync } from 'node:fs';
-import { padded, niceTicks, label, escape } from './svg.mjs';
+import { plotFrame, escape } from './svg.mjs';
 
 const PALETTE = ['#1f6fb4', '#d9541e', '#2e9e44', '#8c4fb8', '#b8860b'];
 
@@ -23,34 +23,7 @@ export function seriesPlot(series, { width = 640, height = 400, title = '', xLab
       all.ys.push(ys[i]);
     }
   });
-  const [x0, x1] = padded(Math.min(...all.xs), Math.max(...all.xs));
-  const [lo, hi] = padded(Math.min(...all.ys), Math.max(...all.ys));
-  const y0 = lo - 0.04 * (hi - lo), y1 = hi + 0.04 * (hi - lo); // room above and below the curves
-
-  const margin = { left: 72, right: 24, top: title ? 40 : 20, bottom: xLabel ? 56 : 36 };
-  const plotW = width - margin.left - margin.right, plotH = height - margin.top - margin.bottom;
-  const px = (x) => margin.left + ((x - x0) / (x1 - x0)) * plotW;
-  const py = (y) => margin.top + (1 - (y - y0) / (y1 - y0)) * plotH;
-  const f = (v) => v.toFixed(2);
-  const bottom = margin.top + plotH;
-
-  const parts = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
-  ];
-  if (title) parts.push(`<text x="${f(width / 2)}" y="24" text-anchor="middle" font-size="15">${escape(title)}</text>`);
-  const xTicks = niceTicks(x0, x1), yTicks = niceTicks(y0, y1);
-  parts.push('<g stroke="#dddddd" stroke-width="1">');
-  for (const t of xTicks) parts.push(`<line x1="${f(px(t))}" y1="${margin.top}" x2="${f(px(t))}" y2="${bottom}"/>`);
-  for (const t of yTicks) parts.push(`<line x1="${margin.left}" y1="${f(py(t))}" x2="${margin.left + plotW}" y2="${f(py(t))}"/>`);
-  parts.push('</g>', '<g fill="#333333">');
-  for (const t of xTicks) parts.push(`<text x="${f(px(t))}" y="${bottom + 16}" text-anchor="middle">${label(t)}</text>`);
-  for (const t of yTicks) parts.push(`<text x="${margin.left - 6}" y="${f(py(t) + 4)}" text-anchor="end">${label(t)}</text>`);
-  if (xLabel) parts.push(`<text x="${f(margin.left + plotW / 2)}" y="${height - 12}" text-anchor="middle">${escape(xLabel)}</text>`);
-  if (yLabel) parts.push(`<text transform="translate(16 ${f(margin.top + plotH / 2)}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`);
-  parts.push('</g>');
-  parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333333"/>`);
+  const { parts, px, py, f, margin, plotW, plotH, bottom } = plotFrame({ xs: all.xs, vs: all.ys, width, height, title, xLabel, yLabel });
 
   series.forEach((s, k) => {
     const { xs, ys, dots = false, color = PALETTE[k % PALETTE.length] } = s;

@@ -16,9 +16,22 @@ export function linePlot(ys, { xs, width = 640, height = 400, title = '', xLabel
     if (logY && !(ys[i] > 0)) throw new Error(`linePlot: logY needs positive values; value ${i} is ${ys[i]}.`);
   }
   const vs = logY ? Array.from(ys, Math.log10) : Array.from(ys);
+  const { parts, px, py, f } = plotFrame({ xs, vs, width, height, title, xLabel, yLabel, logY });
+  const points = vs.map((v, i) => `${f(px(xs[i]))},${f(py(v))}`).join(' ');
+  parts.push(`<polyline fill="none" stroke="${escape(color)}" stroke-width="2" stroke-linejoin="round" points="${points}"/>`);
+  parts.push('</svg>', '');
+  return parts.join('\n');
+}
+
+/**
+ * The parts of a plot both plots share: the SVG header, title, grid, tick labels, axis labels and frame around the
+ * x range of `xs` and the y range of `vs` (padded, with a little room above and below so curves do not run along the
+ * frame); with `logY`, vs are log10 values, ticked and labelled as the values themselves. Returns the document's parts
+ * so far (the caller adds its curves and '</svg>'), the data-to-pixel maps px and py, and the number format f.
+ */
+export function plotFrame({ xs, vs, width, height, title, xLabel, yLabel, logY = false }) {
   const [x0, x1] = padded(Math.min(...xs), Math.max(...xs));
   const [lo, hi] = padded(Math.min(...vs), Math.max(...vs));
-  // a little room above and below, so the curve does not run along the frame
   const y0 = lo - 0.04 * (hi - lo), y1 = hi + 0.04 * (hi - lo);
 
   const margin = { left: 72, right: 24, top: title ? 40 : 20, bottom: xLabel ? 56 : 36 };
@@ -45,10 +58,7 @@ export function linePlot(ys, { xs, width = 640, height = 400, title = '', xLabel
   if (yLabel) parts.push(`<text transform="translate(16 ${f(margin.top + plotH / 2)}) rotate(-90)" text-anchor="middle">${escape(yLabel + (logY ? ' (log scale)' : ''))}</text>`);
   parts.push('</g>');
   parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333333"/>`);
-  const points = vs.map((v, i) => `${f(px(xs[i]))},${f(py(v))}`).join(' ');
-  parts.push(`<polyline fill="none" stroke="${escape(color)}" stroke-width="2" stroke-linejoin="round" points="${points}"/>`);
-  parts.push('</svg>', '');
-  return parts.join('\n');
+  return { parts, px, py, f, margin, plotW, plotH, bottom };
 }
 
 /** `writeLinePlot(path, ys, options)`: linePlot written to a file; returns the path. */
