@@ -8,6 +8,7 @@ import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
 import { inlinePartial } from './symbolic';
 import { unaliasElementCopies } from './unalias';
+import { fusionPlan, counterOffset, type FusionPlan } from './fusedloop';
 
 export { Ineligible, type ArgKind } from './lower';
 export { PRELUDE, RULES } from './prelude';
@@ -43,6 +44,13 @@ const POPC = 'C[--cp]';
  */
 const UNREACHED = (x: string) => `(${x} === 0 && 1 / ${x} < 0)`;
 
+/**
+ * Code generation switches. `fuseLastLoop`: a program's last loop may run each iteration's reverse right after its
+ * forward (fusedloop.ts; the same bits, one pass); `TRACEGRAD_JIT_FUSE=0` turns it off (for comparisons). Read when a
+ * function is compiled.
+ */
+export const codegen = { fuseLastLoop: process.env.TRACEGRAD_JIT_FUSE !== '0' };
+
 /** The largest generated function compiled (statements, counted as semicolons). */
 const MAX_STATEMENTS = 1500;
 
@@ -61,7 +69,7 @@ export interface OpNode {
   kept: boolean;
 }
 export type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: string } | { kind: 'op'; node: OpNode }
-  | { kind: 'elem'; array: string; index: string; k: string };
+  | { kind: 'elem'; array: string; index: string; k: string; at: any; register?: string };
 
 /**
  * Compile a function in the subset (see lower.ts) into a gradient function whose values and gradients are
@@ -85,7 +93,7 @@ export function compileGradient(source: string, kinds?: ArgKind[], outside?: Out
 export function compileProgram(p: Program, constants?: Set<string>): CompiledGradient {
   const facts = analyze(p, constants);
   const g = new Generator(p, facts);
-  const passes = g.block(p.body);
+  const passes = g.program(p.body);
   const code = g.assemble(passes);
   // the JIT issue asks for generated functions of about 1,000 statements at most, which V8 optimises well (the GMM
   // objective's ~1,040 are, checked with %GetOptimizationStatus); larger ones stay interpreted (splitting them into
@@ -153,6 +161,11 @@ export class Generator {
   private current: Stmt | null = null;
   /** Counter of the temps inlined partial derivatives declare (dp0, dp1, ...). */
   protected partialTemps = 0;
+  /** While generating a fused loop's body (fusedloop.ts): its counter, its plan, and its carry registers by array. */
+  private fusing: { counter: string; plan: FusionPlan; carries: Map<string, string[]>; registers: Map<string, string> } | null = null;
+  private carryRegisters = 0;
+  /** Declarations the passes need at function level (a fused loop's entry values, read by its reverse text). */
+  private functionDecls: string[] = [];
   constructor(protected p: Program, protected f: Facts) {
     this.recompute = recomputation(p, f);
     this.reach = reachAnalysis(p, f);
@@ -177,10 +190,15 @@ export class Generator {
         if (!e.computed) return { kind: 'lit', text: `v_${e.object.name}.length` };
         const index = this.indexText(e.property);
         const [k, isNew] = this.indexTemp(e.object.name, index);
+        const register = this.preloaded(e.object.name, e.property);
+        if (register !== undefined) {
+          if (isNew) pre.push(this.checkReads ? `const ${k} = ${index}; if (${register} === undefined) throw BAIL;` : `const ${k} = ${index};`);
+          return { kind: 'elem', array: e.object.name, index, k, at: e.property, register };
+        }
         // an element outside the array (or at a fractional index) reads undefined and bails out: the interpreter
         // handles it (V8 drops the test after an in-bounds load of a Float64Array, which cannot give undefined)
         if (isNew) pre.push(this.checkReads ? `const ${k} = ${index}; if (v_${e.object.name}[${k}] === undefined) throw BAIL;` : `const ${k} = ${index};`);
-        return { kind: 'elem', array: e.object.name, index, k };
+        return { kind: 'elem', array: e.object.name, index, k, at: e.property };
       }
       case 'BinaryExpression': {
         const a = this.operand(e.left, nodes, pre), b = this.operand(e.right, nodes, pre);
@@ -225,7 +243,7 @@ export class Generator {
       if (u === undefined) this.saved.set(o.k, (u = { array: o.array, k: o.k, temp: `u_${o.k}` }));
       return u.temp;
     }
-    return o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : o.kind === 'elem' ? `v_${o.array}[${o.k}]` : `t${o.node.id}`;
+    return o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : o.kind === 'elem' ? o.register ?? `v_${o.array}[${o.k}]` : `t${o.node.id}`;
   }
   protected opValue(n: OpNode): string {
     if (mathNary.has(n.rule)) return `Math.${n.rule}(${n.operands.map((o) => this.valueText(o)).join(', ')})`;
@@ -276,8 +294,39 @@ export class Generator {
     if (o.kind === 'var') return this.f.aliased.has(o.name) ? `{ const s = s_${o.name}; A[s] = A[s] + ${add} + 0; }` : `b_${o.name} += ${add}; r_${o.name} = true;`;
     if (o.kind !== 'elem') return '';
     const a = o.array, k = o.k;
+    if (this.fusing?.plan.arrays.has(a)) return this.carriedAccumulate(o, add);
     if (this.p.paramArrays.has(a)) return this.f.aliased.has(a) ? `{ const s = o_${a} + ${k}; A[s] = A[s] + ${add} + 0; }` : `b_${a}[${k}] += ${add}; r_${a} = true;`;
     return this.f.aliased.has(a) ? `{ const s = s_${a}[${k}]; A[s] = A[s] + ${add} + 0; }` : `b_${a}[${k}] = b_${a}[${k}] + ${add} + 0;`;
+  }
+  /**
+   * In a fused loop's body: a term for an element at the counter + low goes into the element's register (fe_a, loaded
+   * and stored around the iteration's reverse); one at + low + 1 into a carry register of its own, added to that
+   * element in the next iteration, after that iteration's own terms (fusedloop.ts).
+   */
+  /**
+   * In a fused loop's body, an element of a parameter array that every iteration reads at the counter + c is loaded
+   * once, at the iteration's start, into a register that its forward and reverse statements share (V8 loads it again
+   * after each store into a gradient array, which might share its buffer); its reads still check it (undefined: out
+   * of range, bail out). Else undefined.
+   */
+  private preloaded(array: string, index: any): string | undefined {
+    if (this.fusing === null) return undefined;
+    const c = counterOffset(index, this.fusing.counter);
+    if (c === null || !this.fusing.plan.preload.get(array)?.has(c)) return undefined;
+    const register = `fx_${array}_${c < 0 ? `m${-c}` : c}`;
+    this.fusing.registers.set(register, `v_${array}[fi + (${c})]`);
+    return register;
+  }
+  private carriedAccumulate(o: Operand & { kind: 'elem' }, add: string): string {
+    const { counter, plan, carries } = this.fusing!;
+    const { low } = plan.arrays.get(o.array)!;
+    const c = counterOffset(o.at, counter);
+    if (c === low) return `fe_${o.array} += ${add}; r_${o.array} = true;`;
+    if (c !== low + 1) throw new Error(`internal: a fused loop reads ${o.array} at offset ${c} (planned ${low}, ${low + 1})`);
+    const q = `fq${this.carryRegisters++}`;
+    if (!carries.has(o.array)) carries.set(o.array, []);
+    carries.get(o.array)!.push(q);
+    return `${q} = ${add}; r_${o.array} = true;`;
   }
   /** The slot a copy of this operand shares (aliased names only; 0 is the slot of plain values, never swept). */
   private slotOf(o: Operand): string {
@@ -287,6 +336,68 @@ export class Generator {
   }
 
   // ---- statements --------------------------------------------------------------------------------------------------
+
+  /** The passes of a program's body: block's, with the last loop fused when it can be (fusedloop.ts). */
+  program(body: Stmt[]): [string, string] {
+    const plan = codegen.fuseLastLoop ? fusionPlan(this.p, this.f) : null;
+    if (plan === null) return this.block(body);
+    const [pf, pr] = this.block(body.slice(0, -1));
+    const [lf, lr] = this.fusedLoop(body[body.length - 1] as Stmt & { t: 'loop' }, plan);
+    return [[pf, lf].filter(Boolean).join('\n'), [lr, pr].filter(Boolean).join('\n')];
+  }
+
+  /**
+   * A fused last loop (fusedloop.ts). Forward: the seed first; per iteration, the forward statements, a snapshot of
+   * the values the body assigns, the reverse statements (the body's pushes are popped again within the iteration, so
+   * one iteration's worth of stack is reserved), the element registers stored, the snapshot put back. Reverse: the
+   * body's variables set back to their values at the loop's entry, for the reverse of the statements before it.
+   */
+  private fusedLoop(s: Stmt & { t: 'loop' }, plan: FusionPlan): [string, string] {
+    const c = s.counter!;
+    this.indexTemps.clear();
+    const test = s.test === null ? null : this.testParts(s.test);
+    this.indexTemps.clear();
+    const from = this.indexText(c.from), trips = this.tripsText(c);
+    const [ps, pc] = [this.pushes, this.pushesC];
+    const fusing = { counter: c.name, plan, carries: new Map<string, string[]>(), registers: new Map<string, string>() };
+    this.unchecked = true;
+    this.fusing = fusing;
+    let parts: [string, string][];
+    try {
+      parts = s.body.map((x) => this.statement(x));
+    } finally {
+      this.unchecked = false;
+      this.fusing = null;
+    }
+    const ns = this.pushes - ps, nc = this.pushesC - pc;
+    const forwardBody = parts.map((x) => x[0]).filter(Boolean).join('\n');
+    const reverseBody = parts.map((x) => x[1]).filter(Boolean).reverse().join('\n');
+    const registers = [...fusing.carries.values()].flat();
+    // carried terms are added in the order the reverse statements send them: the order of their text
+    const inOrder = (a: string) => (fusing.carries.get(a) ?? []).slice().sort((x, y) => reverseBody.indexOf(`${x} =`) - reverseBody.indexOf(`${y} =`));
+    const arrays = [...plan.arrays];
+    const element = (a: string, low: number, at: string) => `b_${a}[${at} + (${low})]`;
+    const store = arrays.map(([a, { low }]) => `${inOrder(a).map((q) => `fe_${a} += fp${q.slice(2)};`).join(' ')} ${element(a, low, 'fi')} = fe_${a};`);
+    const flush = arrays.filter(([a]) => inOrder(a).length > 0)
+      .map(([a, { low }]) => `{ let e = ${element(a, low, `v_${c.name}`)}; ${inOrder(a).map((q) => `e += ${q};`).join(' ')} ${element(a, low, `v_${c.name}`)} = e; }`);
+    for (const n of plan.assigned) this.functionDecls.push(`let fy_${n};`);
+    const out = this.p.out;
+    const iteration = [
+      `const fi = v_${c.name};`, [...fusing.registers].map(([r, e]) => `const ${r} = ${e};`).join(' '), forwardBody,
+      plan.assigned.map((n) => `const fz_${n} = v_${n};`).join(' '),
+      registers.map((q) => `const fp${q.slice(2)} = ${q}; ${q} = -0;`).join(' '),
+      arrays.map(([a, { low }]) => `let fe_${a} = ${element(a, low, 'fi')};`).join(' '),
+      reverseBody, store.join(' '),
+      plan.assigned.map((n) => `v_${n} = fz_${n};`).join(' '),
+    ].filter(Boolean).join('\n');
+    const forward = `{ ${plan.assigned.map((n) => `fy_${n} = v_${n};`).join(' ')} b_${out} = 1; r_${out} = true;
+      ${ns ? `if (sp + ${ns} > S.length) S = growS(sp + ${ns});` : ''} ${nc ? `if (cp + ${nc} > C.length) C = growC(cp + ${nc});` : ''}
+      ${registers.length ? `let ${registers.map((q) => `${q} = -0`).join(', ')};` : ''} const ft = ${trips};
+      ${whileText(test, iteration)}
+      if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL;
+      ${flush.length ? `if (ft > 0) { ${flush.join(' ')} }` : ''} }`;
+    return [forward, plan.assigned.map((n) => `v_${n} = fy_${n};`).join(' ')];
+  }
 
   block(ss: Stmt[]): [string, string] {
     const parts = ss.map((s) => this.statement(s));
@@ -622,6 +733,7 @@ export class Generator {
       if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name} = 0;` : `let b_${name} = 0, r_${name} = false;`);
     }
     this.capturedDecls(decl);
+    decl.push(...this.functionDecls);
     for (const name of p.localArrays) {
       decl.push(`let v_${name};`);
       if (f.adjoint.has(name)) decl.push(f.aliased.has(name) ? `let s_${name};` : `let b_${name};`);
