@@ -386,7 +386,9 @@ export class Generator {
       `const fi = v_${c.name};`, [...fusing.registers].map(([r, e]) => `const ${r} = ${e};`).join(' '), forwardBody,
       plan.assigned.map((n) => `const fz_${n} = v_${n};`).join(' '),
       registers.map((q) => `const fp${q.slice(2)} = ${q}; ${q} = -0;`).join(' '),
-      arrays.map(([a, { low }]) => `let fe_${a} = ${element(a, low, 'fi')};`).join(' '),
+      // the element is still +0 here: the gradient array is fresh, the loop is the first part of the reverse pass,
+      // and no earlier iteration completed this element (the one before sent its term to the carry register)
+      arrays.map(([a]) => `let fe_${a} = 0;`).join(' '),
       reverseBody, store.join(' '),
       plan.assigned.map((n) => `v_${n} = fz_${n};`).join(' '),
     ].filter(Boolean).join('\n');
