@@ -89,6 +89,9 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
   const assigns: (Stmt & { t: 'assign' })[] = [];
   const weights: number[] = []; // 10 per enclosing loop: a rough count of executions
   const bounds = new Set<string>(); // variables of counted loops' bounds: the reverse pass evaluates them again
+  // counters of counted loops that their bodies read: kept right in the reverse pass (an `i -= 1` per iteration, no
+  // stack), so that values computed from them can be recomputed there (recompute.ts) instead of saved
+  const counters = new Set<string>();
   const boundNames = (e: any): any =>
     e.type === 'Identifier' ? bounds.add(e.name) : e.type === 'MemberExpression' ? boundNames(e.object) : e.type === 'BinaryExpression' ? (boundNames(e.left), boundNames(e.right)) : undefined;
   const collect = (ss: Stmt[], weight: number) => {
@@ -96,7 +99,12 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
       if (s.t === 'assign') (assigns.push(s), weights.push(weight));
       else if (s.t === 'if') (collect(s.then, weight), collect(s.else, weight));
       else if (s.t === 'loop') {
-        if (s.counter) (boundNames(s.counter.from), boundNames(s.counter.to));
+        if (s.counter) {
+          boundNames(s.counter.from), boundNames(s.counter.to);
+          const read = new Set<string>();
+          s.body.slice(0, -1).forEach((x) => namesRead(x, read)); // the last statement is the counter's own step
+          if (read.has(s.counter.name)) counters.add(s.counter.name);
+        }
         collect(s.body, weight * 10);
       }
     }
@@ -132,6 +140,7 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
   // an element write's reverse finds its element again (for its adjoint, or to restore the old value): its index too
   for (const { s } of info) if (s.target.index !== null && (adjoint.has(s.target.name) || needed.has(s.target.name))) indexNames(s.target.index, needed);
   for (const b of bounds) needed.add(b);
+  for (const c of counters) needed.add(c);
   const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
   const arrayObjects = new Set([...adjoint, ...needed, ...lengthRead].filter((n) => p.localArrays.has(n)));
   const saveAtUse = new Set<string>();
@@ -145,6 +154,23 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
     if (uses < overwrites) (saveAtUse.add(w), needed.delete(w));
   }
   return { varied, adjoint, aliased, needed, indexOnly, saveAtUse, arrayObjects };
+}
+
+/** Every name a statement (and what it contains) reads: values, indices, tests, bounds. */
+function namesRead(s: Stmt, into: Set<string>): void {
+  const names = (e: any): void => {
+    if (e === null || typeof e !== 'object') return;
+    if (e.type === 'Identifier') return void into.add(e.name);
+    for (const k of Object.keys(e)) if (k !== 'type') names(e[k]);
+  };
+  if (s.t === 'assign') (names(s.rhs), names(s.target.index));
+  else if (s.t === 'array') names(s.size);
+  else if (s.t === 'if') (names(s.test), s.then.forEach((x) => namesRead(x, into)), s.else.forEach((x) => namesRead(x, into)));
+  else {
+    names(s.test);
+    if (s.counter) (names(s.counter.from), names(s.counter.to));
+    s.body.forEach((x) => namesRead(x, into));
+  }
 }
 
 export { isMathCall };

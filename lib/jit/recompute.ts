@@ -56,7 +56,7 @@ export function recomputation(p: Program, f: Facts): Recompute {
   // a variable whose restore the reverse pass could skip: saved today, one assignment, no shared adjoint slots
   const single = (s: Stmt): s is Stmt & { t: 'assign' } =>
     s.t === 'assign' && s.target.index === null && !p.params.includes(s.target.name) && !p.unassigned.has(s.target.name)
-    && assignments.get(s.target.name) === 1 && !f.indexOnly.has(s.target.name) && !f.aliased.has(s.target.name);
+    && assignments.get(s.target.name) === 1 && !f.aliased.has(s.target.name);
   const candidate = (s: Stmt): s is Stmt & { t: 'assign' } => single(s) && f.needed.has(s.target.name);
   const result: Recompute = new Map();
   const once = (ss: Stmt[]): void => {
@@ -76,6 +76,10 @@ export function recomputation(p: Program, f: Facts): Recompute {
       if (s.t !== 'loop') continue;
       loops(s.body);
       const body = s.body, last = body[body.length - 1];
+      // and, here, a variable this loop does not assign whose assignments elsewhere are all undone in the reverse pass
+      // (a needed one): during this loop's reverse it holds the values it had during its forward
+      const within = assignedWithin(body);
+      const stableHere = (n: string) => stable(n) || (f.needed.has(n) && p.scalars.has(n) && !within.has(n) && !f.aliased.has(n));
       const lastTarget = last?.t === 'assign' && last.target.index === null ? last.target.name : null;
       const chosen: string[] = [];
       // a value no partial reads is recomputed too when a recomputed one is computed from it (pruned below otherwise)
@@ -85,7 +89,7 @@ export function recomputation(p: Program, f: Facts): Recompute {
         const reads = new Set<string>();
         namesIn(st.rhs, reads);
         // the last statement's target only where the reverse pass restores it (it is needed)
-        if (![...reads].every((n) => stable(n) || chosen.includes(n) || (n === lastTarget && f.needed.has(n)))) return;
+        if (![...reads].every((n) => stableHere(n) || chosen.includes(n) || (n === lastTarget && f.needed.has(n)))) return;
         // read only by the statements after it in this body
         const before = new Set<string>();
         body.slice(0, j + 1).forEach((x) => readsOf(x, before));
@@ -111,6 +115,17 @@ export function recomputation(p: Program, f: Facts): Recompute {
   };
   loops(p.body);
   return result;
+}
+
+/** The names a block assigns (scalars and arrays, elements included), through its ifs and loops. */
+function assignedWithin(ss: Stmt[], out = new Set<string>()): Set<string> {
+  for (const s of ss) {
+    if (s.t === 'assign') out.add(s.target.name);
+    else if (s.t === 'array') out.add(s.name);
+    else if (s.t === 'if') (assignedWithin(s.then, out), assignedWithin(s.else, out));
+    else assignedWithin(s.body, out);
+  }
+  return out;
 }
 
 /** Whether `name` is read anywhere in the program outside loop statement `loop`. */
