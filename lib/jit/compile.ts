@@ -39,8 +39,9 @@ const POPC = 'C[--cp]';
 /**
  * Reach without flags, for elements and slots: the interpreter's adjoints start at +0 and only ever add, so they are
  * never -0 once something reached them (x + y is -0 only if both are). Unreached ones are stored as -0 here, each
- * addition is `a + x + 0` (which turns a -0 sum into the +0 the interpreter has, and changes nothing else), so
- * "reached" is "not -0".
+ * addition is `a + (x + 0)`: the bits of `(a + x) + 0`, which turns a -0 sum into the +0 the interpreter has and
+ * changes nothing else (a sum is -0 only when both terms are), with one addition on the chain through `a` instead of
+ * two (a loop adding into one element waits on that chain: GMM's triangular loop). So "reached" is "not -0".
  */
 const UNREACHED = (x: string) => `(${x} === 0 && 1 / ${x} < 0)`;
 
@@ -291,12 +292,12 @@ export class Generator {
   /** `A[s] += g * d`-style accumulation into an operand's adjoint, marking it reached. */
   private accumulate(o: Operand, add: string): string {
     if (o.kind === 'op') return `tb${o.node.id} += ${add};`;
-    if (o.kind === 'var') return this.f.aliased.has(o.name) ? `{ const s = s_${o.name}; A[s] = A[s] + ${add} + 0; }` : `b_${o.name} += ${add}; r_${o.name} = true;`;
+    if (o.kind === 'var') return this.f.aliased.has(o.name) ? `{ const s = s_${o.name}; A[s] = A[s] + (${add} + 0); }` : `b_${o.name} += ${add}; r_${o.name} = true;`;
     if (o.kind !== 'elem') return '';
     const a = o.array, k = o.k;
     if (this.fusing?.plan.arrays.has(a)) return this.carriedAccumulate(o, add);
-    if (this.p.paramArrays.has(a)) return this.f.aliased.has(a) ? `{ const s = o_${a} + ${k}; A[s] = A[s] + ${add} + 0; }` : `b_${a}[${k}] += ${add}; r_${a} = true;`;
-    return this.f.aliased.has(a) ? `{ const s = s_${a}[${k}]; A[s] = A[s] + ${add} + 0; }` : `b_${a}[${k}] = b_${a}[${k}] + ${add} + 0;`;
+    if (this.p.paramArrays.has(a)) return this.f.aliased.has(a) ? `{ const s = o_${a} + ${k}; A[s] = A[s] + (${add} + 0); }` : `b_${a}[${k}] += ${add}; r_${a} = true;`;
+    return this.f.aliased.has(a) ? `{ const s = s_${a}[${k}]; A[s] = A[s] + (${add} + 0); }` : `b_${a}[${k}] = b_${a}[${k}] + (${add} + 0);`;
   }
   /**
    * In a fused loop's body: a term for an element at the counter + low goes into the element's register (fe_a, loaded
