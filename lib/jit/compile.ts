@@ -167,6 +167,9 @@ export class Generator {
   private carryRegisters = 0;
   /** Declarations the passes need at function level (a fused loop's entry values, read by its reverse text). */
   private functionDecls: string[] = [];
+  /** The loops whose bodies are being generated, innermost last: where element adjoints may live in registers (see promoted). */
+  private promotionFrames: PromotionFrame[] = [];
+  private promotionIds = 0;
   constructor(protected p: Program, protected f: Facts) {
     this.recompute = recomputation(p, f);
     this.reach = reachAnalysis(p, f);
@@ -296,14 +299,51 @@ export class Generator {
     if (o.kind !== 'elem') return '';
     const a = o.array, k = o.k;
     if (this.fusing?.plan.arrays.has(a)) return this.carriedAccumulate(o, add);
-    if (this.p.paramArrays.has(a)) return this.f.aliased.has(a) ? `{ const s = o_${a} + ${k}; A[s] = A[s] + (${add} + 0); }` : `b_${a}[${k}] += ${add}; r_${a} = true;`;
-    return this.f.aliased.has(a) ? `{ const s = s_${a}[${k}]; A[s] = A[s] + (${add} + 0); }` : `b_${a}[${k}] = b_${a}[${k}] + (${add} + 0);`;
+    if (this.f.aliased.has(a)) return this.p.paramArrays.has(a) ? `{ const s = o_${a} + ${k}; A[s] = A[s] + (${add} + 0); }` : `{ const s = s_${a}[${k}]; A[s] = A[s] + (${add} + 0); }`;
+    const place = this.promoted(a, o.index) ?? `b_${a}[${k}]`;
+    return this.p.paramArrays.has(a) ? `${place} += ${add}; r_${a} = true;` : `${place} = ${place} + (${add} + 0);`;
   }
   /**
    * In a fused loop's body: a term for an element at the counter + low goes into the element's register (fe_a, loaded
    * and stored around the iteration's reverse); one at + low + 1 into a carry register of its own, added to that
    * element in the next iteration, after that iteration's own terms (fusedloop.ts).
    */
+  /**
+   * An element adjoint `b_a[index]` that the innermost loop being generated adds into at an index its body does not
+   * change: a placeholder, resolved when the loop is done (see promotionsOf) to a register loaded before the loop's
+   * reverse and stored after it, or back to the element. Without it each iteration's addition waits for the last
+   * one's store and load (GMM's triangular loop adds into xc[i]'s adjoint for every j). The additions are the same
+   * ones in the same order, so the bits are too. Else undefined.
+   */
+  private promoted(array: string, index: string): string | undefined {
+    const frame = this.promotionFrames[this.promotionFrames.length - 1];
+    if (frame === undefined) return undefined;
+    if (!frame.touched.has(array)) frame.touched.set(array, new Set());
+    frame.touched.get(array)!.add(index);
+    const names = index.match(/v_[\w$]+/g) ?? [];
+    if (names.some((n) => frame.assigned.has(n.slice(2)))) return undefined;
+    const key = `${array}[${index}]`;
+    let site = frame.sites.get(key);
+    if (site === undefined) frame.sites.set(key, (site = { id: this.promotionIds++, array, index }));
+    return `\u0000${site.id}\u0000`;
+  }
+  /**
+   * The loop's promoted elements: an array is promoted when its adjoint is touched in this loop at one index only,
+   * not inside an inner loop, and the loop neither writes nor creates the array. Returns the reverse body with the
+   * placeholders resolved, and the text to run before the reverse loop (after `let n = <trips>`) and after it.
+   */
+  private promotionsOf(frame: PromotionFrame, rb: string): [string, Promotion] {
+    const pre: string[] = [], post: string[] = [];
+    for (const { id, array, index } of frame.sites.values()) {
+      const element = `b_${array}[${index}]`;
+      const ok = !frame.assigned.has(array) && !frame.nested.has(array) && frame.touched.get(array)!.size === 1;
+      rb = rb.split(`\u0000${id}\u0000`).join(ok ? `pe${id}` : element);
+      if (ok) (pre.push(`let pe${id} = pn > 0 ? ${element} : 0;`), post.push(`${element} = pe${id};`));
+    }
+    if (pre.length === 0) return [rb, { pre: '', post: '' }];
+    // a loop that runs no trip leaves the element alone (an Array gradient must not grow an entry at a bad index)
+    return [rb, { pre: `const pn = n; ${pre.join(' ')}`, post: `if (pn > 0) { ${post.join(' ')} }` }];
+  }
   /**
    * In a fused loop's body, an element of a parameter array that every iteration reads at the counter + c is loaded
    * once, at the iteration's start, into a register that its forward and reverse statements share (V8 loads it again
@@ -412,7 +452,22 @@ export class Generator {
    * the start of each reverse iteration, right after the reverse of the body's last statement (which restores the
    * counter they may read).
    */
-  private loopBody(body: Stmt[]): [string, string] {
+  private loopBody(body: Stmt[]): [string, string, Promotion] {
+    const frame: PromotionFrame = { assigned: assignedIn(body), sites: new Map(), touched: new Map(), nested: new Set() };
+    this.promotionFrames.push(frame);
+    let fwd: string, rb: string;
+    try {
+      [fwd, rb] = this.loopBodyText(body);
+    } finally {
+      this.promotionFrames.pop();
+    }
+    // what this loop touches, the loop around it must leave in memory
+    const parent = this.promotionFrames[this.promotionFrames.length - 1];
+    if (parent !== undefined) for (const a of [...frame.touched.keys(), ...frame.nested]) parent.nested.add(a);
+    const [resolved, promotion] = this.promotionsOf(frame, rb);
+    return [fwd, resolved, promotion];
+  }
+  private loopBodyText(body: Stmt[]): [string, string] {
     const again = body.filter((s): s is Stmt & { t: 'assign' } => s.t === 'assign' && this.recompute.get(s.target.name) === 'iteration');
     if (again.length === 0) return this.block(body);
     const parts = body.map((s) => this.statement(s));
@@ -458,7 +513,7 @@ export class Generator {
         const innermost = !this.unchecked && !containsLoop(s.body);
         const [ps, pc] = [this.pushes, this.pushesC];
         if (innermost) this.unchecked = true;
-        const [body, rb] = this.loopBody(s.body);
+        const [body, rb, promotion] = this.loopBody(s.body);
         let fb = body, ns = 0, nc = 0;
         if (innermost) {
           this.unchecked = false;
@@ -473,9 +528,9 @@ export class Generator {
           const from = this.indexText(c.from), trips = this.tripsText(c);
           // the trip count is (last - first)·step: no count kept while looping
           return [`{ ${whileText(test, fb)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
-            `{ let n = ${trips}; v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n; while (n-- > 0) { ${rb} } }`];
+            reverseLoop(trips, `v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n;`, rb, promotion)];
         }
-        return [`{ let n = 0; ${whileText(test, `${fb} n++;`)} ${this.pushC('n')} }`, `{ let n = ${POPC}; while (n-- > 0) { ${rb} } }`];
+        return [`{ let n = 0; ${whileText(test, `${fb} n++;`)} ${this.pushC('n')} }`, reverseLoop(POPC, '', rb, promotion)];
       }
     }
   }
@@ -512,9 +567,9 @@ export class Generator {
     this.frames.push(frame);
     const wasUnchecked = this.unchecked;
     this.unchecked = true;
-    let body: string, rb: string;
+    let body: string, rb: string, promotion: Promotion;
     try {
-      [body, rb] = this.loopBody(s.body);
+      [body, rb, promotion] = this.loopBody(s.body);
     } finally {
       this.unchecked = wasUnchecked;
       this.frames.pop();
@@ -539,7 +594,7 @@ export class Generator {
         ${counted}${outermost ? ' if (sp > S.length || cp > C.length) throw BAIL;' : ''}`;
     }
     if (!rb) return [`{ ${forward} }`, ''];
-    return [`{ ${forward} }`, `{ let n = ${trips}; v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n; while (n-- > 0) { ${rb} } }`];
+    return [`{ ${forward} }`, reverseLoop(trips, `v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n;`, rb, promotion)];
   }
 
   /** `const w = new Float64Array(n)`: a fresh array (and its adjoints) each time; the reverse pass gets the old ones back. */
@@ -790,6 +845,21 @@ return function compiledGradient(args) {
   }
 }
 
+
+/** A loop being generated: the names its body assigns, its candidate registers, the element adjoints it touches (by array, index texts), and the arrays its inner loops touch. */
+interface PromotionFrame {
+  assigned: Set<string>;
+  sites: Map<string, { id: number; array: string; index: string }>;
+  touched: Map<string, Set<string>>;
+  nested: Set<string>;
+}
+/** Text around a loop's reverse: registers loaded before it (after `let n = <trips>`), stored after it. */
+interface Promotion { pre: string; post: string }
+
+/** A loop's reverse: `count` trips of rb, the counter set first, registers of promoted element adjoints around it. */
+function reverseLoop(count: string, setCounter: string, rb: string, promotion: Promotion): string {
+  return `{ let n = ${count}; ${promotion.pre} ${setCounter} while (n-- > 0) { ${rb} } ${promotion.post} }`;
+}
 
 /** Pushes above which a nest of counted loops bails out instead of reserving its stacks (2^26: 512 MB of S). */
 const MAX_RESERVED_PUSHES = 1 << 26;
