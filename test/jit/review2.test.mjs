@@ -132,7 +132,8 @@ test('a helper that writes an array, skipped by && or || in a test, does not run
 
 // Regression (fixed): the same hoisting can hang: JS never calls `steps(-1)` (x > 0 is false), the compiled code runs it and its
 // loop never ends (s goes down by 1 forever). The interpreter answers { value: -1, grad: [1] }. Run in a child
-// process with a time limit, so the hang cannot stall the suite.
+// process with a time limit, so the hang cannot stall the suite: 30 s, since the child takes under a second alone but
+// starts while the full suite keeps both cores busy (an 8 s limit failed once that way, not reproduced alone).
 test('a helper that would loop forever, skipped by && in a test, is not run (no hang)', (t) => {
   const dist = new URL('../../dist/index.js', import.meta.url).href;
   const code = `
@@ -141,7 +142,7 @@ test('a helper that would loop forever, skipped by && in a test, is not run (no 
     const T = traced((x) => { let s = x; if (x > 0 && steps(x) > 5) s = s * 2; return s; }, { steps });
     withGradient(T, 1); // compiles
     console.log(JSON.stringify(withGradient(T, -1)));`;
-  const r = spawnSync(process.execPath, ['--max-old-space-size=256', '--input-type=module', '-e', code], { timeout: 8000, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=256', '--input-type=module', '-e', code], { timeout: 30_000, encoding: 'utf8' });
   t.is(r.signal, null, 'the child process was killed (timed out)');
   t.is(r.stdout.trim(), JSON.stringify({ value: -1, grad: [1] }));
 });
