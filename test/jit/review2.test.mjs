@@ -133,7 +133,7 @@ test('a helper that writes an array, skipped by && or || in a test, does not run
 // Regression (fixed): the same hoisting can hang: JS never calls `steps(-1)` (x > 0 is false), the compiled code runs it and its
 // loop never ends (s goes down by 1 forever). The interpreter answers { value: -1, grad: [1] }. Run in a child
 // process with a time limit, so the hang cannot stall the suite: 30 s, since the child takes under a second alone but
-// starts while the full suite keeps both cores busy (an 8 s limit failed once that way, not reproduced alone).
+// starts while the full suite keeps both cores busy (8 s is the suspect of one full-run failure never reproduced).
 test('a helper that would loop forever, skipped by && in a test, is not run (no hang)', (t) => {
   const dist = new URL('../../dist/index.js', import.meta.url).href;
   const code = `
