@@ -10,8 +10,10 @@ import type { Facts } from './analyze';
  *   pop what that iteration pushed: stacks are last in, first out within an iteration);
  * - its scalar adjoints: the output's is 1 throughout (the output is an accumulator `s = s ± e`, whose reverse leaves
  *   its adjoint in place, and the loop is the program's last statement, so the seed is all that comes before); the
- *   iteration's own variables (assigned before any read in the body) start unreached in every iteration; no other
- *   differentiable scalar is read (a loop-invariant one would sum its adjoint over iterations in the other order);
+ *   iteration's own variables (assigned before any read in the body, or in both branches of an if) start unreached
+ *   in every iteration; no other differentiable scalar is read (a loop-invariant one sums its adjoint over the
+ *   iterations, the last first: kept in per-iteration stack slots and added backwards after the loop, that was
+ *   exact but slower than the unfused loop on least squares and a logistic loss, so such loops stay unfused);
  * - its element adjoints: an array element's adjoint is a sum whose order the reverse pass fixes: the latest
  *   iteration's terms first. Elements are read at the counter plus a constant (the offsets `low` and perhaps
  *   `low + 1`): element j gets iteration j − low's terms, then iteration j − low − 1's. Run forward, iteration i adds
@@ -59,6 +61,19 @@ function visitReads(e: any, name: (n: string) => void, element: (array: string, 
   for (const k of Object.keys(e)) if (k !== 'type') visitReads(e[k], name, element);
 }
 
+/** The variables a block assigns on every path through it (its statements and both branches of its ifs). */
+function definitelyAssigned(ss: Stmt[]): Set<string> {
+  const out = new Set<string>();
+  for (const s of ss) {
+    if (s.t === 'assign' && s.target.index === null) out.add(s.target.name);
+    else if (s.t === 'if') {
+      const then = definitelyAssigned(s.then);
+      for (const n of definitelyAssigned(s.else)) if (then.has(n)) out.add(n);
+    }
+  }
+  return out;
+}
+
 /** `v = v + e` or `v = v - e` with e not reading v: an accumulation whose reverse leaves v's adjoint in place. */
 function accumulates(s: Stmt & { t: 'assign' }): boolean {
   const r = s.rhs, v = s.target.name;
@@ -75,18 +90,23 @@ export function fusionPlan(p: Program, f: Facts): FusionPlan | null {
   if (loop?.t !== 'loop' || loop.counter === undefined || loop.counter.step !== 1 || f.adjoint.has(loop.counter.name)) return null;
   const counter = loop.counter.name, out = p.out;
   if (!f.adjoint.has(out) || f.aliased.has(out)) return null;
-  // the statements, flat, with whether each runs in every iteration (not inside an if)
-  const flat: { s: Stmt & { t: 'assign' }; always: boolean }[] = [];
+  // the statements, flat, with whether each runs in every iteration (not inside an if); after a top-level if, the
+  // names both its branches assign (`defines`)
+  const flat: { s: Stmt & { t: 'assign' }; always: boolean; defines?: Set<string> }[] = [];
   const flatten = (ss: Stmt[], always: boolean): boolean => ss.every((s) => {
     if (s.t === 'assign') return s.target.index === null && (flat.push({ s, always }), true); // element writes: not fused
-    if (s.t === 'if') return flatten(s.then, false) && flatten(s.else, false);
-    return false; // inner loops and fresh arrays: not fused
+    if (s.t !== 'if' || !flatten(s.then, false) || !flatten(s.else, false)) return false; // inner loops, fresh arrays: not fused
+    if (always && flat.length > 0) {
+      const both = definitelyAssigned(s.then);
+      flat[flat.length - 1].defines = new Set([...definitelyAssigned(s.else)].filter((n) => both.has(n)));
+    }
+    return true;
   });
   if (!flatten(loop.body, true)) return null;
   const assigned = new Set(flat.map(({ s }) => s.target.name));
   if ([...assigned].some((n) => f.aliased.has(n))) return null;
-  // accumulators: differentiable, every assignment `v = v ± e` at the top of the body, v read nowhere else
-  const accumulators = new Set([...assigned].filter((v) => f.adjoint.has(v) && flat.every(({ s, always }) => s.target.name !== v || (always && accumulates(s)))));
+  // accumulators: differentiable, every assignment `v = v ± e` (in a branch or not), v read nowhere else
+  const accumulators = new Set([...assigned].filter((v) => f.adjoint.has(v) && flat.every(({ s }) => s.target.name !== v || accumulates(s))));
   if (assigned.has(out) && !accumulators.has(out)) return null;
   const arrays = new Map<string, { low: number; high: number }>();
   const defined = new Set<string>(); // assigned earlier in the iteration, in every iteration
@@ -103,7 +123,7 @@ export function fusionPlan(p: Program, f: Facts): FusionPlan | null {
   }
   if (loop.test !== null) always(loop.test);
   let ok = true;
-  for (const { s, always } of flat) {
+  for (const { s, always, defines } of flat) {
     const own = accumulators.has(s.target.name) ? s.rhs.left : null; // the accumulator's own read of itself
     const readName = (n: string) => {
       if (!f.adjoint.has(n) || n === counter || defined.has(n)) return;
@@ -123,6 +143,7 @@ export function fusionPlan(p: Program, f: Facts): FusionPlan | null {
       visitReads(s.rhs, (n) => (accumulators.has(n) ? (ok = false) : readName(n)), readElement);
     }
     if (always && !accumulators.has(s.target.name)) defined.add(s.target.name);
+    for (const n of defines ?? []) if (!accumulators.has(n)) defined.add(n);
     if (!ok) return null;
   }
   // (the tests of ifs read values only, never adjoints: they may read anything)

@@ -1,29 +1,32 @@
-// fast-check arbitrary of reduction loops: programs that end with a counted loop accumulating into the returned value (Rosenbrock's and the sum loop's shape), the loops the compiled tier fuses (lib/jit/fusedloop.ts), and near misses it must not fuse.
+// fast-check arbitrary of reduction loops: programs that end with a counted loop accumulating into the returned value (Rosenbrock's, the sum loop's and a least-squares loss's shape), the loops the compiled tier fuses (lib/jit/fusedloop.ts), and near misses it must not fuse.
 //
 // Each generated value is { source, fusable, mutation, toString() }: `source` an arrow function
-// `(x0, a0, a1) => { ... return s; }` over a number x0 and two arrays of one length (read-only; Float64Array or Array);
-// `fusable` whether the compiled tier should run its last loop fused; `mutation` what makes a near miss unfusable.
+// `(x0, a0, a1, th) => { ... return s; }` over a number x0, two arrays a0, a1 of one length and an array th of two
+// (read-only; Float64Array or Array); `fusable` whether the compiled tier should run its last loop fused; `mutation`
+// what makes a near miss unfusable.
 //
 //   let w = x0 * 0.7;                 // a prefix value, reassigned in the body: its reverse needs the entry value back
+//   const p = Math.cos(x0);           // a prefix value: read in the body only by near misses (an invariant)
 //   let s = Math.sin(w) * w;          // the output, accumulated by the loop
 //   let t = 0, k = 0;                 // a second accumulator, and a loop-carried value without adjoint
-//   for (let i = FROM; i < a0.length - DROP; i++) {     // or <=, or from 0 with reads at i - 1 ...
-//     w = a0[i + 1] * 0.5;            // body-local values: assigned before they are read
+//   for (let i = FROM; i < a0.length - DROP; i++) {     // or <=
+//     w = Math.tanh(a0[i] + a1[i + 1]) * 0.5;           // body-local values: assigned before they are read
 //     let u0 = Math.tanh(a0[i] - w);
-//     if (a1[i] > 0.2) u0 = u0 * w; else u0 = Math.sin(u0);   // tests may read anything; values only here
-//     s += a0[i] * u0;  t -= u0;  k = k + 1;
+//     let u1; if (a1[i] > 0.2) { u1 = u0 * 2; } else { u1 = Math.sin(u0); }   // defined on both paths
+//     if (u1 < 0) { s += u1 * 0.5; } else { t -= u0; }  // accumulations in branches
+//     s += a0[i] * u1;  k = k + 1;
 //   }
 //   return s;
 //
-// Elements are read at the counter plus `low` (−1, 0 or 1) and, when `carries`, `low + 1`: FROM and DROP keep every
-// read in range for every length (a loop may run zero times). Values are squashed (tanh, sin, exp(sin), divisions
-// by 1 + e²) so everything stays finite. Near misses (`mutation`): a differentiable value from outside the loop
-// read in the body (x0, or the prefix's p), a read two apart (low + 2), an element read inside a branch, the output
-// read as a value in the body, a differentiable value carried from one iteration to the next, a statement after
-// the loop.
+// Elements of a0, a1 are read at the counter plus `low` (−1, 0 or 1) and, when `carries`, `low + 1`, in statements
+// every iteration runs. FROM and DROP keep every read in range for every length (a loop may run zero times). Values
+// are squashed (tanh, sin, exp(sin), divisions by 1 + e²) so everything stays finite. Near misses (`mutation`): an
+// invariant read in the body (x0, p, th[0], th[1]: in branches too), a read two apart (low + 2), an element read at
+// the counter inside a branch, the output read as a value in the body, a differentiable value carried from one
+// iteration to the next, a statement after the loop, an array read at a fixed index.
 import fc from 'fast-check';
 
-const MUTATIONS = ['invariant', 'prefix', 'wide', 'branchRead', 'outRead', 'carried', 'tail'];
+const MUTATIONS = ['invariant', 'invariant', 'wide', 'branchRead', 'outRead', 'carried', 'tail', 'mixed'];
 
 const at = (c) => (c === 0 ? 'i' : c > 0 ? `i + ${c}` : `i - ${-c}`);
 
@@ -33,6 +36,7 @@ const expr = fc.letrec((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     fc.record({ t: fc.constant('elem'), array: fc.nat(1), far: fc.boolean() }),
     fc.record({ t: fc.constant('local'), n: fc.nat(3) }),
+    fc.record({ t: fc.constant('invariant'), n: fc.nat(3) }),
     fc.record({ t: fc.constant('lit'), v: fc.constantFrom('0.5', '2', '-1.5', '1') }),
     fc.record({ t: fc.constant('k') }),
     fc.record({ t: fc.constant('bin'), op: fc.constantFrom('+', '-', '*', 'div'), a: tie('e'), b: tie('e') }),
@@ -40,10 +44,13 @@ const expr = fc.letrec((tie) => ({
   ),
 })).e;
 
+const test = fc.constantFrom('elem', 'local', 'x0', 'parity');
 const statement = fc.oneof(
   { weight: 3, arbitrary: fc.record({ t: fc.constant('local'), e: expr }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('if'), test: fc.constantFrom('elem', 'local', 'x0', 'parity'), n: fc.nat(3), yes: expr, no: fc.option(expr) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('if'), test, n: fc.nat(3), yes: expr, no: fc.option(expr) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('both'), test, yes: expr, no: expr }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('acc'), target: fc.constantFrom('s', 's', 't'), op: fc.constantFrom('+=', '-='), e: expr }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('accIf'), test, yes: expr, no: fc.option(expr) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('k') }) },
 );
 
@@ -66,12 +73,16 @@ function render({ low, carries, cmp, prefixW, init, body, last, mutation }) {
   const from = Math.max(0, -low), drop = Math.max(0, high);
   const locals = [];
   const elem = (array, far) => `a${array}[${at(far ? high : low)}]`;
-  // inside a branch no element is read (a conditional read is a near miss of its own): a local stands in
+  // invariants only in near misses of that kind; elsewhere a literal stands in
+  const invariants = mutation === 'invariant' ? ['x0', 'p', 'th[0]', 'th[1]'] : ['0.25', '-0.75', '1.5', '0.5'];
+  // inside a branch no element of a0, a1 is read (a conditional read at the counter is a near miss of its own): a
+  // local or an invariant stands in
   let inBranch = false;
   const show = (e) => {
     switch (e.t) {
-      case 'elem': return inBranch ? locals[0] : elem(e.array, e.far);
-      case 'local': return locals.length === 0 ? elem(0, false) : locals[e.n % locals.length];
+      case 'elem': return inBranch ? (locals[0] ?? invariants[2 + e.array]) : elem(e.array, e.far);
+      case 'local': return locals.length === 0 ? (inBranch ? invariants[2] : elem(0, false)) : locals[e.n % locals.length];
+      case 'invariant': return invariants[e.n % invariants.length];
       case 'lit': return e.v;
       case 'k': return '(k * 0.01)';
       case 'bin': return e.op === 'div' ? `(${show(e.a)} / (1 + ${show(e.b)} * ${show(e.b)}))` : `(${show(e.a)} ${e.op} ${show(e.b)})`;
@@ -82,37 +93,49 @@ function render({ low, carries, cmp, prefixW, init, body, last, mutation }) {
       }
     }
   };
+  const branch = (e) => {
+    inBranch = true;
+    const text = show(e);
+    inBranch = false;
+    return text;
+  };
+  const testText = (kind, target) => ({ elem: `${elem(1, false)} > 0.2`, local: `${target ?? 'p'} < 0`, x0: 'x0 > 0', parity: 'i % 2 === 0' }[kind]);
+  // a bare name or element would be a copy (one value under two names: adjoint slots, not fused): times 1
+  const value = (e) => (e.t === 'elem' || e.t === 'local' || e.t === 'invariant' ? `${show(e)} * 1` : show(e));
   const lines = [];
   if (prefixW) (lines.push('w = Math.tanh(a0[' + at(low) + '] + a1[' + at(high) + ']) * 0.5;'), locals.push('w'));
   let n = 0;
   for (const s of body) {
     if (s.t === 'local') {
-      // a bare name or element would be a copy (one value under two names: adjoint slots, not fused): times 1
-      const text = s.e.t === 'elem' || s.e.t === 'local' ? `${show(s.e)} * 1` : show(s.e);
+      const text = value(s.e);
       lines.push(`let u${n} = ${text};`);
       locals.push(`u${n++}`);
     } else if (s.t === 'if' && locals.length > 0) {
       const target = locals[s.n % locals.length];
-      const test = { elem: `${elem(1, false)} > 0.2`, local: `${target} < 0`, x0: 'x0 > 0', parity: 'i % 2 === 0' }[s.test];
-      inBranch = true;
-      const no = s.no === null ? '' : ` else { ${target} = Math.tanh(${show(s.no)}); }`;
-      lines.push(`if (${test}) { ${target} = Math.sin(${show(s.yes)}); }${no}`);
-      inBranch = false;
+      const no = s.no === null ? '' : ` else { ${target} = Math.tanh(${branch(s.no)}); }`;
+      lines.push(`if (${testText(s.test, target)}) { ${target} = Math.sin(${branch(s.yes)}); }${no}`);
+    } else if (s.t === 'both') {
+      // defined on both paths, then read like any local
+      lines.push(`let u${n};`, `if (${testText(s.test, locals[0])}) { u${n} = Math.sin(${branch(s.yes)}); } else { u${n} = Math.tanh(${branch(s.no)}) * 2; }`);
+      locals.push(`u${n++}`);
     } else if (s.t === 'acc') lines.push(`${s.target} ${s.op} ${show(s.e)};`);
-    else if (s.t === 'k') lines.push('k = k + 1;');
+    else if (s.t === 'accIf') {
+      const no = s.no === null ? '' : ` else { t -= ${branch(s.no)}; }`;
+      lines.push(`if (${testText(s.test, locals[0])}) { s += ${branch(s.yes)}; }${no}`);
+    } else if (s.t === 'k') lines.push('k = k + 1;');
   }
   // the output always takes an element (so it carries an adjoint), and the far one when carried or wide
   lines.push(`s += ${elem(0, high !== low)} * ${show(last)};`);
   switch (mutation) {
+    case 'invariant': lines.push(`if (${testText('x0')}) { s -= th[1] * x0; }`, `s += p * a1[${at(low)}];`); break;
     case 'wide': lines.push(`s -= a0[${at(low)}] * 0.25;`); break; // with the last line's a0 at low + 2
-    case 'invariant': lines.push('s -= x0 * a0[' + at(low) + '];'); break;
-    case 'prefix': lines.push('s += p * a1[' + at(low) + '];'); break;
     case 'branchRead': lines.push(`if (x0 > 0) { s += a0[${at(low)}] * 0.5; }`); break;
     case 'outRead': lines.push(`t += s * 0.5;`); break;
     case 'carried': lines.push(`c = c * 0.5 + a1[${at(low)}];`, 's += c * 0.25;'); break;
+    case 'mixed': lines.push(`s += a1[0] * a1[${at(low)}];`); break; // a1[0] is in range whenever the body runs
   }
   const bound = cmp === '<' ? `i < a0.length${drop ? ` - ${drop}` : ''}` : `i <= a0.length - ${drop + 1}`;
-  const source = `(x0, a0, a1) => {
+  const source = `(x0, a0, a1, th) => {
   let w = x0 * 0.7;
   const p = Math.cos(x0);
   let s = ${init};
