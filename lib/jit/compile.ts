@@ -294,7 +294,12 @@ export class Generator {
 
   /** `A[s] += g * d`-style accumulation into an operand's adjoint, marking it reached. */
   private accumulate(o: Operand, add: string): string {
-    if (o.kind === 'op') return `tb${o.node.id} += ${add};`;
+    // an operation's adjoint gets exactly one contribution (an expression is a tree), so it is that term, without the
+    // interpreter's 0 + term: the two differ only in the sign of a zero, and the sign of a zero in an operation's
+    // adjoint never shows: it only multiplies partials into terms that reach a variable, an element or a slot by an
+    // addition to a sum that started at +0 (x + -0 and x + +0 are both x there), so every stored adjoint gets the
+    // same bits. One addition less on each step of a chain (evalpoly's b_p: g → tb2 → b_p)
+    if (o.kind === 'op') return `tb${o.node.id} = ${add};`;
     if (o.kind === 'var') return this.f.aliased.has(o.name) ? `{ const s = s_${o.name}; A[s] = A[s] + (${add} + 0); }` : `b_${o.name} += ${add}; r_${o.name} = true;`;
     if (o.kind !== 'elem') return '';
     const a = o.array, k = o.k;
