@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
-import { loadTracegrad, warm, median } from './lib/harness.mjs';
+import { loadTracegrad, warm, median, interleaved } from './lib/harness.mjs';
 import { loadBa, baObjective, baJacobianBuilder, BLOCK_SIZE, CAMERA_PARAMS } from './adbench/ba.mjs';
 import { loadLstm, lstmObjective, tracedLstm } from './adbench/lstm.mjs';
 import {
@@ -25,6 +25,7 @@ const PROBLEMS = ['ba', 'lstm', 'hand'];
 const TARGETS = { ba: 8, lstm: 6 }; // derivative ÷ objective asked for (ADBench's Tapenade: BA 8.4–8.9); Hand: none given
 const MAX_TIME = 2; // seconds of benchmark.js sampling per contender
 const WARM_MS = 1500; // each contender runs this long first: compiled code needs ~30 calls before V8 has optimised it
+const ROUNDS = 3; // interleaved rounds for the objective and the compiled contenders (harness.mjs)
 
 const args = process.argv.slice(2);
 const JSON_OUT = args.includes('--json');
@@ -82,9 +83,18 @@ function compareAll(who, pairs, rtol) {
  */
 function runSuite(title, cases) {
   const results = [];
+  // the objective and the compiled contenders in interleaved rounds (harness.mjs: their ratios from the same
+  // windows); the interpreter after them, on its own (its allocations would change the heap the others run in)
+  const fast = cases.filter((c) => !c.runs && !c.name.includes('interpreter'));
+  try {
+    for (const r of interleaved(fast.map((c) => [c.name, c.fn]), { rounds: ROUNDS, maxTime: MAX_TIME, warmMs: WARM_MS, onRound: (name, b) => note(`  ${title}: ${String(b)}`) }))
+      results.push({ name: r.name, msPerEval: r.meanMs, medianMs: r.medianMs, rmePercent: r.rmePercent, samples: r.samples });
+  } catch (e) {
+    fail(`benchmark threw: ${e}`);
+  }
   const suite = new Benchmark.Suite(title);
   for (const c of cases) {
-    if (c.runs) continue;
+    if (c.runs || fast.includes(c)) continue;
     warm(c.fn, WARM_MS);
     suite.add(c.name, c.fn, { maxTime: MAX_TIME });
   }
@@ -104,6 +114,7 @@ function runSuite(title, cases) {
     const mean = times.reduce((s, x) => s + x, 0) / times.length;
     results.push({ name: c.name, msPerEval: mean, medianMs: median(times), rmePercent: NaN, samples: times.length });
   }
+  results.sort((a, b) => cases.findIndex((c) => c.name === a.name) - cases.findIndex((c) => c.name === b.name));
   const byName = new Map(cases.map((c) => [c.name, c]));
   const objectiveMs = results.find((r) => r.name === 'objective').medianMs;
   return results.map((r) => ({ case: title, ...r, ratioToObjective: r.medianMs / objectiveMs, tier: byName.get(r.name).tier?.() ?? '',

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
-import { loadTracegrad, warm, median } from './lib/harness.mjs';
+import { loadTracegrad, warm, median, interleaved } from './lib/harness.mjs';
 import { loadGmm, gmmObjective, tracedGmm } from './adbench/gmm.mjs';
 import { richardsonDerivative } from '../test/helpers/reference.mjs';
 
@@ -81,17 +81,33 @@ function checkGradient(who, withGradient, g, args, value) {
  * land in benchmark.js's first samples.
  */
 const WARM_MS = 1500;
+const ROUNDS = 3; // interleaved rounds for the objective and the compiled contenders (harness.mjs)
 
 
+/**
+ * The objective and the compiled contenders in interleaved rounds (harness.mjs: their ratios from the same windows);
+ * the interpreter after them, on its own (its allocations would change the heap the others run in).
+ */
 function runSuite(title, cases) {
+  const fast = cases.filter(([name]) => !name.includes('interpreter'));
+  const byName = new Map();
+  try {
+    for (const r of interleaved(fast, { rounds: ROUNDS, maxTime: MAX_TIME, warmMs: WARM_MS, onRound: (name, b) => note(`  ${title}: ${String(b)}`) }))
+      byName.set(r.name, { name: r.name, msPerEval: r.meanMs, medianMs: r.medianMs, rmePercent: r.rmePercent, samples: r.samples });
+  } catch (e) {
+    fail(`benchmark threw: ${e}`);
+  }
   const suite = new Benchmark.Suite(title);
-  for (const [, fn] of cases) warm(fn, WARM_MS);
-  for (const [name, fn] of cases) suite.add(name, fn, { maxTime: MAX_TIME });
+  for (const [name, fn] of cases.filter((c) => !fast.includes(c))) {
+    warm(fn, WARM_MS);
+    suite.add(name, fn, { maxTime: MAX_TIME });
+  }
   suite.on('cycle', (ev) => note(`  ${title}: ${String(ev.target)}`));
   suite.on('error', (ev) => fail(`benchmark ${ev.target.name} threw: ${ev.target.error}`));
   suite.run({ async: false });
-  return suite.map((b) => ({ name: b.name, msPerEval: 1e3 / b.hz, medianMs: 1e3 * median(b.stats.sample), rmePercent: b.stats.rme,
+  suite.forEach((b) => byName.set(b.name, { name: b.name, msPerEval: 1e3 / b.hz, medianMs: 1e3 * median(b.stats.sample), rmePercent: b.stats.rme,
     samples: b.stats.sample.length }));
+  return cases.map(([name]) => byName.get(name));
 }
 
 // ---- main ----------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-// What the benchmark suites share: loading the built library (or a reason to skip its rows), warming a contender up, and medians.
+// What the benchmark suites share: loading the built library (or a reason to skip its rows), warming a contender up, timing contenders in interleaved rounds, and medians.
 import { existsSync } from 'node:fs';
+import Benchmark from 'benchmark';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -32,4 +33,34 @@ export function warm(fn, ms = 1500) {
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Times `entries` ([name, fn] pairs) with benchmark.js in `rounds` alternating rounds (each entry warmed for `warmMs`
+ * in the first round and `rewarmMs` in the others, then sampled for maxTime / rounds seconds a round) and pools each
+ * entry's samples: the ratios between entries then
+ * come from interleaved windows. On this shared machine speed drifts by up to 2× over seconds, and a contender timed
+ * right after a heavily allocating one (the interpreter) runs in a different heap state; timed one after the other,
+ * the same build's ratios moved by 1.6× between runs. `onRound(name, bench)` hears each round (for progress notes).
+ * @returns {{ name: string, medianMs: number, meanMs: number, rmePercent: number, samples: number }[]} in the entries' order
+ */
+export function interleaved(entries, { rounds = 3, maxTime = 1.5, warmMs = 300, rewarmMs = 100, onRound } = {}) {
+  const samples = entries.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    entries.forEach(([name, fn], k) => {
+      warm(fn, round === 0 ? warmMs : rewarmMs);
+      const b = new Benchmark(name, fn, { maxTime: maxTime / rounds });
+      b.run({ async: false });
+      if (b.error) throw b.error;
+      samples[k].push(...b.stats.sample);
+      onRound?.(name, b);
+    });
+  }
+  return entries.map(([name], k) => {
+    const xs = samples[k], n = xs.length;
+    const mean = xs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, n - 1));
+    // the margin of error of the mean at 95 % (normal approximation), in percent, as benchmark.js's rme
+    return { name, medianMs: 1e3 * median(xs), meanMs: 1e3 * mean, rmePercent: (100 * 1.96 * sd) / Math.sqrt(n) / mean, samples: n };
+  });
 }
