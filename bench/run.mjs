@@ -162,7 +162,7 @@ function renderScalar(j) {
   const rows = j.results.map((r) => [
     r.vectorised ? `${r.name} (rewritten)` : r.name, r.n.toLocaleString('en-US'), num(r.medianMs), num(r.ratios.primal),
     num(r.ratios.handWritten), r.firstCallMs === undefined ? '' : num(r.firstCallMs),
-    r.tier ?? (r.group === 'reference' ? '' : r.precision), `${r.samples}${r.method === 'benchmark.js' ? '' : ' calls'}`,
+    r.tier ?? (r.group === 'reference' ? '' : r.precision), `${r.samples}${(r.method ?? '').startsWith('benchmark.js') ? '' : ' calls'}`,
   ]);
   return {
     lines: [

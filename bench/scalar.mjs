@@ -389,6 +389,10 @@ const notes = [
   'Every gradient row returns the value and the gradient with respect to every argument as JS data (numbers, ' +
   'Float64Arrays): peers include converting the inputs to their tensors and reading the gradient back.',
 ];
+if (interleavedTimes.size > 0) {
+  notes.push(`primal, hand-written gradient and ${[...interleavedTimes.keys()].join(', ')} at n = ${W.n}: timed in ${ROUNDS} ` +
+    'interleaved benchmark.js rounds, samples pooled (the target\'s ratio from the same windows); the other rows one after the other.');
+}
 const smaller = checked.filter((c) => c.n !== W.n && !c.fallback);
 if (smaller.length) {
   notes.push(`${smaller.map((c) => c.name).join(', ')}: measured at a smaller n (stated per row), because they record one ` +
