@@ -5,10 +5,10 @@
 //   TRACEGRAD_BACKEND as for bench/mlp.mjs (default js). The builds alternate process by process (A B, B A, ...); each
 //   process warms up, then times 15 rounds of 100 gradients and reports its median round. Prints each build's median
 //   of those, and B ÷ A.
-import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { abProcesses } from './lib/harness.mjs';
 
 if (process.argv[2] === '--child') {
   const tg = createRequire(import.meta.url)(resolve(process.argv[3], 'dist/index.js'));
@@ -40,16 +40,5 @@ if (process.argv[2] === '--child') {
     console.error('usage: node bench/ab-mlp.mjs <rootA> <rootB> [processes per build]');
     process.exit(2);
   }
-  const count = Number(process.argv[4] ?? 6);
-  const times = { [a]: [], [b]: [] };
-  for (let r = 0; r < count; r++)
-    for (const root of r % 2 ? [b, a] : [a, b]) {
-      const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', root], { encoding: 'utf8' });
-      const ms = parseFloat(out.stdout);
-      if (!(ms > 0)) throw new Error(`${root}: ${out.stderr || out.stdout}`);
-      times[root].push(ms);
-    }
-  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
-  for (const root of [a, b]) console.log(`${root}: median ${median(times[root]).toFixed(3)} ms (${times[root].map((x) => x.toFixed(3)).join(' ')})`);
-  console.log(`B ÷ A: ${(median(times[b]) / median(times[a])).toFixed(3)}`);
+  abProcesses(fileURLToPath(import.meta.url), [a, b], [], Number(process.argv[4] ?? 6));
 }

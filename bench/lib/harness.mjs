@@ -1,6 +1,7 @@
-// What the benchmark suites share: loading the built library (or a reason to skip its rows), warming a contender up, timing contenders in interleaved rounds, and medians.
+// What the benchmark suites share: loading the built library (or a reason to skip its rows), warming a contender up, timing contenders in interleaved rounds, A/B runs of two builds in alternating processes, and medians.
 import { existsSync } from 'node:fs';
 import Benchmark from 'benchmark';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -63,4 +64,22 @@ export function interleaved(entries, { rounds = 3, maxTime = 1.5, warmMs = 300, 
     // the margin of error of the mean at 95 % (normal approximation), in percent, as benchmark.js's rme
     return { name, medianMs: 1e3 * median(xs), meanMs: 1e3 * mean, rmePercent: (100 * 1.96 * sd) / Math.sqrt(n) / mean, samples: n };
   });
+}
+
+/**
+ * An A/B of two builds: runs `node script --child <root> ...childArgs` for each root, alternating process by process
+ * (A B, B A, ...) `count` times; each child prints one time in ms. Prints each build's median and B ÷ A. For changes
+ * of a few percent, which one benchmark run on this drifting machine cannot separate from the drift.
+ */
+export function abProcesses(script, [a, b], childArgs, count = 6) {
+  const times = { [a]: [], [b]: [] };
+  for (let r = 0; r < count; r++)
+    for (const root of r % 2 ? [b, a] : [a, b]) {
+      const out = spawnSync(process.execPath, [script, '--child', root, ...childArgs], { encoding: 'utf8', env: process.env });
+      const ms = parseFloat(out.stdout);
+      if (!(ms > 0)) throw new Error(`${root}: ${out.stderr || out.stdout}`);
+      times[root].push(ms);
+    }
+  for (const root of [a, b]) console.log(`${root}: median ${median(times[root]).toFixed(3)} ms (${times[root].map((x) => x.toFixed(3)).join(' ')})`);
+  console.log(`B ÷ A: ${(median(times[b]) / median(times[a])).toFixed(3)}`);
 }

@@ -309,11 +309,6 @@ export class Generator {
     return this.p.paramArrays.has(a) ? `${place} += ${add}; r_${a} = true;` : `${place} = ${place} + (${add} + 0);`;
   }
   /**
-   * In a fused loop's body: a term for an element at the counter + low goes into the element's register (fe_a, loaded
-   * and stored around the iteration's reverse); one at + low + 1 into a carry register of its own, added to that
-   * element in the next iteration, after that iteration's own terms (fusedloop.ts).
-   */
-  /**
    * An element adjoint `b_a[index]` that the innermost loop being generated adds into at an index its body does not
    * change: a placeholder, resolved when the loop is done (see promotionsOf) to a register loaded before the loop's
    * reverse and stored after it, or back to the element. Without it each iteration's addition waits for the last
@@ -363,6 +358,11 @@ export class Generator {
     this.fusing.registers.set(register, `v_${array}[fi + (${c})]`);
     return register;
   }
+  /**
+   * In a fused loop's body: a term for an element at the counter + low goes into the element's register (fe_a, stored
+   * after the iteration's reverse); one at + low + 1 into a carry register of its own, added to that
+   * element in the next iteration, after that iteration's own terms (fusedloop.ts).
+   */
   private carriedAccumulate(o: Operand & { kind: 'elem' }, add: string): string {
     const { counter, plan, carries } = this.fusing!;
     const { low } = plan.arrays.get(o.array)!;
