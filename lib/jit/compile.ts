@@ -335,14 +335,17 @@ export class Generator {
   private promotionsOf(frame: PromotionFrame, rb: string): [string, Promotion] {
     const pre: string[] = [], post: string[] = [];
     for (const { id, array, index } of frame.sites.values()) {
-      const element = `b_${array}[${index}]`;
       const ok = !frame.assigned.has(array) && !frame.nested.has(array) && frame.touched.get(array)!.size === 1;
-      rb = rb.split(`\u0000${id}\u0000`).join(ok ? `pe${id}` : element);
-      if (ok) (pre.push(`let pe${id} = pn > 0 ? ${element} : 0;`), post.push(`${element} = pe${id};`));
+      rb = rb.split(`\u0000${id}\u0000`).join(ok ? `pe${id}` : `b_${array}[${index}]`);
+      // loaded and stored only when the loop runs and the index is one of the array's: the element may be read only
+      // in a branch no iteration takes, at an index outside the array (an Array gradient must not grow an entry, nor
+      // get a property '-2'); an index an iteration did read is in range, or the forward pass would have bailed out
+      if (ok) {
+        pre.push(`const pk${id} = ${index}, pv${id} = n > 0 && pk${id} >>> 0 === pk${id} && pk${id} < b_${array}.length; let pe${id} = pv${id} ? b_${array}[pk${id}] : 0;`);
+        post.push(`if (pv${id}) b_${array}[pk${id}] = pe${id};`);
+      }
     }
-    if (pre.length === 0) return [rb, { pre: '', post: '' }];
-    // a loop that runs no trip leaves the element alone (an Array gradient must not grow an entry at a bad index)
-    return [rb, { pre: `const pn = n; ${pre.join(' ')}`, post: `if (pn > 0) { ${post.join(' ')} }` }];
+    return [rb, { pre: pre.join(' '), post: post.join(' ') }];
   }
   /**
    * In a fused loop's body, an element of a parameter array that every iteration reads at the counter + c is loaded

@@ -1485,4 +1485,13 @@ test('element adjoints stay in memory where a register would be wrong: two indic
   });
   assertSameAsInterpreter(t, T, [0.5, -1, 2], 1);
   t.is(gradient(T, [0.5, -1, 2], 1)[0].length, 3);
+  // the loop runs, but the element is read only in a branch no iteration takes, at an index past the end or below 0
+  // (found by review: the register was loaded and stored back anyway, growing the Array gradient to 6 entries, or
+  // giving it a property '-2')
+  const past = traced(function (x, c) { let s = 2 * x[0]; for (let j = 0; j < 2; j++) { if (c > 100) { s = s + x[x.length + 2]; } } return s * 1; });
+  const below = traced(function (x, c) { let s = 2 * x[0]; const k = x.length - 5; for (let j = 0; j < 2; j++) { if (c > 100) { s = s + x[k] * c; } } return s * 1; });
+  for (const U of [past, below]) {
+    assertSameAsInterpreter(t, U, [1, 2, 3], 1);
+    t.deepEqual(Object.keys(gradient(U, [1, 2, 3], 1)[0]), ['0', '1', '2']);
+  }
 });
