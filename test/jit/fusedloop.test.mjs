@@ -1,36 +1,18 @@
 // Unit tests of lib/jit/fusedloop.ts: which last loops the compiled tier fuses (each iteration's reverse right after its forward), and that fused code gives the interpreter's bits and the closed-form gradients.
 import test from 'ava';
-import { traced, withGradient, gradient, jit, tierOf, inspect } from '../../dist/index.js';
+import { traced, withGradient, gradient, tierOf, inspect } from '../../dist/index.js';
 import { codegen } from '../../dist/jit/compile.js';
+import { show, same, interpretedRun, assertGradient } from '../helpers/tiers.mjs';
 
-const show = (v) => (Object.is(v, -0) ? '-0' : String(v));
-const sameBits = (a, b) => a === null ? b === null : typeof a === 'number' ? Object.is(a, b)
-  : b !== null && a.constructor === b.constructor && a.length === b.length && [...a].every((v, i) => Object.is(v, b[i]));
-
-function interpreted(T, ...args) {
-  try {
-    jit.enabled = false;
-    return withGradient(T, ...args);
-  } finally {
-    jit.enabled = true;
-  }
-}
+const interpreted = (T, ...args) => interpretedRun(() => withGradient(T, ...args)).result;
 const isFused = (T, ...args) => inspect(T, ...args).compiled.forward?.includes('const fi = ') ?? false;
 const data = (n, k = 1) => Array.from({ length: n }, (_, i) => Math.cos(3 * i + k) * 1.5);
 
-/** Compiled against interpreted, bit for bit, for lengths 0 to 6 and 13, as Float64Arrays and as Arrays. */
+/** Compiled against interpreted, bit for bit (helpers/tiers.mjs), for lengths 0 to 6 and 13, as Float64Arrays and as Arrays. */
 function assertMatchesInterpreter(t, f, extra = []) {
   const T = traced(f);
-  for (const n of [0, 1, 2, 3, 4, 5, 6, 13]) {
-    for (const make of [(xs) => Float64Array.from(xs), (xs) => xs]) {
-      const args = [make(data(n)), ...extra];
-      const ref = interpreted(T, ...args);
-      const got = withGradient(T, ...args);
-      t.is(tierOf(T), 'compiled');
-      t.true(Object.is(ref.value, got.value), `n = ${n}: value ${show(got.value)} vs ${show(ref.value)}`);
-      ref.grad.forEach((g, i) => t.true(sameBits(g, got.grad[i]), `n = ${n}, argument ${i}: ${got.grad[i] && Array.from(got.grad[i] ?? [], show)} vs ${g && Array.from(g ?? [], show)}`));
-    }
-  }
+  for (const n of [0, 1, 2, 3, 4, 5, 6, 13])
+    for (const make of [(xs) => Float64Array.from(xs), (xs) => xs]) assertGradient(t, T, () => [make(data(n)), ...extra], { what: `n = ${n}` });
   return T;
 }
 
@@ -95,7 +77,7 @@ test('not fused, and still exact: invariants (a weight, a bias, fixed elements o
     const args = [1, Float64Array.from(a0), Float64Array.from(a1), Float64Array.from([1, 2])];
     const ref = interpreted(two, ...args), got = withGradient(two, ...args);
     t.true(Object.is(ref.grad[0], got.grad[0]), `x0: ${show(got.grad[0])} vs ${show(ref.grad[0])}`);
-    t.true(sameBits(ref.grad[3], got.grad[3]));
+    t.true(same(ref.grad[3], got.grad[3]));
   }
 });
 
@@ -174,7 +156,7 @@ test('codegen.fuseLastLoop = false (TRACEGRAD_JIT_FUSE=0) compiles the same loop
     const b = withGradient(plain, x);
     t.false(isFused(plain, x));
     t.true(Object.is(a.value, b.value));
-    t.true(sameBits(a.grad[0], b.grad[0]));
+    t.true(same(a.grad[0], b.grad[0]));
   } finally {
     codegen.fuseLastLoop = true;
   }

@@ -1,26 +1,10 @@
 // Unit tests of lib/jit/recompute.ts: values the compiled reverse pass recomputes instead of saving, in nested loops, stay exactly the interpreter's.
 import test from 'ava';
-import { traced, withGradient, jit, tierOf, inspect } from '../../dist/index.js';
+import { traced, inspect } from '../../dist/index.js';
+import { assertGradient } from '../helpers/tiers.mjs';
 
-const show = (v) => (Object.is(v, -0) ? '-0' : String(v));
-const sameBits = (a, b) => a === null ? b === null : typeof a === 'number' ? Object.is(a, b)
-  : b !== null && a.length === b.length && [...a].every((v, i) => Object.is(v, b[i]));
-
-function interpreted(T, ...args) {
-  try {
-    jit.enabled = false;
-    return withGradient(T, ...args);
-  } finally {
-    jit.enabled = true;
-  }
-}
-function assertMatchesInterpreter(t, T, ...args) {
-  const ref = interpreted(T, ...args);
-  const got = withGradient(T, ...args);
-  t.is(tierOf(T), 'compiled');
-  t.true(Object.is(ref.value, got.value), `value ${show(got.value)} vs ${show(ref.value)}`);
-  ref.grad.forEach((g, i) => t.true(sameBits(g, got.grad[i]), `argument ${i}: ${Array.from(got.grad[i] ?? [], show)} vs ${Array.from(g ?? [], show)}`));
-}
+/** Compiled against interpreted, bit for bit (helpers/tiers.mjs). */
+const assertMatchesInterpreter = (t, T, ...args) => assertGradient(t, T, () => args);
 const data = (n) => Float64Array.from({ length: n }, (_, i) => Math.cos(2 * i + 1));
 
 test('an index computed in an inner loop from outer values and both counters is recomputed, not saved (the BA shape)', (t) => {
