@@ -1,7 +1,7 @@
 // Interleaved A/B of one workload's gradient (Rosenbrock, evalpoly, the sum loop, GMM, BA) between two builds of tracegrad: for compiler changes too small for a single benchmark run to show on a noisy machine.
 //
 // Usage: node bench/ab.mjs <rootA> <rootB> <rosenbrock|evalpoly|sumloop|gmm2|gmm10|ba> [processes per build = 6]
-//   Each root is a checkout (or a copy) with dist/ built (e.g. `git worktree add /tmp/old <commit>` and
+//   Each root is a checkout (or a copy) with dist/ built (e.g. `git worktree add ../old <commit>` and
 //   `npx tsc -p tsconfig.json` there, with node_modules linked). The builds alternate process by process (A B, B A,
 //   ...); each process warms the gradient up, times 9 rounds and prints its median round in ms; the parent prints
 //   each build's median of those and B ÷ A. GMM and BA read ../shared/adbench (as bench/gmm.mjs and adbench.mjs do).

@@ -102,7 +102,7 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
         if (s.counter) {
           boundNames(s.counter.from), boundNames(s.counter.to);
           const read = new Set<string>();
-          s.body.slice(0, -1).forEach((x) => namesRead(x, read)); // the last statement is the counter's own step
+          s.body.slice(0, -1).forEach((x) => readsOf(x, read)); // the last statement is the counter's own step
           if (read.has(s.counter.name)) counters.add(s.counter.name);
         }
         collect(s.body, weight * 10);
@@ -156,21 +156,44 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
   return { varied, adjoint, aliased, needed, indexOnly, saveAtUse, arrayObjects };
 }
 
-/** Every name a statement (and what it contains) reads: values, indices, tests, bounds. */
-function namesRead(s: Stmt, into: Set<string>): void {
-  const names = (e: any): void => {
-    if (e === null || typeof e !== 'object') return;
-    if (e.type === 'Identifier') return void into.add(e.name);
-    for (const k of Object.keys(e)) if (k !== 'type') names(e[k]);
-  };
-  if (s.t === 'assign') (names(s.rhs), names(s.target.index));
-  else if (s.t === 'array') names(s.size);
-  else if (s.t === 'if') (names(s.test), s.then.forEach((x) => namesRead(x, into)), s.else.forEach((x) => namesRead(x, into)));
-  else {
-    names(s.test);
-    if (s.counter) (names(s.counter.from), names(s.counter.to));
-    s.body.forEach((x) => namesRead(x, into));
+/** Names an expression reads: variables, arrays (elements and lengths), index variables. */
+export function namesIn(e: any, into: Set<string>): void {
+  if (e === null || typeof e !== 'object') return;
+  if (e.type === 'Identifier') return void into.add(e.name);
+  if (e.type === 'MemberExpression') {
+    if (e.object.type === 'Identifier') into.add(e.object.name);
+    if (e.computed) namesIn(e.property, into);
+    return;
   }
+  if (e.type === 'CallExpression') return e.arguments.forEach((a: any) => namesIn(a, into));
+  for (const k of Object.keys(e)) if (k !== 'type') namesIn(e[k], into);
+}
+/** Everything a statement (and what it contains) reads. */
+export function readsOf(s: Stmt, into: Set<string>): void {
+  if (s.t === 'assign') {
+    namesIn(s.rhs, into);
+    if (s.target.index !== null) namesIn(s.target.index, into);
+  } else if (s.t === 'array') namesIn(s.size, into);
+  else if (s.t === 'if') {
+    namesIn(s.test, into);
+    s.then.forEach((x) => readsOf(x, into));
+    s.else.forEach((x) => readsOf(x, into));
+  } else {
+    if (s.test !== null) namesIn(s.test, into);
+    if (s.counter) (namesIn(s.counter.from, into), namesIn(s.counter.to, into));
+    s.body.forEach((x) => readsOf(x, into));
+  }
+}
+
+/** The names a block assigns (scalars, counters, elements' arrays, fresh arrays), through its ifs and loops. */
+export function assignedIn(ss: Stmt[], out = new Set<string>()): Set<string> {
+  for (const s of ss) {
+    if (s.t === 'assign') out.add(s.target.name);
+    else if (s.t === 'array') out.add(s.name);
+    else if (s.t === 'if') (assignedIn(s.then, out), assignedIn(s.else, out));
+    else if (s.t === 'loop') assignedIn(s.body, out);
+  }
+  return out;
 }
 
 export { isMathCall };

@@ -2,7 +2,7 @@
 import { binaryRules } from '../rules/scalar';
 import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, flattenArgs, regroupGradients, type Program, type Stmt, type ArgKind } from './lower';
 import { resolver, checkScope, type Outside } from './scopes';
-import { analyze, isCopy, copySource, type Facts } from './analyze';
+import { analyze, isCopy, copySource, assignedIn, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
@@ -872,16 +872,6 @@ function reverseLoop(count: string, setCounter: string, rb: string, promotion: P
 /** Pushes above which a nest of counted loops bails out instead of reserving its stacks (2^26: 512 MB of S). */
 const MAX_RESERVED_PUSHES = 1 << 26;
 
-/** The names a block assigns (scalars, counters, whole arrays), through its ifs and loops. */
-function assignedIn(ss: Stmt[], out = new Set<string>()): Set<string> {
-  for (const s of ss) {
-    if (s.t === 'assign') out.add(s.target.name);
-    else if (s.t === 'array') out.add(s.name);
-    else if (s.t === 'if') (assignedIn(s.then, out), assignedIn(s.else, out));
-    else if (s.t === 'loop') assignedIn(s.body, out);
-  }
-  return out;
-}
 
 /** `if (test) { yes } else { no }` from a test's parts, its statements first (a block keeps their names local). */
 export function ifText([pre, cond]: [string, string], yes: string, no: string): string {

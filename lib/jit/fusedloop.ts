@@ -25,8 +25,8 @@ import type { Facts } from './analyze';
  * their values at the loop's entry.
  */
 export interface FusionPlan {
-  /** Per array whose elements carry adjoints: the least offset from the counter it is read at, and whether low + 1 is read too. */
-  arrays: Map<string, { low: number; carries: boolean }>;
+  /** Per array whose elements carry adjoints: the least offset from the counter it is read at (low + 1 may be read too). */
+  arrays: Map<string, { low: number }>;
   /** The scalars the body assigns (the counter among them): snapshot after each forward iteration, restored after the loop. */
   assigned: string[];
   /** Per parameter array, the offsets from the counter that every iteration reads (in its unconditional statements). */
@@ -147,10 +147,10 @@ export function fusionPlan(p: Program, f: Facts): FusionPlan | null {
     if (!ok) return null;
   }
   // (the tests of ifs read values only, never adjoints: they may read anything)
-  const plan = new Map<string, { low: number; carries: boolean }>();
+  const plan = new Map<string, { low: number }>();
   for (const [a, { low, high }] of arrays) {
     if (high - low > 1) return null; // a term carried over two iterations: not done
-    plan.set(a, { low, carries: high > low });
+    plan.set(a, { low });
   }
   return { arrays: plan, assigned: [...assigned].filter((n) => p.scalars.has(n)), preload };
 }

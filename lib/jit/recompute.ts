@@ -1,6 +1,6 @@
 // Which variables the reverse pass never restores from the stack: assigned once outside loops, or at the top of a loop body from values the loop does not change (recomputed per reverse iteration).
 import type { Program, Stmt } from './lower';
-import type { Facts } from './analyze';
+import { namesIn, readsOf, assignedIn, type Facts } from './analyze';
 
 /**
  * How the reverse pass gets a variable's value back, for the ones it need not save:
@@ -13,35 +13,6 @@ import type { Facts } from './analyze';
  * Read only after that statement (no reads before it in the body, in the loop's test, or outside the loop).
  */
 export type Recompute = Map<string, 'once' | 'iteration'>;
-
-/** Names an expression reads: variables, arrays (elements and lengths), index variables. */
-function namesIn(e: any, into: Set<string>): void {
-  if (e === null || typeof e !== 'object') return;
-  if (e.type === 'Identifier') return void into.add(e.name);
-  if (e.type === 'MemberExpression') {
-    if (e.object.type === 'Identifier') into.add(e.object.name);
-    if (e.computed) namesIn(e.property, into);
-    return;
-  }
-  if (e.type === 'CallExpression') return e.arguments.forEach((a: any) => namesIn(a, into));
-  for (const k of Object.keys(e)) if (k !== 'type') namesIn(e[k], into);
-}
-/** Everything a statement (and what it contains) reads. */
-function readsOf(s: Stmt, into: Set<string>): void {
-  if (s.t === 'assign') {
-    namesIn(s.rhs, into);
-    if (s.target.index !== null) namesIn(s.target.index, into);
-  } else if (s.t === 'array') namesIn(s.size, into);
-  else if (s.t === 'if') {
-    namesIn(s.test, into);
-    s.then.forEach((x) => readsOf(x, into));
-    s.else.forEach((x) => readsOf(x, into));
-  } else {
-    if (s.test !== null) namesIn(s.test, into);
-    if (s.counter) (namesIn(s.counter.from, into), namesIn(s.counter.to, into));
-    s.body.forEach((x) => readsOf(x, into));
-  }
-}
 
 export function recomputation(p: Program, f: Facts): Recompute {
   const assignments = new Map<string, number>();
@@ -78,7 +49,7 @@ export function recomputation(p: Program, f: Facts): Recompute {
       const body = s.body, last = body[body.length - 1];
       // and, here, a variable this loop does not assign whose assignments elsewhere are all undone in the reverse pass
       // (a needed one): during this loop's reverse it holds the values it had during its forward
-      const within = assignedWithin(body);
+      const within = assignedIn(body);
       const stableHere = (n: string) => stable(n) || (f.needed.has(n) && p.scalars.has(n) && !within.has(n) && !f.aliased.has(n));
       const lastTarget = last?.t === 'assign' && last.target.index === null ? last.target.name : null;
       const chosen: string[] = [];
@@ -115,17 +86,6 @@ export function recomputation(p: Program, f: Facts): Recompute {
   };
   loops(p.body);
   return result;
-}
-
-/** The names a block assigns (scalars and arrays, elements included), through its ifs and loops. */
-function assignedWithin(ss: Stmt[], out = new Set<string>()): Set<string> {
-  for (const s of ss) {
-    if (s.t === 'assign') out.add(s.target.name);
-    else if (s.t === 'array') out.add(s.name);
-    else if (s.t === 'if') (assignedWithin(s.then, out), assignedWithin(s.else, out));
-    else assignedWithin(s.body, out);
-  }
-  return out;
 }
 
 /** Whether `name` is read anywhere in the program outside loop statement `loop`. */
