@@ -133,7 +133,7 @@ const table = (header, rows) => [
   ...rows.map((r) => `| ${r.map((c) => String(c).replaceAll('|', '\\|')).join(' | ')} |`),
 ];
 const skippedLines = (skipped = []) => skipped.map((s) => `- not timed: **${s.name}**: ${s.reason}`);
-const targetLine = (t) => `- target ${t.what}: ${t.value === null || t.value === undefined ? 'not measured' : num(t.value)} → **${t.met ? 'met' : 'not met'}**`;
+const targetLine = (t) => `- target ${t.what}: ${t.value === null || t.value === undefined ? 'not measured' : num(t.value)} → **${t.met ? 'met' : 'not met'}**${t.context ? ` (${t.context})` : ''}`;
 
 function renderChain(j) {
   const rows = j.results.map((r) => [
