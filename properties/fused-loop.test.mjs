@@ -1,10 +1,10 @@
 // Property tests of the compiled tier's fused last loops (lib/jit/fusedloop.ts): on random reduction loops (counter-offset reads, invariants, branches), compiled values and gradients are bit-identical to the interpreter's, the fusable ones run fused and the near misses do not.
 import test from 'ava';
 import fc from 'fast-check';
-import { traced, withGradient, jit, tierOf, inspect } from '../dist/index.js';
+import { traced, withGradient, tierOf, inspect } from '../dist/index.js';
 import { reductionProgram } from './arbitraries/reduction-program.mjs';
+import { show, same, interpretedRun } from '../test/helpers/tiers.mjs';
 
-const show = (v) => (Object.is(v, -0) ? '-0' : String(v));
 // values of mixed magnitudes too: a sum taken in another order then differs in its last bits far more often
 const value = fc.oneof(
   { weight: 4, arbitrary: fc.double({ min: -3, max: 3, noNaN: true }) },
@@ -23,36 +23,15 @@ const call = fc.record({
   return [x0, make(elements.slice(0, n)), make(elements.slice(7, 7 + n)), make(elements.slice(14, 16))];
 });
 
-/** Object.is on the value and on every entry of every gradient (null, number or array). */
-function difference(expected, actual) {
-  if (!Object.is(expected.value, actual.value)) return `value ${show(actual.value)}, interpreter ${show(expected.value)}`;
-  for (let i = 0; i < expected.grad.length; i++) {
-    const e = expected.grad[i], a = actual.grad[i];
-    if (e === null || a === null || typeof e === 'number') {
-      if (!Object.is(e, a)) return `grad[${i}] ${show(a)}, interpreter ${show(e)}`;
-      continue;
-    }
-    if (Array.isArray(e) !== Array.isArray(a) || e.length !== a.length) return `grad[${i}] has another kind or length`;
-    for (let j = 0; j < e.length; j++) if (!Object.is(e[j], a[j])) return `grad[${i}][${j}] ${show(a[j])}, interpreter ${show(e[j])}`;
-  }
-  return null;
-}
-
 let fused = 0, clean = 0;
 test('reduction loops: compiled (fused where the plan allows) is bit-identical to the interpreter; near misses are not fused', (t) => {
   fc.assert(fc.property(reductionProgram(), fc.array(call, { minLength: 3, maxLength: 3 }), (program, calls) => {
     const T = traced(new Function(`return ${program.source};`)());
-    const reference = [];
-    try {
-      jit.enabled = false;
-      for (const xs of calls) reference.push(withGradient(T, ...xs));
-    } finally {
-      jit.enabled = true;
-    }
+    // the interpreter first (helpers/tiers.mjs), then the same calls compiled: Object.is on everything
+    const reference = calls.map((xs) => interpretedRun(() => withGradient(T, ...xs)).result);
     calls.forEach((xs, k) => {
       const got = withGradient(T, ...xs);
-      const d = difference(reference[k], got);
-      if (d !== null) throw new Error(`call ${k} (${xs.map((x) => (typeof x === 'number' ? show(x) : `[${Array.from(x, show)}]`)).join(', ')}): ${d}`);
+      if (!same(got, reference[k])) throw new Error(`call ${k} (${xs.map(show).join(', ')}): compiled ${show(got)}, interpreter ${show(reference[k])}`);
     });
     if (tierOf(T) !== 'compiled') throw new Error(`not compiled: ${tierOf(T)}`);
     const isFused = inspect(T, ...calls[0]).compiled.forward.includes('const fi = ');

@@ -4,6 +4,7 @@ import {
   traced, gradient, withGradient, jvp, jit, tierOf, defineAdjoint, nondifferentiable, inspect,
 } from '../../dist/index.js';
 import { numericGradient, assertClose, richardsonEstimate } from '../helpers/reference.mjs';
+import { assertGradient } from '../helpers/tiers.mjs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -1409,14 +1410,8 @@ test('a nest of counted loops reserves its stacks at its entry: inner bounds fix
 
 // ---- element adjoints kept in registers across a loop's reverse (Generator.promoted) ----
 
-/** Interpreted and compiled results of T at args, compared bit for bit (arrays entry by entry, lengths included). */
-function assertSameAsInterpreter(t, T, ...args) {
-  const ref = interpreted(T, ...args);
-  const got = withGradient(T, ...args);
-  t.is(tierOf(T), 'compiled');
-  t.true(Object.is(ref.value, got.value), `value ${show(got.value)} vs ${show(ref.value)}`);
-  ref.grad.forEach((g, i) => t.true(sameBits(g, got.grad[i]), `argument ${i}: ${got.grad[i] && Array.from(got.grad[i], show)} vs ${g && Array.from(g, show)}`));
-}
+/** Interpreted and compiled results of T at args, compared bit for bit, lengths and keys included (helpers/tiers.mjs). */
+const assertSameAsInterpreter = (t, T, ...args) => assertGradient(t, T, () => args);
 
 test('an element adjoint added to at one index through an inner loop lives in a register there, with the same bits', (t) => {
   // GMM's triangular product: q[j] += L[lidx] * v[i] adds into v[i]'s adjoint for every j
