@@ -7,6 +7,7 @@ import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
 import { inlinePartial } from './symbolic';
+import { removeDeadStores } from './deadstores';
 import { unaliasElementCopies } from './unalias';
 import { fusionPlan, counterOffset, type FusionPlan } from './fusedloop';
 
@@ -19,7 +20,11 @@ export { resolver, checkScope } from './scopes';
  * the call must be interpreted instead: the output is not a number (the interpreter reports it), or the forward pass
  * bailed out (an index out of range, a loop counter that is not an integer, an error thrown by the user's code).
  */
-export type CompiledGradient = ((args: any[]) => { value: number; grad: any[] } | null) & {
+/**
+ * A compiled gradient: called with the arguments and, optionally, buffers to write array arguments' gradients into
+ * (parallel to the arguments; see gradientInto). A call that returns null must be interpreted.
+ */
+export type CompiledGradient = ((args: any[], into?: any[]) => { value: number; grad: any[] } | null) & {
   /** Number of parameters: the compiled code answers only calls with exactly that many arguments. */
   arity: number;
   /** Calls that bailed out to the interpreter so far; onBail (if set) hears why each one did. */
@@ -50,7 +55,11 @@ const UNREACHED = (x: string) => `(${x} === 0 && 1 / ${x} < 0)`;
  * forward (fusedloop.ts; the same bits, one pass); `TRACEGRAD_JIT_FUSE=0` turns it off (for comparisons). Read when a
  * function is compiled.
  */
-export const codegen = { fuseLastLoop: process.env.TRACEGRAD_JIT_FUSE !== '0' };
+export const codegen = {
+  fuseLastLoop: process.env.TRACEGRAD_JIT_FUSE !== '0',
+  /** Run a new compiled gradient's start alone before its first call (warmPrologue); TRACEGRAD_JIT_WARM=0: not. */
+  warmStart: process.env.TRACEGRAD_JIT_WARM !== '0',
+};
 
 /** The largest generated function compiled (statements, counted as semicolons). */
 const MAX_STATEMENTS = 1500;
@@ -87,7 +96,7 @@ export type Operand = { kind: 'lit'; text: string } | { kind: 'var'; name: strin
  */
 export function compileGradient(source: string, kinds?: ArgKind[], outside?: Outside, self?: string): CompiledGradient {
   checkScope(outside);
-  return compileProgram(unaliasElementCopies(lower(source, kinds, resolver(outside, self))));
+  return compileProgram(removeDeadStores(unaliasElementCopies(lower(source, kinds, resolver(outside, self)))));
 }
 
 /** compileGradient from a lowered program; `constants` are parameters held constant (their gradients are null). */
@@ -96,6 +105,7 @@ export function compileProgram(p: Program, constants?: Set<string>): CompiledGra
   const g = new Generator(p, facts);
   const passes = g.program(p.body);
   const code = g.assemble(passes);
+  passes[0] = passes[0].replaceAll(`${WARM_EXIT}\n`, '').replaceAll(WARM_EXIT, ''); // for inspect: the user's program only
   // the JIT issue asks for generated functions of about 1,000 statements at most, which V8 optimises well (the GMM
   // objective's ~1,040 are, checked with %GetOptimizationStatus); larger ones stay interpreted (splitting them into
   // several functions is future work)
@@ -104,9 +114,16 @@ export function compileProgram(p: Program, constants?: Set<string>): CompiledGra
   const run = new Function('H', 'F', ...RULES.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...RULES.map((r) => r[1]));
   // object arguments: their fields in, a gradient object out (null when no field got one, as interpreted)
   const flattened = p.groups.some((g) => typeof g !== 'number');
-  const compiled: any = (args: any[]) => {
+  // V8 allocates a function's feedback vector once it has run 8× its bytecode's size (--interrupt-budget-factor-
+  // for-feedback-allocation), a warm-up call running the start: so 8× (whole ÷ start) calls, measured in source text
+  // here, times 3 because declarations make fewer bytecodes per character than the body (BA: 36 were too few)
+  const warmups = Math.min(MAX_WARMUPS, Math.ceil((24 * code.length) / Math.max(1, code.indexOf(WARM_EXIT))) + 2);
+  const compiled: any = (args: any[], into?: any[]) => {
     try {
-      const r = run(flattened ? flattenArgs(p.groups, args) : args);
+      const flatArgs = flattened ? flattenArgs(p.groups, args) : args;
+      const flatInto = flattened && into !== undefined ? flattenArgs(p.groups, into) : into;
+      if (compiled.calls++ === 0 && codegen.warmStart) warmPrologue(run, flatArgs, flatInto, warmups);
+      const r = run(flatArgs, flatInto);
       if (r?.stale === true) {
         compiled.stale = true;
         return null;
@@ -119,8 +136,29 @@ export function compileProgram(p: Program, constants?: Set<string>): CompiledGra
       return null;
     }
   };
-  return Object.assign(compiled, { arity: p.groups.length, bails: 0, source: code, forward: passes[0], reverse: passes[1] });
+  return Object.assign(compiled, { arity: p.groups.length, bails: 0, calls: 0, source: code, forward: passes[0], reverse: passes[1] });
 }
+
+/**
+ * Runs a fresh compiled gradient's start (its declarations and the forward pass up to its first loop) `times` times
+ * before its first real call, returning there (WARM_EXIT). Why: V8 gives a function its feedback vector (the types
+ * its optimising compiler specialises on) only after the function has run about 8× its bytecode's size, so a first
+ * call's straight-line start runs unrecorded. When that first call is long (loops, which V8 compiles on the stack
+ * while they run), V8 then compiles the whole function from that feedback, the start deoptimises it on a later
+ * call, and the loops' code compiled on the stack (which deoptimises at each loop's exit, every call) keeps the
+ * function in V8's baseline tier for good. Measured on the BA Jacobian (Node 20): 1.8× the time per call, in 2 runs
+ * of 6 without a pause after the first call and in every run with a 1.5 s pause after it. The start is cheap (no
+ * loops): its calls cost microseconds, once per compiled variant. It is pure, like the rest (locals, its own arrays).
+ */
+function warmPrologue(run: Function, args: any[], into: any[] | undefined, times: number): void {
+  try {
+    for (let k = 0; k < times; k++) run(args, into, true);
+  } catch {
+    // a start that bails out (an index out of range) bails out in the real call too, which the interpreter redoes
+  }
+}
+const WARM_EXIT = 'if (prologueOnly === true) return null; // warm-up calls stop here (see warmPrologue)';
+const MAX_WARMUPS = 2000;
 
 export class Generator {
   protected ops = 0;
@@ -146,6 +184,8 @@ export class Generator {
     this.pushesC++;
     return this.unchecked ? `C[cp++] = ${x};` : `if (cp === C.length) C = growC(cp + 1); C[cp++] = ${x};`;
   }
+  /** Whether the next loop body generated starts with WARM_EXIT (the first loop of the forward pass, see program). */
+  private warmExitPending = false;
   /** While generating a reverse pass: elements of saveAtUse arrays read there, by index temp (saved by the forward). */
   private saved: Map<string, { array: string; k: string; temp: string }> | null = null;
   /** Index temps of the current statement by array and index text: one check (and one slot lookup) per element. */
@@ -389,10 +429,17 @@ export class Generator {
   /** The passes of a program's body: block's, with the last loop fused when it can be (fusedloop.ts). */
   program(body: Stmt[]): [string, string] {
     const plan = codegen.fuseLastLoop ? fusionPlan(this.p, this.f) : null;
-    if (plan === null) return this.block(body);
-    const [pf, pr] = this.block(body.slice(0, -1));
-    const [lf, lr] = this.fusedLoop(body[body.length - 1] as Stmt & { t: 'loop' }, plan);
-    return [[pf, lf].filter(Boolean).join('\n'), [lr, pr].filter(Boolean).join('\n')];
+    const head = plan === null ? body : body.slice(0, -1);
+    // the warm-up calls (warmPrologue) return in the first iteration of the first loop (its body starts with
+    // WARM_EXIT, see loopBody), or after that loop if it runs no trips, or at the end if there is none
+    this.warmExitPending = true;
+    const parts = head.map((s) => this.statement(s));
+    const [lf, lr] = plan === null ? ['', ''] : this.fusedLoop(body[body.length - 1] as Stmt & { t: 'loop' }, plan);
+    this.warmExitPending = false;
+    const forward = [...parts.map((x) => x[0]), lf];
+    const firstLoop = head.findIndex((s) => containsLoop([s]));
+    forward.splice(firstLoop >= 0 ? firstLoop + 1 : forward.length, 0, WARM_EXIT);
+    return [forward.filter(Boolean).join('\n'), [lr, ...parts.map((x) => x[1]).reverse()].filter(Boolean).join('\n')];
   }
 
   /**
@@ -403,6 +450,8 @@ export class Generator {
    */
   private fusedLoop(s: Stmt & { t: 'loop' }, plan: FusionPlan): [string, string] {
     const c = s.counter!;
+    const warmExit = this.warmExitPending;
+    this.warmExitPending = false;
     this.indexTemps.clear();
     const test = s.test === null ? null : this.testParts(s.test);
     this.indexTemps.clear();
@@ -432,6 +481,7 @@ export class Generator {
     for (const n of plan.assigned) this.functionDecls.push(`let fy_${n};`);
     const out = this.p.out;
     const iteration = [
+      warmExit ? WARM_EXIT : '',
       `const fi = v_${c.name};`, [...fusing.registers].map(([r, e]) => `const ${r} = ${e};`).join(' '), forwardBody,
       plan.assigned.map((n) => `const fz_${n} = v_${n};`).join(' '),
       registers.map((q) => `const fp${q.slice(2)} = ${q}; ${q} = -0;`).join(' '),
@@ -463,12 +513,15 @@ export class Generator {
   private loopBody(body: Stmt[]): [string, string, Promotion] {
     const frame: PromotionFrame = { assigned: assignedIn(body), sites: new Map(), touched: new Map(), nested: new Set() };
     this.promotionFrames.push(frame);
+    const warmExit = this.warmExitPending;
+    this.warmExitPending = false;
     let fwd: string, rb: string;
     try {
       [fwd, rb] = this.loopBodyText(body);
     } finally {
       this.promotionFrames.pop();
     }
+    if (warmExit) fwd = `${WARM_EXIT}\n${fwd}`;
     // what this loop touches, the loop around it must leave in memory
     const parent = this.promotionFrames[this.promotionFrames.length - 1];
     if (parent !== undefined) for (const a of [...frame.touched.keys(), ...frame.nested]) parent.nested.add(a);
@@ -646,7 +699,7 @@ export class Generator {
     // a recomputed variable's statement reads only values still in place in the reverse pass: its Math values are
     // computed again there instead of kept on the stack
     const recomputed = index === null && this.recompute.has(name);
-    const kept = propagates && !recomputed ? nodes.filter((n) => n.kept) : [];
+    let kept = propagates && !recomputed ? nodes.filter((n) => n.kept) : [];
     // loop counters read only in indices: `i = i ± c` is undone by `i ∓ c`, exact for int32 values (else bail out)
     const step = index === null && f.indexOnly.has(name) ? counterStep(name, rhs) : null;
     const saveValue = needed && step === null && !recomputed;
@@ -665,6 +718,10 @@ export class Generator {
       back = this.propagate(root as Operand & { kind: 'op' }, nodes, new Set(k ? [k] : []), inPlace ? { operand: first!, place: index === null ? `b_${name}` : `b_${name}[${k}]` } : undefined, recomputed);
     const saved = [...this.saved.values()];
     this.saved = null;
+    // `v = Math.f(…)`: the reverse reads the kept result from v itself before restoring v's old value (v holds this
+    // statement's value there, every later assignment of v having restored it), so only the old value is pushed
+    const rootFromPlace = saveValue && index === null && !aliased && rootNode !== null && kept.includes(rootNode);
+    if (rootFromPlace) kept = kept.filter((n) => n !== rootNode);
     const newSlot = fresh === 'nA++' ? 'if (nA === A.length) { growSlots(nA); A = AS; }' : '';
     const fwd = `{ ${pre.join(' ')} ${fwdIndex} ${kept.map((n) => this.pushS(`t${n.id}`)).join(' ')} ${saved.map((u) => this.pushS(`v_${u.array}[${u.k}]`)).join(' ')} ${saveValue ? this.pushS(place) : ''} ` +
       `${aliased ? `${this.pushC(slotPlace)} ${newSlot} ${slotPlace} = ${fresh};` : ''} ${place} = ${this.valueText(root)};` +
@@ -689,7 +746,7 @@ export class Generator {
     }
     // read the new value's adjoint, restore the old value, then send the adjoint through rhs's operations, last first
     const take = aliased ? `const g = A[${slotPlace}]; const reached = !${UNREACHED('g')};`
-      : `const g = ${adjointPlace}; const reached = ${reachedText}; ${reset}`;
+      : `const g = ${adjointPlace}; const reached = ${reachedText}; ${reset} ${rootFromPlace ? `const t${rootNode!.id} = ${place};` : ''}`;
     return [fwd, `{ ${revIndex} ${take} ${restore} ${restoredKept} if (reached) { ${back} } }`];
   }
 
@@ -772,7 +829,14 @@ export class Generator {
       decl.push(`const v_${name} = ${from(name)}; if (!numberArray(v_${name})) throw BAIL;`);
       p.params.forEach((q, i) => p.kinds[i] === 'f64' && decl.push(`if (v_${name}.buffer === v_${q}.buffer) throw BAIL;`));
     }
+    // a gradient buffer the code reads as a table would change under it: such a call is interpreted (and copied in)
+    if (this.takesInto && p.capturedArrays.size > 0)
+      p.params.forEach((q, i) => p.paramArrays.has(q) && decl.push(
+        `if (D !== undefined && D[${i}] != null) { ${[...p.capturedArrays].map((c) => `if (sharesMemory(D[${i}], v_${c})) throw BAIL;`).join(' ')} }`));
   }
+
+  /** Whether the generated function takes gradient buffers (D, see gradientInto): the reverse generator's does. */
+  protected takesInto = true;
 
   assemble([forward, reverse]: [string, string]): string {
     const { p, f } = this;
@@ -784,7 +848,12 @@ export class Generator {
         if (!f.adjoint.has(name)) return;
         if (f.aliased.has(name)) reserve.push(`const o_${name} = nA; nA += v_${name}.length; if (nA >= A.length) { growSlots(nA); A = AS; }`);
         // a plain array's gradient is a plain array
-        else decl.push(`const b_${name} = ${p.kinds[i] === 'array' ? `zerosArray(v_${name}.length)` : `freshF64(v_${name}.length)`}; let r_${name} = false;`);
+        else {
+          // the caller's buffer (gradientInto), zeroed once the captured tables are known not to share its memory
+          const fresh = p.kinds[i] === 'array' ? `zerosArray(v_${name}.length)` : `freshF64(v_${name}.length)`;
+          decl.push(`const b_${name} = D !== undefined && D[${i}] != null ? D[${i}] : ${fresh}; let r_${name} = false;`);
+          reserve.unshift(`if (b_${name} === D?.[${i}]) b_${name}.fill(0);`);
+        }
       } else {
         decl.push(`let v_${name} = args[${i}];`);
         if (!f.adjoint.has(name)) return;
@@ -809,7 +878,7 @@ export class Generator {
     const gradOf = (name: string, i: number) => {
       if (!f.adjoint.has(name)) return 'null';
       if (p.paramArrays.has(name))
-        return f.aliased.has(name) ? `slotGradient(A, o_${name}, v_${name}.length, ${p.kinds[i] === 'array'})`
+        return f.aliased.has(name) ? `slotGradient(A, o_${name}, v_${name}.length, ${p.kinds[i] === 'array'}, D?.[${i}])`
           : `r_${name} ? b_${name} : null`;
       return f.aliased.has(name) ? `${UNREACHED(`A[o_${name}]`)} ? null : A[o_${name}]` : `r_${name} ? b_${name} : null`;
     };
@@ -822,9 +891,9 @@ function growC(need) { const T = new Int32Array(Math.max(2 * CS.length, 2 * need
 // adjoint slots of names connected by copies: A[s], -0 while unreached; slot 0 belongs to plain values, never swept
 let AS = new Float64Array(256).fill(-0), used = 0;
 function growSlots(n) { const B = new Float64Array(2 * n + 2).fill(-0); B.set(AS); AS = B; }
-/** An argument's gradient from its slots: null if none was reached, else unreached entries are 0. */
-function slotGradient(A, o, n, asArray) {
-  const g = asArray ? new Array(n) : freshF64(n);
+/** An argument's gradient from its slots (into the caller's buffer if given): null if none was reached, else unreached entries are 0. */
+function slotGradient(A, o, n, asArray, into) {
+  const g = into != null ? into : asArray ? new Array(n) : freshF64(n);
   let reached = false;
   for (let i = 0; i < n; i++) {
     const v = A[o + i];
@@ -833,7 +902,7 @@ function slotGradient(A, o, n, asArray) {
   }
   return reached ? g : null;
 }
-return function compiledGradient(args) {
+return function compiledGradient(args, D, prologueOnly) {
   let S = SS, sp = 0, C = CS, cp = 0;
   ${f.arrayObjects.size > 0 ? 'O.length = 0;' : ''}
   ${f.aliased.size > 0 ? `AS.fill(-0, 0, used);

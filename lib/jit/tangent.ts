@@ -51,6 +51,7 @@ export function compileTangent(source: string, kinds?: ArgKind[], outside?: Outs
 }
 
 class TangentGenerator extends Generator {
+  protected takesInto = false;
   /** Tangent and has-tangent text of an operand; null when it has none statically. */
   private tangentOf(o: Operand): [string, string] | null {
     if (o.kind === 'var') return this.f.varied.has(o.name) ? [`d_${o.name}`, `h_${o.name}`] : null;

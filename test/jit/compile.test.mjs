@@ -1490,3 +1490,50 @@ test('element adjoints stay in memory where a register would be wrong: two indic
     t.deepEqual(Object.keys(gradient(U, [1, 2, 3], 1)[0]), ['0', '1', '2']);
   }
 });
+
+test('a new compiled gradient runs its start alone first (V8 feedback warm-up): the start only, results unchanged, invisible in inspect', async (t) => {
+  const { codegen } = await import('../../dist/jit/compile.js');
+  // each run of the generated code looks the captured scale up once in its scope (a Proxy here, counting lookups):
+  // the warm-up runs show up there
+  let reads = 0;
+  const scope = new Proxy({ scale: 1.5 }, {
+    getOwnPropertyDescriptor(target, key) {
+      if (key === 'scale') reads++;
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+  });
+  const make = () => traced(function (x) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += scale * x[i] * x[i];
+    return s;
+  }, scope);
+  const x = Float64Array.of(1, 2, 3);
+  const firstCall = (f) => {
+    reads = 0;
+    gradient(f, x);
+    return reads;
+  };
+  codegen.warmStart = false;
+  let cold;
+  try {
+    cold = firstCall(make()); // compiling's lookups, and one run
+  } finally {
+    codegen.warmStart = true;
+  }
+  const warmed = make();
+  const warm = firstCall(warmed);
+  t.true(warm - cold >= 3, `the first call ran the start ${warm - cold} more times`);
+  reads = 0;
+  gradient(warmed, x);
+  t.is(reads, 1, 'later calls run it once');
+  assertGradient(t, warmed, () => [x], { what: 'with the warm-up' });
+  t.false(/prologueOnly/.test(inspect(warmed, x).compiled.forward));
+  // a first loop with no trips: the warm-up goes on past it to the exit after it, and stops there
+  const empty = traced(function (x, w) {
+    let s = w * w;
+    for (let i = 0; i < x.length; i++) s += x[i];
+    for (let j = 0; j < 3; j++) s = s * w + j;
+    return s;
+  });
+  assertGradient(t, empty, () => [new Float64Array(0), 0.5], { what: 'an empty first loop' });
+});

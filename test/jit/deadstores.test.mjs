@@ -1,0 +1,121 @@
+// Unit tests of lib/jit/deadstores.ts (initialisations no statement reads are dropped) and of Math results the reverse pass reads back from their variable instead of the stack.
+import test from 'ava';
+import { traced, inspect } from '../../dist/index.js';
+import { assertGradient } from '../helpers/tiers.mjs';
+
+/** Compiled against interpreted, bit for bit (helpers/tiers.mjs), on a few inputs: mixed signs, so both branches run. */
+const assertMatchesInterpreter = (t, T, what) => {
+  for (const shift of [0, 0.7, -1.3]) {
+    const x = Float64Array.from({ length: 9 }, (_, i) => Math.cos(3 * i + shift) * 2);
+    assertGradient(t, T, () => [x, 0.5 + shift], { what: `${what} at shift ${shift}` });
+  }
+};
+const forwardOf = (T) => inspect(T, Float64Array.from({ length: 9 }, (_, i) => Math.cos(i)), 0.5).compiled.forward;
+
+test('`let y = 0` before an if that assigns y on both paths is dropped (the BA shape): no push, same gradient', (t) => {
+  const T = traced(function (x, w) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      let y = 0;
+      let z;
+      if (x[i] > 0) {
+        y = Math.sin(x[i] * w);
+        z = y * 2;
+      } else {
+        y = x[i] * x[i];
+        z = w;
+      }
+      s += y * z;
+    }
+    return s;
+  });
+  assertMatchesInterpreter(t, T, 'both paths');
+  const forward = forwardOf(T);
+  t.false(/v_y = \(0\)/.test(forward), forward);
+  t.false(/v_z = undefined/.test(forward), forward);
+});
+
+test('initialisations something may read are kept, and the gradients stay the interpreter\'s', (t) => {
+  const cases = {
+    // one path only: on the other, y keeps 0
+    'one branch': traced(function (x, w) {
+      let s = 0;
+      for (let i = 0; i < x.length; i++) {
+        let y = 0;
+        if (x[i] > 0) y = Math.sin(x[i] * w);
+        s += y * x[i];
+      }
+      return s;
+    }),
+    // a branch reads y before it assigns it
+    'read first in a branch': traced(function (x, w) {
+      let s = 0;
+      let y = 0;
+      for (let i = 0; i < x.length; i++) {
+        y = 1;
+        if (x[i] > 0) y = y + Math.sin(x[i] * w);
+        else y = x[i] * w;
+        s += y * y;
+      }
+      return s;
+    }),
+    // the test reads it
+    'read by the test': traced(function (x, w) {
+      let s = 0;
+      for (let i = 0; i < x.length; i++) {
+        let y = 0.25;
+        if (y < x[i]) y = x[i] * w;
+        else y = w * w;
+        s += y;
+      }
+      return s;
+    }),
+    // a loop that may run no trips sits between
+    'a loop between': traced(function (x, w) {
+      let s = 0;
+      let y = 2;
+      for (let j = 0; j < x.length - 9; j++) y = x[j] * w;
+      if (x[0] > 0) y = y * w;
+      else y = w;
+      s += y;
+      return s;
+    }),
+    // the block ends before any assignment: the next iteration reads the value
+    'carried to the next iteration': traced(function (x, w) {
+      let s = 0;
+      let y = 1;
+      for (let i = 0; i < x.length; i++) {
+        s += y * x[i];
+        y = 3;
+        if (x[i] > 0) s += w;
+      }
+      return s + y;
+    }),
+  };
+  for (const [what, T] of Object.entries(cases)) {
+    assertMatchesInterpreter(t, T, what);
+    t.regex(forwardOf(T), /v_y = \((?:0|1|2|0\.25)\)/, `${what}: the initialisation stays`);
+  }
+});
+
+test('a Math result assigned to a variable is read back from the variable in the reverse pass, not pushed', (t) => {
+  // in a branch (so not recomputed): theta, c and q are reassigned every iteration (their old values are pushed);
+  // sqrt's and cos's results are read back from theta and c
+  const T = traced(function (x, w) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      if (x[i] > 0) {
+        const theta = Math.sqrt(x[i] * x[i] + w);
+        const c = Math.cos(theta);
+        const q = Math.exp(c * w) * theta; // a product of a Math call: exp's result is still pushed
+        s += c * q + theta;
+      } else s += x[i] * w;
+    }
+    return s;
+  });
+  assertMatchesInterpreter(t, T, 'sqrt, cos, exp');
+  const forward = forwardOf(T);
+  // the old values of theta, c and q, and exp's result (was 6: sqrt's and cos's results too)
+  const pushes = forward.match(/S\[sp\+\+\]/g).length;
+  t.is(pushes, 4, forward);
+});
