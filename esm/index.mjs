@@ -2,7 +2,7 @@
 import cjs from '../dist/index.js';
 
 export const {
-  traced, isTraced, gradient, withGradient, pullback, jacobian, jvp, derivative, hessian, hvp, taylor, Complex, complex, conj, defineNumberType,
+  traced, isTraced, gradient, withGradient, gradientInto, withGradientInto, pullback, jacobian, jvp, derivative, hessian, hvp, taylor, Complex, complex, conj, defineNumberType,
   defineAdjoint, nondifferentiable, ignore, hook, checkpoint, forwardDiff, TracegradError, Tracked, primal, jit, tierOf, inspect,
   Tensor, tensor, isTensor, sum, mean, max, min, logsumexp, softmax, matmul, reshape, transpose, broadcastTo, astype, setBackend, getBackend,
   slice, concat, stack, gather, scatterAdd, where, less, lessEqual, greater, greaterEqual, equal, oneHot,

@@ -179,6 +179,11 @@ function scalarOutputError(out: any, fname: string): TracegradError {
 export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
   const fast = compiledFor(ensureTraced(f), args)?.(args);
   if (fast != null) return fast.grad;
+  return interpretedGradient(f, args);
+}
+
+/** gradient on the tape interpreter (after the compiled tier declined or bailed out). */
+export function interpretedGradient(f: (...args: any[]) => any, args: any[]): any[] {
   const { out, tape, nodes } = record(f, args);
   try {
     if ((!(out instanceof Tracked) && typeof out !== 'number') || isTensor(primal(out))) throw scalarOutputError(out, 'gradient');
@@ -207,6 +212,11 @@ export function gradient(f: (...args: any[]) => any, ...args: any[]): any[] {
 export function withGradient(f: (...args: any[]) => any, ...args: any[]): { value: any; grad: any[] } {
   const fast = compiledFor(ensureTraced(f), args)?.(args);
   if (fast != null) return fast;
+  return interpretedWithGradient(f, args);
+}
+
+/** withGradient on the tape interpreter. */
+export function interpretedWithGradient(f: (...args: any[]) => any, args: any[]): { value: any; grad: any[] } {
   const { out, tape, nodes } = record(f, args);
   try {
     let loss: any = out;

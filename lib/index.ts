@@ -1,6 +1,7 @@
 // tracegrad's public API: reverse-mode AD of existing JavaScript.
 export { traced, isTraced } from './rewrite/traced';
 export { gradient, withGradient, pullback, jacobian } from './api';
+export { gradientInto, withGradientInto } from './into';
 export { jvp, derivative } from './forward/api';
 export { hessian, hvp, taylor } from './higher';
 export { Complex, complex, conj } from './complex';
