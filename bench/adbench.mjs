@@ -1,7 +1,9 @@
 // Benchmark of ADBench BA, D-LSTM and Hand: each objective alone vs tracegrad's Jacobian or gradient, checked against finite differences first, in ms per evaluation.
 //
-// Usage: node bench/adbench.mjs [--json] [--only ba|lstm|hand]
-//   The table goes to stdout; progress and notes go to stderr, so with --json stdout is JSON only.
+// Usage: node bench/adbench.mjs [--json] [--only ba|lstm|hand] [--fresh]
+//   The table goes to stdout; progress and notes go to stderr, so with --json stdout is JSON only. BA's Jacobian is
+//   written into one array kept between calls (gradientInto), as ADBench's harnesses fill theirs; --fresh makes it
+//   allocate a new one per call (gradient) instead.
 //   tracegrad is loaded from ../esm/index.mjs when it has been built (`npm run build`); otherwise its rows are skipped
 //   with a message. The data is read from ../../shared/adbench/ (outside the repository: ADBench, MIT license, see
 //   bench/adbench/LICENSE.ADBench.txt); a problem whose data is missing is skipped with a message.
@@ -29,6 +31,7 @@ const ROUNDS = 3; // interleaved rounds for the objective and the compiled conte
 
 const args = process.argv.slice(2);
 const JSON_OUT = args.includes('--json');
+const FRESH = args.includes('--fresh');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1] : null;
 if (onlyAt >= 0 && !PROBLEMS.includes(only)) {
@@ -140,7 +143,8 @@ function benchBa(tg) {
     `${31 * p} nonzeros)`);
   const cases = [{ name: 'objective', fn: () => { objective(); sink += reproj[0]; } }];
   if (!tg) return runSuite('ba', cases);
-  const builder = baJacobianBuilder(tg, ba);
+  // ADBench's harnesses fill a Jacobian they allocated once; so does gradientInto here (--fresh: a new array per call)
+  const builder = baJacobianBuilder(tg, ba, { preallocated: !FRESH });
   const J = builder.jacobian(cams, points, weights);
   // the first, a middle and the last observation: both rows (15 entries each) and the weight row
   const pairs = [];
@@ -165,7 +169,7 @@ function benchBa(tg) {
   const tier = () => tierText(builder.tiers());
   note(`  Jacobian checked: ${pairs.length} entries of observations 0, ${p >> 1}, ${p - 1} vs finite differences, worst |difference|/max(1, |fd|) ` +
     `${worst.toExponential(2)}; tiers: ${tier()}`);
-  cases.push({ name: 'tracegrad Jacobian (sparse: 1 sweep, per-residual perturbations)', fn: () => { sink += builder.jacobian(cams, points, weights).vals[0]; },
+  cases.push({ name: `tracegrad Jacobian (sparse, 1 sweep${FRESH ? ', a fresh array per call' : ', into a kept array'})`, fn: () => { sink += builder.jacobian(cams, points, weights).vals[0]; },
     tier, measured: true });
   return runSuite('ba', cases);
 }

@@ -16,6 +16,7 @@ import { richardsonEstimate } from '../test/helpers/reference.mjs';
 import { jaxValueAndGrad, loadJax, loadTfjs, tfBackendInfo, tfValueAndGrads, useTfBackend, versionOf } from './peers.mjs';
 
 const WORKLOADS = ['rosenbrock', 'evalpoly', 'sumloop'];
+const INTO = 'tracegrad default, into buffers';
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (positional.length !== 1 || !WORKLOADS.includes(positional[0])) {
   console.error(`usage: node bench/scalar.mjs <${WORKLOADS.join('|')}> [--json] [--no-peers]`);
@@ -67,7 +68,7 @@ async function contenders() {
   const versions = { adnn: versionOf('adnn') };
   const notes = [];
 
-  const { tg, skip: tgSkip } = await loadTracegrad(['withGradient', 'traced', 'jit', 'tierOf']);
+  const { tg, skip: tgSkip } = await loadTracegrad(['withGradient', 'withGradientInto', 'traced', 'jit', 'tierOf']);
   if (tgSkip) {
     skipped.push({ name: 'tracegrad', reason: tgSkip });
   } else {
@@ -88,6 +89,15 @@ async function contenders() {
     list.push({
       name: 'tracegrad default', group: 'tracegrad', n: W.n, precision: 'float64',
       tier: () => tg.tierOf(fD), make: () => (...a) => tg.withGradient(fD, ...a),
+    });
+    // the same, writing the array arguments' gradients into buffers kept between calls (as an optimiser would)
+    const fB = tg.traced(W.primal);
+    list.push({
+      name: INTO, group: 'tracegrad', n: W.n, precision: 'float64', tier: () => tg.tierOf(fB),
+      make: () => {
+        const buffers = W.args(W.n).map((a) => (typeof a === 'number' ? null : new Float64Array(a.length)));
+        return (...a) => tg.withGradientInto(buffers, fB, ...a);
+      },
     });
   }
   list.push({ name: `adnn ${versions.adnn}`, group: 'adnn', n: W.n, precision: 'float64', make: () => (...a) => W.adnn(ad, ...a) });
@@ -284,6 +294,16 @@ function time(name, call) {
 // ---- main ----------------------------------------------------------------------------------------------------------
 note(`${W.name}: ${W.title}`);
 const fdWorst = checkHandWritten();
+const handBuffers = W.args(W.n).map((a) => (typeof a === 'number' ? null : new Float64Array(a.length)));
+const handInto = (...a) => W.handInto(handBuffers, ...a);
+{
+  // the hand-written gradient into buffers: the same numbers as the allocating one (same arithmetic), bit for bit
+  const args = W.args(W.n);
+  const [want, got] = [W.hand(...args), handInto(...args)];
+  const differs = !Object.is(got.value, want.value) || want.grad.some((g, a) => (typeof g === 'number' ? !Object.is(g, got.grad[a])
+    : g.some((v, i) => !Object.is(v, got.grad[a][i]))));
+  if (differs) fail('the hand-written gradient into buffers differs from the allocating one');
+}
 const { list, skipped, versions } = await contenders();
 
 // 1. every check, before any timing
@@ -349,12 +369,21 @@ for (const n of sizes) {
   const suffix = n === W.n ? '' : ` (n = ${n})`;
   const primalCall = thunk(W.primal, args, (v) => v), handCall = thunk(W.hand, args, (r) => r.value);
   const main = n === W.n ? checked.find((c) => c.name === 'tracegrad default' && c.n === n) : undefined;
+  const mainInto = n === W.n ? checked.find((c) => c.name === INTO && c.n === n) : undefined;
   const quick = (call) => fastestCall(call) < SLOW_MS;
   let primalTime, handTime;
-  if (main && [primalCall, handCall, thunk(main.fn, args, (r) => r.value)].every(quick)) {
-    const [p, h, d] = timeInterleaved([[`primal${suffix}`, primalCall], [`hand-written${suffix}`, handCall], [main.name, thunk(main.fn, args, (r) => r.value)]]);
+  const handIntoCall = thunk(handInto, args, (r) => r.value);
+  const group = [[`primal${suffix}`, primalCall], [`hand-written${suffix}`, handCall],
+    ...(main ? [[main.name, thunk(main.fn, args, (r) => r.value)]] : []),
+    ...(mainInto ? [['hand-written, into buffers', handIntoCall], [mainInto.name, thunk(mainInto.fn, args, (r) => r.value)]] : [])];
+  if (main && group.every(([, call]) => quick(call))) {
+    const [p, h, d, hi, di] = timeInterleaved(group);
     [primalTime, handTime] = [p, h];
     interleavedTimes.set(main.name, d);
+    if (mainInto) {
+      interleavedTimes.set(mainInto.name, di);
+      references.set(`${n} into`, { name: 'hand-written gradient, into buffers', group: 'reference', n, precision: 'float64', ...hi });
+    }
   } else {
     primalTime = time(`primal${suffix}`, primalCall);
     handTime = time(`hand-written${suffix}`, handCall);
@@ -363,6 +392,7 @@ for (const n of sizes) {
   const hand = { name: `hand-written gradient${suffix}`, group: 'reference', n, precision: 'float64', ...handTime };
   references.set(n, { primal, hand });
   rows.push(primal, hand);
+  if (references.has(`${n} into`)) rows.push(references.get(`${n} into`));
 }
 for (const c of checked) {
   if (c.enter) await c.enter();
@@ -380,6 +410,8 @@ for (const r of rows) {
   const ref = references.get(r.n);
   r.ratios = { primal: r.medianMs / ref.primal.medianMs, handWritten: r.medianMs / ref.hand.medianMs };
 }
+// ÷ hand-written for rows writing into buffers: against the hand-written gradient doing the same
+for (const r of rows) if (r.name === INTO && references.has(`${r.n} into`)) r.ratios.handWritten = r.medianMs / references.get(`${r.n} into`).medianMs;
 
 const targets = [];
 const tgDefault = rows.find((r) => r.name === 'tracegrad default');
@@ -389,6 +421,14 @@ if (tgDefault) {
   targets.push({ what: `${W.name}: tracegrad default gradient ÷ primal ≤ ${W.target}`, value: tgDefault.ratios.primal,
     limit: W.target, met: tgDefault.ratios.primal <= W.target,
     ...(hand > W.target ? { context: `the hand-written gradient itself is ${hand.toFixed(2)}× the primal in this run` } : {}) });
+  // the same target with the gradient written into kept buffers (withGradientInto), beside the hand-written code doing so
+  const tgInto = rows.find((r) => r.name === INTO);
+  const handIntoRow = references.get(`${W.n} into`);
+  if (tgInto && handIntoRow) {
+    targets.push({ what: `${W.name}: tracegrad gradient into buffers (withGradientInto) ÷ primal ≤ ${W.target}`, value: tgInto.ratios.primal,
+      limit: W.target, met: tgInto.ratios.primal <= W.target,
+      context: `the hand-written gradient into buffers is ${handIntoRow.ratios.primal.toFixed(2)}× the primal; tracegrad into buffers is ${(tgInto.medianMs / handIntoRow.medianMs).toFixed(2)}× it` });
+  }
 } else {
   targets.push({ what: `${W.name}: tracegrad default gradient ÷ primal ≤ ${W.target}`, value: null, limit: W.target, met: false,
     reason: 'tracegrad not run' });
@@ -398,8 +438,12 @@ const notes = [
   'Float64Arrays): peers include converting the inputs to their tensors and reading the gradient back.',
 ];
 if (interleavedTimes.size > 0) {
-  notes.push(`primal, hand-written gradient and ${[...interleavedTimes.keys()].join(', ')} at n = ${W.n}: timed in ${ROUNDS} ` +
+  notes.push(`primal, hand-written gradient${references.has(`${W.n} into`) ? ' (allocating and into buffers)' : ''} and ${[...interleavedTimes.keys()].join(', ')} at n = ${W.n}: timed in ${ROUNDS} ` +
     'interleaved benchmark.js rounds, samples pooled (the target\'s ratio from the same windows); the other rows one after the other.');
+}
+if (interleavedTimes.has(INTO)) {
+  notes.push(`"${INTO}": withGradientInto writing the array arguments' gradients into Float64Arrays kept between calls (as an ` +
+    'optimiser or ADBench\'s harness keeps its Jacobian); its ÷ hand-written is against the hand-written gradient writing into kept buffers too.');
 }
 const smaller = checked.filter((c) => c.n !== W.n && !c.fallback);
 if (smaller.length) {

@@ -190,20 +190,26 @@ export function baJacobianPattern(n, m, p, obs) {
  * its compressed sparse rows. The price: the projection runs twice per observation (once per residual), as two
  * sweeps would.
  *
+ * With `preallocated` (the default) the values go into one array kept between calls (gradientInto), as ADBench's
+ * harnesses fill a Jacobian they allocated once: the returned `vals` is that array, overwritten by the next call.
+ * Without it each call allocates its own (gradient); on this machine the fresh 8 MB array's page faults cost more
+ * than the objective itself.
+ *
  * @returns {{pattern: ReturnType<typeof baJacobianPattern>, tiers: () => Record<string, string>,
  *   jacobian: (cams: Float64Array, points: Float64Array, weights: Float64Array) =>
  *     {nrows: number, ncols: number, rows: Int32Array, cols: Int32Array, vals: Float64Array}}}
  */
-export function baJacobianBuilder(tg, ba) {
+export function baJacobianBuilder(tg, ba, { preallocated = true } = {}) {
   const { n, m, p, obs, features } = ba;
   const sum = tg.traced(residualSum);
   const scope = { sum, p, obs, features, cams: ba.cams, points: ba.points, weights: ba.weights };
   const ofDeltas = tg.traced((deltas) => sum(p, deltas, cams, points, weights, obs, features), scope);
   const pattern = baJacobianPattern(n, m, p, obs);
   const deltas = new Float64Array(pattern.cols.length); // zeros: the Jacobian at the parameters themselves
+  const values = preallocated ? new Float64Array(pattern.cols.length) : null;
   const jacobian = (cams, points, weights) => {
     Object.assign(scope, { cams, points, weights });
-    const [vals] = tg.gradient(ofDeltas, deltas);
+    const [vals] = values !== null ? tg.gradientInto([values], ofDeltas, deltas) : tg.gradient(ofDeltas, deltas);
     return { ...pattern, vals };
   };
   const tiers = () => ({ residuals: tg.tierOf(ofDeltas) });

@@ -11,7 +11,7 @@ export function evalpoly(x, c) {
 }
 
 /** Value and gradient by hand: the derivative in x rides along Horner's loop; the coefficients' gradient is x^i. */
-export function evalpolyGradient(x, c) {
+export function evalpolyGradient(x, c, into = null) {
   const n = c.length;
   let p = c[n - 1];
   let dp = 0;
@@ -19,7 +19,7 @@ export function evalpolyGradient(x, c) {
     dp = dp * x + p;
     p = p * x + c[i];
   }
-  const gc = new Float64Array(n);
+  const gc = into === null ? new Float64Array(n) : into; // every entry is assigned below
   let power = 1;
   for (let i = 0; i < n; i++) {
     gc[i] = power;
@@ -41,6 +41,8 @@ export default {
   argNames: ['x', 'c'],
   primal: evalpoly,
   hand: evalpolyGradient,
+  /** The hand-written gradient into a buffer the caller keeps (what gradientInto is compared with). */
+  handInto: ([, gc], x, c) => evalpolyGradient(x, c, gc),
   // p has degree n − 1: a central difference in x needs h ≪ 1/n, so its first step is 2⁻²⁰.
   fdEntries: (n) => [[0, null, { h: 2 ** -20 }], [1, 0], [1, 1], [1, n >> 1], [1, n - 1]],
   // Σ|terms| of p and of ∂p/∂x: at n = 10⁴, ∂p/∂x ≈ −0.49 is a sum of terms up to ~10³ in size (Σ|terms| ≈ 6.7·10⁵),

@@ -14,10 +14,10 @@ export function rosenbrock(x) {
   return s;
 }
 
-/** Value and gradient by hand, one pass; the gradient is a fresh Float64Array, as every contender returns. */
-export function rosenbrockGradient(x) {
+/** Value and gradient by hand, one pass; the gradient is a fresh Float64Array, as every contender returns (or `into`, zeroed first). */
+export function rosenbrockGradient(x, into = null) {
   const n = x.length;
-  const g = new Float64Array(n);
+  const g = into === null ? new Float64Array(n) : into.fill(0);
   let s = 0;
   for (let i = 0; i < n - 1; i++) {
     const xi = x[i];
@@ -43,6 +43,8 @@ export default {
   argNames: ['x'],
   primal: rosenbrock,
   hand: rosenbrockGradient,
+  /** The hand-written gradient into a buffer the caller keeps (what gradientInto is compared with). */
+  handInto: ([g], x) => rosenbrockGradient(x, g),
   fdEntries: (n) => [[0, 0], [0, 1], [0, n >> 1], [0, n - 1]],
 
   /** adnn: one lifted scalar per element, one node per op. */

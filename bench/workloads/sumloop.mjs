@@ -9,11 +9,11 @@ export function sumLoop(x) {
   return s;
 }
 
-/** Value and gradient by hand: the sum, and a fresh Float64Array of ones. */
-export function sumLoopGradient(x) {
+/** Value and gradient by hand: the sum, and a fresh Float64Array of ones (or `into`, filled with ones). */
+export function sumLoopGradient(x, into = null) {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i];
-  return { value: s, grad: [new Float64Array(x.length).fill(1)] };
+  return { value: s, grad: [(into === null ? new Float64Array(x.length) : into).fill(1)] };
 }
 
 export default {
@@ -26,6 +26,8 @@ export default {
   argNames: ['x'],
   primal: sumLoop,
   hand: sumLoopGradient,
+  /** The hand-written gradient into a buffer the caller keeps (what gradientInto is compared with). */
+  handInto: ([g], x) => sumLoopGradient(x, g),
   fdEntries: (n) => [[0, 0], [0, n >> 1], [0, n - 1]],
   // Σ cos(i) cancels (|s| ≈ 0.4 against Σ|x_i| ≈ 640): a float32 peer's value is judged against Σ|x_i|.
   magnitudes: (x) => ({ value: x.reduce((s, v) => s + Math.abs(v), 0), grad: [null] }),
