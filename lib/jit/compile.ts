@@ -2,7 +2,7 @@
 import { binaryRules } from '../rules/scalar';
 import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, flattenArgs, regroupGradients, type Program, type Stmt, type ArgKind } from './lower';
 import { resolver, checkScope, type Outside } from './scopes';
-import { analyze, isCopy, copySource, assignedIn, type Facts } from './analyze';
+import { analyze, isCopy, copySource, assignedIn, namesIn, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
@@ -184,6 +184,8 @@ export class Generator {
     this.pushesC++;
     return this.unchecked ? `C[cp++] = ${x};` : `if (cp === C.length) C = growC(cp + 1); C[cp++] = ${x};`;
   }
+  /** The loops around the statement being generated, outermost first. */
+  private enclosing: (Stmt & { t: 'loop' })[] = [];
   /** Whether the next loop body generated starts with WARM_EXIT (the first loop of the forward pass, see program). */
   private warmExitPending = false;
   /** While generating a reverse pass: elements of saveAtUse arrays read there, by index temp (saved by the forward). */
@@ -547,6 +549,37 @@ export class Generator {
   }
 
   private statement(s: Stmt): [string, string] {
+    if (s.t !== 'loop') return this.statementText(s);
+    this.enclosing.push(s);
+    try {
+      return this.statementText(s);
+    } finally {
+      this.enclosing.pop();
+    }
+  }
+
+  /**
+   * Whether the reverse pass can evaluate an if's test again instead of popping its outcome: a test with no
+   * statements of its own (no element reads) that reads only names holding, where the reverse pass reaches the if,
+   * the values they held when the forward pass tested them: parameters no statement assigns, captured numbers, the
+   * counters of the counted loops around it (the reverse pass sets them per iteration) and values recomputed at the
+   * start of each reverse iteration of a loop around it (recompute.ts: assigned once in that body, read only after),
+   * none assigned in the if's branches. Not inside a fused loop (its iterations' reverse runs in between).
+   */
+  private reevaluable(s: Stmt & { t: 'if' }, pre: string): boolean {
+    if (pre !== '' || this.fusing !== null) return false;
+    const reads = new Set<string>();
+    namesIn(s.test, reads);
+    const inBranches = assignedIn([...s.then, ...s.else]);
+    const assignedAnywhere = assignedIn(this.p.body);
+    return [...reads].every((n) => !inBranches.has(n) && (
+      (this.p.params.includes(n) && !this.p.paramArrays.has(n) && !assignedAnywhere.has(n)) || this.p.capturedScalars.has(n)
+      || ((this.p.paramArrays.has(n) || this.p.capturedArrays.has(n)) && !assignedAnywhere.has(n)) // only .length: elements have statements
+      || this.enclosing.some((loop) => loop.counter?.name === n)
+      || (this.recompute.get(n) === 'iteration' && this.enclosing.some((loop) => loop.body.some((x) => x.t === 'assign' && x.target.name === n)))));
+  }
+
+  private statementText(s: Stmt): [string, string] {
     this.indexTemps.clear(); // index variables may change between statements
     this.current = s;
     switch (s.t) {
@@ -563,6 +596,7 @@ export class Generator {
         this.indexTemps.clear();
         const [fa, ra] = this.block(s.then), [fb, rb] = this.block(s.else);
         if (!ra && !rb) return [ifText(test, fa, fb), ''];
+        if (this.reevaluable(s, test[0])) return [ifText(test, fa, fb), `if (${test[1]}) { ${ra} } else { ${rb} }`];
         return [ifText(test, `${fa} ${this.pushC('1')}`, `${fb} ${this.pushC('0')}`), `if (${POPC} === 1) { ${ra} } else { ${rb} }`];
       }
       case 'loop': {

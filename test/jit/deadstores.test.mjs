@@ -119,3 +119,62 @@ test('a Math result assigned to a variable is read back from the variable in the
   const pushes = forward.match(/S\[sp\+\+\]/g).length;
   t.is(pushes, 4, forward);
 });
+
+test('an if whose test reads only values the reverse pass has back (counters, recomputed values, parameters) is tested again there instead of pushing its outcome', (t) => {
+  const T = traced(function (x, w) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      const r = x[i] * w; // recomputed per reverse iteration
+      let y;
+      if (r > 0.5) y = Math.sin(r) * w; // a recomputed value
+      else y = r * r;
+      if (i < 4) s += y * x[i]; // the counter
+      else s -= y;
+      if (w > 0) s += x[i] * x[i]; // a parameter nothing assigns
+      else s += w;
+    }
+    return s;
+  });
+  assertMatchesInterpreter(t, T, 'reevaluated tests');
+  const reverse = inspect(T, Float64Array.from({ length: 9 }, (_, i) => Math.cos(i)), 0.5).compiled.reverse;
+  t.false(/C\[--cp\]/.test(reverse), reverse);
+});
+
+test('an if whose test reads a value its branches or later statements change keeps its outcome on the stack', (t) => {
+  const cases = {
+    // the counter of a loop that has ended (not one around the if): the reverse pass has moved it since
+    'a finished loop\'s counter': traced(function (x, w) {
+      let s = 0;
+      for (let i = 0; i < 3; i++) {
+        let j = 0;
+        for (j = 0; j < i + 1; j++) s += x[j] * w;
+        if (j > 1) s += Math.sin(s) * x[i];
+        else s -= x[i] * w;
+      }
+      return s;
+    }),
+    // a running value, changed after the test in each iteration
+    'changed later in the body': traced(function (x, w) {
+      let s = 0;
+      for (let i = 0; i < x.length; i++) {
+        if (s < 0) s += x[i] * w * 3;
+        else s -= x[i] * x[i];
+      }
+      return s;
+    }),
+    // a parameter the function reassigns
+    'a reassigned parameter': traced(function (x, w) {
+      let s = 0;
+      for (let i = 0; i < x.length; i++) {
+        if (w > 0) s += x[i] * w;
+        else s += x[i];
+        w = w - 0.3;
+      }
+      return s;
+    }),
+  };
+  for (const [what, T] of Object.entries(cases)) {
+    assertMatchesInterpreter(t, T, what);
+    t.regex(inspect(T, Float64Array.from({ length: 9 }, (_, i) => Math.cos(i)), 0.5).compiled.reverse, /C\[--cp\]/, `${what}: popped`);
+  }
+});
