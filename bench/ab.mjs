@@ -5,8 +5,9 @@
 //   `npx tsc -p tsconfig.json` there, with node_modules linked). The builds alternate process by process (A B, B A,
 //   ...); each process warms the gradient up, times 9 rounds and prints its median round in ms; the parent prints
 //   each build's median of those and B ÷ A. GMM and BA read ../shared/adbench (as bench/gmm.mjs and adbench.mjs do).
-//   BA's Jacobian allocates 8 MB a call, which glibc serves from fresh pages or from the heap from run to run; for a
-//   steady comparison run it with
+//   BA's Jacobian allocates 8 MB a call here (gradient, which older builds have too; bench/adbench.mjs uses
+//   gradientInto), which glibc serves from fresh pages or from the heap from run to run; for a steady comparison run
+//   it with
 //   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
@@ -27,7 +28,7 @@ async function workload(tg, name) {
   if (name === 'ba') {
     const { loadBa, baJacobianBuilder } = await import('./adbench/ba.mjs');
     const ba = loadBa(new URL('ba/ba1_n49_m7776_p31843.txt', DATA));
-    const builder = baJacobianBuilder(tg, ba);
+    const builder = baJacobianBuilder(tg, ba, { preallocated: false }); // gradient: what every build has
     return { call: () => builder.jacobian(ba.cams, ba.points, ba.weights), perRound: 4 };
   }
   const { loadGmm, tracedGmm } = await import('./adbench/gmm.mjs');
