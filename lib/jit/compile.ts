@@ -885,8 +885,9 @@ export class Generator {
         else {
           // the caller's buffer (gradientInto), zeroed once the captured tables are known not to share its memory
           const fresh = p.kinds[i] === 'array' ? `zerosArray(v_${name}.length)` : `freshF64(v_${name}.length)`;
-          decl.push(`const b_${name} = D !== undefined && D[${i}] != null ? D[${i}] : ${fresh}; let r_${name} = false;`);
-          reserve.unshift(`if (b_${name} === D?.[${i}]) b_${name}.fill(0);`);
+          // (none in the warm-up calls, which return before the reverse pass: see warmPrologue)
+          decl.push(`const b_${name} = prologueOnly === true ? null : D !== undefined && D[${i}] != null ? D[${i}] : ${fresh}; let r_${name} = false;`);
+          reserve.unshift(`if (b_${name} !== null && b_${name} === D?.[${i}]) b_${name}.fill(0);`);
         }
       } else {
         decl.push(`let v_${name} = args[${i}];`);
@@ -939,8 +940,10 @@ function slotGradient(A, o, n, asArray, into) {
 return function compiledGradient(args, D, prologueOnly) {
   let S = SS, sp = 0, C = CS, cp = 0;
   ${f.arrayObjects.size > 0 ? 'O.length = 0;' : ''}
-  ${f.aliased.size > 0 ? `AS.fill(-0, 0, used);
-  used = AS.length; // until this call returns normally (a bail-out leaves its slots to clear)` : ''}
+  ${f.aliased.size > 0 ? `if (prologueOnly !== true) { // the warm-up calls write no slot
+    AS.fill(-0, 0, used);
+    used = AS.length; // until this call returns normally (a bail-out leaves its slots to clear)
+  }` : ''}
   let A = AS, nA = 1;
   ${decl.join('\n  ')}
   ${reserve.join('\n  ')}
