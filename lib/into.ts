@@ -3,6 +3,7 @@ import { compiledFor } from './jit/tier';
 import { ensureTraced } from './rewrite/traced';
 import { interpretedGradient, interpretedWithGradient } from './api';
 import { TracegradError } from './errors';
+import { state } from './trace/context';
 
 /*
  * Why: a gradient is a fresh array per call, and a fresh array of more than a few KB costs its page faults again on
@@ -16,8 +17,9 @@ import { TracegradError } from './errors';
  * you own instead of fresh arrays. `into` is parallel to args: `into[k]` is null (allocate as gradient does) or a
  * destination of args[k]'s shape: for an array of numbers (Array or Float64Array) an Array or Float64Array of the
  * same length; for a plain object (a model) an object with the same fields, array fields holding such destinations
- * (`structuredClone(args[k])` makes one). Each destination is overwritten whole: entries no gradient reaches become
- * 0 (where gradient would return null, the buffer holds zeros and is returned). Returns gradient's list with the
+ * (`structuredClone(args[k])` makes one); a field holding a Map or class instance gets its gradient assigned, as a
+ * number field does. Each destination is overwritten whole: entries no gradient reaches become 0 (where gradient
+ * would return null, the buffer holds zeros and is returned). Not inside another differentiation (use gradient there). Returns gradient's list with the
  * destinations in their places. A destination must not share memory with an argument or with another destination;
  * number arguments take null (their gradients are returned).
  *
@@ -72,9 +74,13 @@ const isArrayOfNumbers = (a: any): boolean => ArrayBuffer.isView(a) || (Array.is
 const isPlainObject = (o: any) => o !== null && typeof o === 'object' && !Array.isArray(o) && !ArrayBuffer.isView(o) &&
   (Object.getPrototypeOf(o) === Object.prototype || Object.getPrototypeOf(o) === null);
 const fail = (fname: string, message: string) => new TracegradError(`tracegrad: ${fname}: ${message}`);
+/** What gradients are written into, entry by entry: arrays of numbers, arrays and plain objects. */
+const writable = (v: any): boolean => v !== null && typeof v === 'object' && (isArrayOfNumbers(v) || Array.isArray(v) || isPlainObject(v));
 
 /** Throws a TracegradError unless `into` holds, for each argument, null or a writable destination of its shape, sharing no memory. */
 function checkInto(into: any[], args: any[], fname: string): void {
+  if (state.tapes.length !== 0)
+    throw fail(fname, 'it cannot run inside another differentiation (a gradient, jvp or derivative being recorded): the gradients there are tracked values, which your buffers cannot hold. Call gradient (or withGradient) there instead.');
   if (!Array.isArray(into))
     throw fail(fname, `its first argument is the list of gradient buffers, one per argument (null where none), but it got ${describe(into)}. Call it as ${fname}([buffer, ...], f, ...args).`);
   if (into.length > args.length)
@@ -91,8 +97,10 @@ function checkInto(into: any[], args: any[], fname: string): void {
   args.forEach((a) => collect(a, 0));
   const destinations: any[] = [];
   const visit = (dest: any, arg: any, path: string) => {
-    if (dest !== null && typeof dest === 'object' && !Object.isExtensible(dest))
-      throw fail(fname, `${path} is frozen, sealed or not extensible; pass a copy tracegrad can write.`);
+    // entries and fields are overwritten (typed arrays' always can be), and a plain object's missing fields added
+    if (dest !== null && typeof dest === 'object' && (Object.isFrozen(dest) && (dest as any).length !== 0 ||
+      (isPlainObject(dest) && !Object.isExtensible(dest) && Object.keys(arg).some((key) => !(key in dest)))))
+      throw fail(fname, `${path} is frozen, or not extensible and missing fields; pass a copy tracegrad can write.`);
     if (isArrayOfNumbers(arg)) {
       const kind = ArrayBuffer.isView(arg) ? arg.constructor.name : 'array of numbers';
       const fits = Array.isArray(dest) || dest instanceof Float64Array || (ArrayBuffer.isView(dest) && dest.constructor === arg.constructor);
@@ -117,9 +125,10 @@ function checkInto(into: any[], args: any[], fname: string): void {
     }
     throw fail(fname, `args${path.slice(4)} is ${describe(arg)}; gradients are written only into arrays and plain objects of them. Pass null at ${path} (its gradient is then returned, as gradient returns it).`);
   };
-  // a field: a number is assigned to it, a container needs a destination of its own
+  // a field: arrays and plain objects need a destination of their own; a number's gradient is assigned to it, and so
+  // is the gradient of a Map, class instance or Tensor (a fresh value, as gradient returns it)
   const visitField = (dest: any, key: string | number, v: any, path: string) => {
-    if (v !== null && typeof v === 'object') visit(dest[key], v, path);
+    if (writable(v)) visit(dest[key], v, path);
   };
   into.forEach((dest, k) => {
     if (dest === null || dest === undefined) return;
@@ -192,6 +201,7 @@ function write(dest: any, g: any, arg: any): void {
     const v = arg[key];
     const gv = g === null ? null : g[key] ?? null;
     if (typeof v === 'number') dest[key] = gv ?? 0;
-    else if (v !== null && typeof v === 'object') write(dest[key], gv, v);
+    else if (writable(v)) write(dest[key], gv, v);
+    else if (v !== null && typeof v === 'object') dest[key] = gv;
   }
 }

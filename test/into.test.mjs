@@ -1,6 +1,6 @@
 // Tests of gradientInto and withGradientInto: gradients written into the caller's buffers, on both tiers, and the errors for buffers that cannot be written.
 import test from 'ava';
-import { traced, gradient, gradientInto, withGradientInto, withGradient, tierOf, jit, TracegradError } from '../dist/index.js';
+import { traced, gradient, gradientInto, withGradientInto, withGradient, derivative, tierOf, jit, TracegradError } from '../dist/index.js';
 import { same, show } from './helpers/tiers.mjs';
 import { numericGradient, assertClose } from './helpers/reference.mjs';
 
@@ -180,7 +180,7 @@ test('buffers that cannot be written are refused with a message that says what t
   refuse([x], [x], /shares memory with\) one of f's arguments/);
   const buffer = new Float64Array(6);
   refuse([buffer.subarray(2, 5)], [buffer.subarray(0, 3)], /shares memory/);
-  refuse([Object.freeze([0, 0, 0])], [[1, 2, 3]], /frozen, sealed or not extensible/);
+  refuse([Object.freeze([0, 0, 0])], [[1, 2, 3]], /into\[0\] is frozen/);
   const g = traced((c, y) => c * y[0]);
   refuse([3, null], [2, x], /argument 1 is a number.*Pass null at into\[0\]/);
   const h = traced((a, b) => a[0] * b[0]);
@@ -196,4 +196,52 @@ test('buffers that cannot be written are refused with a message that says what t
   const [gv] = gradientInto([buffer.subarray(3, 6)], f, buffer.subarray(0, 3).fill(1));
   t.deepEqual(Array.from(gv), [3, 3, 2]);
   t.notThrows(() => gradientInto([null, null], g, 2, x));
+});
+
+test('a model field holding a Map or class instance gets its gradient assigned, as gradient returns it; such an argument itself takes null', (t) => {
+  const f = traced((m) => m.w[0] * m.w[1] + m.t.get('k') * 2);
+  const model = () => ({ w: [1, 2], t: new Map([['k', 3]]) });
+  const [want] = gradient(f, model());
+  for (const into of [structuredClone(model()), { w: [0, 0], t: null }, { w: [0, 0] }]) {
+    const [g] = gradientInto([into], f, model());
+    t.is(g, into);
+    t.deepEqual(into.w, [2, 1]);
+    t.true(into.t instanceof Map);
+    t.deepEqual([...into.t], [...want.t]);
+  }
+  class Point { constructor() { this.a = [1, 2]; } }
+  const p = traced((q) => q.a[0] * q.a[1]);
+  t.deepEqual(gradientInto([null], p, new Point()), [{ a: [2, 1] }]);
+  t.throws(() => gradientInto([new Point()], p, new Point()), { message: /args\[0\] is a Point.*Pass null at into\[0\]/ });
+});
+
+test('gradientInto refuses to run inside another differentiation, saying to use gradient there', (t) => {
+  const f = traced((a) => a[0] * a[0] * a[1]);
+  const inner = traced((x) => {
+    const g = [0, 0];
+    gradientInto([g], f, [x, 3]);
+    return g[0];
+  }, { gradientInto, f });
+  t.throws(() => gradient(inner, 2), { instanceOf: TracegradError, message: /cannot run inside another differentiation.*Call gradient/ });
+  t.throws(() => derivative(inner, 2), { instanceOf: TracegradError, message: /cannot run inside another differentiation/ });
+  // not nested, the same function runs
+  t.is(inner(2), 12);
+});
+
+test('buffers are checked for what is written: a non-extensible typed array or sealed Array is fine, a frozen Array or a closed object missing fields is not', (t) => {
+  const sq = (a) => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+    return s;
+  };
+  for (const arg of [Float64Array.of(1, 2, 3), [1, 2, 3]]) {
+    t.deepEqual(Array.from(gradientInto([Object.preventExtensions(new Float64Array(3))], sq, arg)[0]), [2, 4, 6]);
+    t.deepEqual(gradientInto([Object.seal([0, 0, 0])], sq, arg)[0], [2, 4, 6]);
+    t.throws(() => gradientInto([Object.freeze([0, 0, 0])], sq, arg), { message: /into\[0\] is frozen/ });
+  }
+  const m = traced((o) => o.a * o.b);
+  t.throws(() => gradientInto([Object.preventExtensions({ a: 0 })], m, { a: 2, b: 3 }), { message: /into\[0\] is frozen, or not extensible and missing fields/ });
+  const closed = Object.seal({ a: 0, b: 0 });
+  gradientInto([closed], m, { a: 2, b: 3 });
+  t.deepEqual(closed, { a: 3, b: 2 });
 });

@@ -432,15 +432,21 @@ export class Generator {
   program(body: Stmt[]): [string, string] {
     const plan = codegen.fuseLastLoop ? fusionPlan(this.p, this.f) : null;
     const head = plan === null ? body : body.slice(0, -1);
-    // the warm-up calls (warmPrologue) return in the first iteration of the first loop (its body starts with
-    // WARM_EXIT, see loopBody), or after that loop if it runs no trips, or at the end if there is none
-    this.warmExitPending = true;
-    const parts = head.map((s) => this.statement(s));
+    // Where the warm-up calls (warmPrologue) return: in the first iteration of the first top-level statement with a
+    // loop in it when that statement is the loop (its body starts with WARM_EXIT, see loopBody), and after it (no
+    // trips); before it when it is an if (a loop there may not be the one that runs: the warm-up would run another
+    // in full); at the end when there is none. Each warm-up call so runs no loop beyond one iteration's first test.
+    const first = head.findIndex((s) => containsLoop([s]));
+    const parts = head.map((s, j) => {
+      this.warmExitPending = j === first && s.t === 'loop';
+      return this.statement(s);
+    });
+    this.warmExitPending = first < 0;
     const [lf, lr] = plan === null ? ['', ''] : this.fusedLoop(body[body.length - 1] as Stmt & { t: 'loop' }, plan);
     this.warmExitPending = false;
     const forward = [...parts.map((x) => x[0]), lf];
-    const firstLoop = head.findIndex((s) => containsLoop([s]));
-    forward.splice(firstLoop >= 0 ? firstLoop + 1 : forward.length, 0, WARM_EXIT);
+    const exitAt = first < 0 ? forward.length : head[first].t === 'loop' ? first + 1 : first;
+    forward.splice(exitAt, 0, WARM_EXIT);
     return [forward.filter(Boolean).join('\n'), [lr, ...parts.map((x) => x[1]).reverse()].filter(Boolean).join('\n')];
   }
 

@@ -1537,3 +1537,32 @@ test('a new compiled gradient runs its start alone first (V8 feedback warm-up): 
   });
   assertGradient(t, empty, () => [new Float64Array(0), 0.5], { what: 'an empty first loop' });
 });
+
+test('the warm-up calls stop before a loop they might run in full: at the top of a top-level loop, before an if holding loops', async (t) => {
+  const { compileFor } = await import('../../dist/jit/tier.js');
+  const exitAt = (fn) => {
+    const source = compileFor(traced(fn), ['number', 'number', 'number']).source;
+    return source.slice(source.indexOf('prologueOnly === true) return null;') - 200, source.indexOf('prologueOnly === true) return null;'));
+  };
+  // the first loop sits in a branch: the exit comes before the if, so a warm-up call never enters the other loop
+  const branchy = exitAt((x, c, n) => {
+    let s = x;
+    if (c > 0) { for (let i = 0; i < 3; i++) s = Math.sin(s * x); } else { for (let j = 0; j < n; j++) s = Math.sin(s + x); }
+    return s;
+  });
+  t.false(/while/.test(branchy), branchy);
+  // a top-level loop: the exit is the first statement of its body
+  const looped = exitAt((x, c, n) => {
+    let s = x;
+    for (let j = 0; j < n; j++) s = Math.sin(s + x * c);
+    return s;
+  });
+  t.regex(looped, /while \(\(v_j < v_n\)\) \{ if \($/, looped);
+  // the review's case: a million-trip loop in the branch not taken must not run in the warm-up
+  const f = traced((x, c, n) => {
+    let s = x;
+    if (c > 0) { for (let i = 0; i < 3; i++) s = Math.sin(s * x); } else { for (let j = 0; j < n; j++) s = Math.sin(s + x * 1e-3); }
+    return s;
+  });
+  assertGradient(t, f, () => [0.5, -1, 2000]);
+});
