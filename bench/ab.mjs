@@ -1,6 +1,6 @@
-// Interleaved A/B of one workload's gradient (Rosenbrock, evalpoly, the sum loop, GMM, BA) between two builds of tracegrad: for compiler changes too small for a single benchmark run to show on a noisy machine.
+// Interleaved A/B of one workload's gradient (Rosenbrock, evalpoly, the sum loop, GMM, BA, a norm) between two builds of tracegrad: for compiler changes too small for a single benchmark run to show on a noisy machine.
 //
-// Usage: node bench/ab.mjs <rootA> <rootB> <rosenbrock|evalpoly|sumloop|gmm2|gmm10|ba> [processes per build = 6]
+// Usage: node bench/ab.mjs <rootA> <rootB> <rosenbrock|evalpoly|sumloop|gmm2|gmm10|ba|norm> [processes per build = 6]
 //   Each root is a checkout (or a copy) with dist/ built (e.g. `git worktree add ../old <commit>` and
 //   `npx tsc -p tsconfig.json` there, with node_modules linked). The builds alternate process by process (A B, B A,
 //   ...); each process warms the gradient up, times 9 rounds and prints its median round in ms; the parent prints
@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { abProcesses, median } from './lib/harness.mjs';
 
-const WORKLOADS = ['rosenbrock', 'evalpoly', 'sumloop', 'gmm2', 'gmm10', 'ba'];
+const WORKLOADS = ['rosenbrock', 'evalpoly', 'sumloop', 'gmm2', 'gmm10', 'ba', 'norm'];
 const DATA = new URL('../../shared/adbench/', import.meta.url);
 
 /** The gradient call of one workload with build `tg`, and how many calls a round makes. */
@@ -24,6 +24,13 @@ async function workload(tg, name) {
     const f = tg.traced(W.primal);
     const args = W.args(W.n);
     return { call: () => tg.gradient(f, ...args), perRound: 100 };
+  }
+  if (name === 'norm') {
+    // an accumulation read only after its loop: ‖x‖·‖x‖² over 10⁶ entries, into a kept buffer where the build has gradientInto
+    const f = tg.traced((x) => { let sq = 0; for (let i = 0; i < x.length; i++) sq += x[i] * x[i]; return Math.sqrt(sq) * sq; });
+    const x = Float64Array.from({ length: 1e6 }, (_v, i) => Math.cos(i));
+    const g = new Float64Array(x.length);
+    return { call: tg.gradientInto ? () => tg.gradientInto([g], f, x) : () => tg.gradient(f, x), perRound: 4 };
   }
   if (name === 'ba') {
     const { loadBa, baJacobianBuilder } = await import('./adbench/ba.mjs');

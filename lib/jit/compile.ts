@@ -2,7 +2,7 @@
 import { binaryRules } from '../rules/scalar';
 import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, flattenArgs, regroupGradients, type Program, type Stmt, type ArgKind } from './lower';
 import { resolver, checkScope, type Outside } from './scopes';
-import { analyze, isCopy, copySource, assignedIn, namesIn, type Facts } from './analyze';
+import { analyze, isCopy, copySource, assignedIn, namesIn, readsOf, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
@@ -184,6 +184,8 @@ export class Generator {
     this.pushesC++;
     return this.unchecked ? `C[cp++] = ${x};` : `if (cp === C.length) C = growC(cp + 1); C[cp++] = ${x};`;
   }
+  /** Accumulators of the loops being generated (accumulatorsOf): saved once around their loop, not at each step. */
+  private accumulating = new Set<string>();
   /** The loops around the statement being generated, outermost first. */
   private enclosing: (Stmt & { t: 'loop' })[] = [];
   /** Whether the next loop body generated starts with WARM_EXIT (the first loop of the forward pass, see program). */
@@ -556,12 +558,69 @@ export class Generator {
 
   private statement(s: Stmt): [string, string] {
     if (s.t !== 'loop') return this.statementText(s);
+    const saved = this.fusing === null ? this.accumulatorsOf(s).filter((n) => !this.accumulating.has(n)) : [];
     this.enclosing.push(s);
+    for (const n of saved) this.accumulating.add(n);
+    let fwd: string, rev: string;
     try {
-      return this.statementText(s);
+      [fwd, rev] = this.statementText(s);
     } finally {
       this.enclosing.pop();
+      for (const n of saved) this.accumulating.delete(n);
     }
+    if (saved.length === 0 || !rev) return [fwd, rev];
+    // an accumulator's value before the loop, saved once instead of at every step (see accumulatorsOf)
+    return [`${saved.map((n) => this.pushS(`v_${n}`)).join(' ')}\n${fwd}`, `${rev}\n${[...saved].reverse().map((n) => `v_${n} = ${POP};`).join(' ')}`];
+  }
+
+  /**
+   * Accumulators of a loop: needed variables (some partial reads them) that the loop changes only by `v = v + e` or
+   * `v = v - e` (e not reading v) and reads nowhere else, its test and bounds included (a softmax's `se += exp(…)`
+   * before `log(se)`, a norm's `sq += x * x` before `sqrt(sq)`). Why one save is exact: the partials of + and -
+   * read no operand, so the reverse pass never reads such a variable's value inside the loop; after the loop's
+   * reverse it must hold its value from before the loop, which the one save gives back, as the saves at every step
+   * would have, step by step.
+   */
+  private accumulatorsOf(loop: Stmt & { t: 'loop' }): string[] {
+    const f = this.f, p = this.p;
+    const candidates = new Set<string>();
+    const excluded = new Set<string>();
+    const reads = (e: any) => {
+      const r = new Set<string>();
+      namesIn(e, r);
+      return r;
+    };
+    const visit = (ss: Stmt[]): void => {
+      for (const s of ss) {
+        if (s.t === 'assign') {
+          const name = s.target.name, rhs = s.rhs;
+          const own = s.target.index === null && rhs.type === 'BinaryExpression' && (rhs.operator === '+' || rhs.operator === '-')
+            && rhs.left.type === 'Identifier' && rhs.left.name === name && !reads(rhs.right).has(name);
+          if (own) candidates.add(name);
+          else excluded.add(name);
+          const r = new Set<string>();
+          readsOf(s, r);
+          if (own) r.delete(name);
+          for (const n of r) excluded.add(n);
+        } else if (s.t === 'array') {
+          excluded.add(s.name);
+          for (const n of reads(s.size)) excluded.add(n);
+        } else if (s.t === 'if') {
+          for (const n of reads(s.test)) excluded.add(n);
+          visit(s.then);
+          visit(s.else);
+        } else {
+          if (s.test !== null) for (const n of reads(s.test)) excluded.add(n);
+          if (s.counter) (excluded.add(s.counter.name), [s.counter.from, s.counter.to].forEach((e) => reads(e).forEach((n) => excluded.add(n))));
+          visit(s.body);
+        }
+      }
+    };
+    if (loop.test !== null) for (const n of reads(loop.test)) excluded.add(n);
+    if (loop.counter) (excluded.add(loop.counter.name), [loop.counter.from, loop.counter.to].forEach((e) => reads(e).forEach((n) => excluded.add(n))));
+    visit(loop.body);
+    return [...candidates].filter((n) => !excluded.has(n) && f.needed.has(n) && !f.aliased.has(n) && !this.recompute.has(n)
+      && !f.indexOnly.has(n) && p.scalars.has(n));
   }
 
   /**
@@ -742,7 +801,7 @@ export class Generator {
     let kept = propagates && !recomputed ? nodes.filter((n) => n.kept) : [];
     // loop counters read only in indices: `i = i ± c` is undone by `i ∓ c`, exact for int32 values (else bail out)
     const step = index === null && f.indexOnly.has(name) ? counterStep(name, rhs) : null;
-    const saveValue = needed && step === null && !recomputed;
+    const saveValue = needed && step === null && !recomputed && !this.accumulating.has(name);
     const fresh = copy ? (f.adjoint.has(copySource(rhs)) ? this.slotOf(root) : '0') : root.kind === 'lit' ? '0' : 'nA++';
     // `v = v + e` (or -): the interpreter's sweep moves the adjoint from the new node to the old one (times the
     // partial, 1): here both are one place, so it is rewritten in place (`b = g·1 + 0`) instead of reset and re-added;

@@ -178,3 +178,56 @@ test('an if whose test reads a value its branches or later statements change kee
     t.regex(inspect(T, Float64Array.from({ length: 9 }, (_, i) => Math.cos(i)), 0.5).compiled.reverse, /C\[--cp\]/, `${what}: popped`);
   }
 });
+
+test('an accumulator read only after its loop (a softmax denominator, a norm) is saved once around the loop, not at every step', (t) => {
+  const T = traced(function (x, w) {
+    let total = 0;
+    for (let r = 0; r < 3; r++) {
+      let se = 0;
+      let sq = 0;
+      for (let i = 0; i < x.length; i++) {
+        se += Math.exp(x[i] * w - r);
+        if (x[i] > 0) sq += x[i] * x[i];
+        else sq -= x[i] * w;
+      }
+      total += Math.log(se) + Math.sqrt(sq * sq + 1) * w;
+    }
+    return total;
+  });
+  assertMatchesInterpreter(t, T, 'accumulators');
+  const forward = forwardOf(T);
+  // in the inner loop only exp's result is pushed; se's old value twice per outer iteration (at `let se = 0` and
+  // once before the inner loop) instead of at every step
+  const inner = forward.slice(forward.indexOf('while ((v_i < v_x.length))'));
+  t.is((inner.match(/S\[sp\+\+\] = v_s[eq]/g) ?? []).length, 0, inner);
+  t.is((forward.match(/S\[sp\+\+\] = v_se/g) ?? []).length, 2, forward);
+});
+
+test('a variable the loop also reads elsewhere, or changes otherwise, is saved at every step as before', (t) => {
+  const cases = {
+    'read in the loop': traced(function (x, w) {
+      let s = 0, p = 0;
+      for (let i = 0; i < x.length; i++) {
+        s += x[i] * w;
+        p += Math.sin(s) * x[i]; // reads s's running value
+      }
+      return p + Math.log(s * s + 1);
+    }),
+    'scaled, not added': traced(function (x, w) {
+      let s = 1;
+      for (let i = 0; i < x.length; i++) s = s * 0.5 + x[i] * w;
+      return Math.exp(s);
+    }),
+    'in the loop test': traced(function (x, w) {
+      let s = 0;
+      let i = 0;
+      while (i < x.length && s < 3) {
+        s += x[i] * x[i] * w;
+        i++;
+      }
+      return Math.sqrt(s + 1);
+    }),
+  };
+  for (const [what, T] of Object.entries(cases)) assertMatchesInterpreter(t, T, what);
+  t.regex(forwardOf(cases['read in the loop']), /while[^]*S\[sp\+\+\] = v_s;/);
+});
