@@ -1,6 +1,6 @@
 // Drops initialisations no statement reads (`let y = 0` before an if that sets y on both paths): each one cost a push and a pop per run.
 import type { Program, Stmt } from './lower';
-import { namesIn, readsOf } from './analyze';
+import { namesIn, readsOf, assignedIn } from './analyze';
 
 /**
  * Why this is exact. A dropped statement assigns a literal to a plain variable (no tape node in the interpreter, no
@@ -20,13 +20,14 @@ function pruned(ss: Stmt[]): Stmt[] {
   ss.forEach((s, at) => {
     if (s.t === 'if') kept.push({ ...s, then: pruned(s.then), else: pruned(s.else) });
     else if (s.t === 'loop') kept.push({ ...s, body: pruned(s.body) });
-    else if (s.t === 'assign' && s.target.index === null && isLiteral(s.rhs) && !s.counterInit && firstUse(ss.slice(at + 1), s.target.name) === 'assigned') return;
+    else if (s.t === 'assign' && s.target.index === null && isConstant(s.rhs) && !s.counterInit && firstUse(ss.slice(at + 1), s.target.name) === 'assigned') return;
     else kept.push(s);
   });
   return kept;
 }
 
-const isLiteral = (e: any): boolean => e.type === 'Literal' || (e.type === 'Identifier' && e.name === 'undefined') ||
+/** A literal, a negated one or undefined: no tape node in the interpreter, no bail-out in the compiled code. */
+const isConstant = (e: any): boolean => e.type === 'Literal' || (e.type === 'Identifier' && e.name === 'undefined') ||
   (e.type === 'UnaryExpression' && e.operator === '-' && e.argument.type === 'Literal');
 
 /**
@@ -59,9 +60,5 @@ function firstUse(ss: Stmt[], name: string): 'assigned' | 'read' | 'untouched' {
 function mentions(s: Stmt, name: string): boolean {
   const names = new Set<string>();
   readsOf(s, names);
-  if (names.has(name)) return true;
-  if (s.t === 'assign') return s.target.name === name;
-  if (s.t === 'array') return s.name === name;
-  if (s.t === 'if') return [...s.then, ...s.else].some((x) => mentions(x, name));
-  return (s.counter?.name === name) || s.body.some((x) => mentions(x, name));
+  return names.has(name) || assignedIn([s]).has(name);
 }
