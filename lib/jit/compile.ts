@@ -186,6 +186,8 @@ export class Generator {
   }
   /** Accumulators of the loops being generated (accumulatorsOf): saved once around their loop, not at each step. */
   private accumulating = new Set<string>();
+  /** Every name the program assigns (for reevaluable), computed once. */
+  private assignedAnywhere: Set<string> | null = null;
   /** The loops around the statement being generated, outermost first. */
   private enclosing: (Stmt & { t: 'loop' })[] = [];
   /** Whether the next loop body generated starts with WARM_EXIT (the first loop of the forward pass, see program). */
@@ -636,7 +638,7 @@ export class Generator {
     const reads = new Set<string>();
     namesIn(s.test, reads);
     const inBranches = assignedIn([...s.then, ...s.else]);
-    const assignedAnywhere = assignedIn(this.p.body);
+    const assignedAnywhere = (this.assignedAnywhere ??= assignedIn(this.p.body));
     return [...reads].every((n) => !inBranches.has(n) && (
       (this.p.params.includes(n) && !this.p.paramArrays.has(n) && !assignedAnywhere.has(n)) || this.p.capturedScalars.has(n)
       || ((this.p.paramArrays.has(n) || this.p.capturedArrays.has(n)) && !assignedAnywhere.has(n)) // only .length: elements have statements
