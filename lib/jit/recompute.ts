@@ -51,7 +51,10 @@ export function recomputation(p: Program, f: Facts): Recompute {
       // (a needed one): during this loop's reverse it holds the values it had during its forward
       const within = assignedIn(body);
       const stableHere = (n: string) => stable(n) || (f.needed.has(n) && p.scalars.has(n) && !within.has(n) && !f.aliased.has(n));
-      const lastTarget = last?.t === 'assign' && last.target.index === null ? last.target.name : null;
+      // (only when that statement is the one place the body assigns it: a counter the body also steps elsewhere, as
+      // in `if (skip) i++`, holds another value where the recomputation runs)
+      const lastTarget = last?.t === 'assign' && last.target.index === null && !assignedIn(body.slice(0, -1)).has(last.target.name)
+        ? last.target.name : null;
       const chosen: string[] = [];
       // a value no partial reads is recomputed too when a recomputed one is computed from it (pruned below otherwise)
       body.forEach((st, j) => {

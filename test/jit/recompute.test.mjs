@@ -60,3 +60,31 @@ test('a variable the inner loop assigns is not taken as unchanged there', (t) =>
   });
   assertMatchesInterpreter(t, T, data(4));
 });
+
+test('a loop whose body also steps its counter (skipping an element) recomputes nothing from the counter: review case', (t) => {
+  // u = x[i] * 3 was recomputed after undoing only the loop's own step, so with `if (...) i++` it read the wrong element
+  const skip = traced(function (x) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      const u = x[i] * 3;
+      s += u * u;
+      if (x[i] > 1) i++; // skip the next element
+    }
+    return s;
+  });
+  assertMatchesInterpreter(t, skip, Float64Array.of(2, 5));
+  assertMatchesInterpreter(t, skip, Float64Array.of(0.5, 2, 7, -1, 3, 4));
+  // a while loop whose last statement's target the body also assigns earlier
+  const stepped = traced(function (x) {
+    let s = 0;
+    let i = 0;
+    while (i < x.length) {
+      const u = x[i] * x[i];
+      s += Math.sin(u);
+      if (u > 1) i = i + 1;
+      i = i + 1;
+    }
+    return s;
+  });
+  assertMatchesInterpreter(t, stepped, Float64Array.of(2, 0.5, 3, 0.25, -2, 0.1));
+});
