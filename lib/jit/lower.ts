@@ -79,6 +79,21 @@ export interface Program {
 }
 
 export const UNDEFINED = { type: 'Identifier', name: 'undefined' };
+
+/** The names a function body declares with var (hoisted to the function: nested blocks and loops included). */
+function varNames(body: any[]): string[] {
+  const names: string[] = [];
+  const walk = (n: any): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression' || n.type === 'FunctionDeclaration') return;
+    if (n.type === 'VariableDeclaration' && n.kind === 'var')
+      for (const d of n.declarations) if (d.id.type === 'Identifier' && !names.includes(d.id.name)) names.push(d.id.name);
+    for (const k of Object.keys(n)) if (k !== 'type') walk(n[k]);
+  };
+  walk(body);
+  return names;
+}
 const ONE = { type: 'Literal', value: 1, raw: '1' };
 const binaryOps = new Set(['+', '-', '*', '/', '%', '**']);
 const comparisons = new Set(['<', '>', '<=', '>=', '===', '!==', '==', '!=']);
@@ -345,6 +360,13 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
     });
     if (objectParams) fieldReads(callee, objects);
     inlining.push(c.fn);
+    // each call starts with its vars undefined (hoisted), as a new activation does; inlined in a loop, the renamed
+    // names would otherwise keep the last call's values
+    for (const name of varNames(callee.body)) {
+      scalars.add(name);
+      unassigned.add(name);
+      assign({ type: 'Identifier', name }, UNDEFINED, out);
+    }
     for (const s of callee.body) statement(s, out);
     let result = callee.result;
     if (!(result.type === 'Identifier' && scalars.has(result.name))) {
