@@ -25,6 +25,21 @@ function fdGradient(f, args, k) {
   }, 0, { h: 1e-3 }));
 }
 const tolerance = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+/**
+ * Whether entry i of argument k sits within the finite differences' reach (2·10⁻³) of a kink: its one-sided slopes
+ * over that reach differ by more than a smooth function's curvature allows (those functions have |f''| ≲ 3 here).
+ */
+function nearKink(f, args, k, i) {
+  const at = (h) => {
+    const d = Float64Array.from(args[k].data);
+    d[i] += h;
+    const moved = args.slice();
+    moved[k] = tensor(d, { shape: [...args[k].shape] });
+    return f(...moved);
+  };
+  const h = 2e-3, f0 = at(0);
+  return Math.abs((at(h) - f0) / h - (f0 - at(-h)) / h) > 1e-2;
+}
 
 const OPS = {
   add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / (1 + b),
@@ -32,23 +47,33 @@ const OPS = {
 };
 const tracedOps = Object.fromEntries(Object.entries(OPS).map(([k, op]) => [k, traced((a, b) => sum(Math.sin(op(a, b)) * 1.5), { sum, op: traced(op) })]));
 
-test('binary operators on random broadcasting shapes: gradients match finite differences in both operands', (t) => {
-  fc.assert(fc.property(broadcastPair, fc.constantFrom(...Object.keys(OPS)), fc.boolean(), fc.nat(100), ([sa, sb], op, swap, seed) => {
-    const [shapeA, shapeB] = swap ? [sb, sa] : [sa, sb];
-    const a = valuesFor(shapeA, seed), b = valuesFor(shapeB, seed + 1);
-    const f = tracedOps[op];
-    const g = gradient(f, a, b);
-    [a, b].forEach((x, k) => {
-      if (x.size === 0) return;
-      const fd = fdGradient(f, [a, b], k);
-      const got = typeof g[k] === 'number' ? [g[k]] : Array.from(g[k].data);
-      if (typeof g[k] !== 'number' && g[k].shape.join() !== x.shape.join()) throw new Error(`${op}: gradient ${k} has shape [${g[k].shape}], operand [${x.shape}]`);
-      got.forEach((v, i) => {
-        if (!tolerance(v, fd[i])) throw new Error(`${op} [${shapeA}]·[${shapeB}]: ∂/∂${'ab'[k]}[${i}] = ${v}, finite differences ${fd[i]}`);
-      });
+/** Throws unless op's gradients at these shapes and values match finite differences in both operands. */
+function checkBinary([sa, sb], op, swap, seed) {
+  const [shapeA, shapeB] = swap ? [sb, sa] : [sa, sb];
+  const a = valuesFor(shapeA, seed), b = valuesFor(shapeB, seed + 1);
+  const f = tracedOps[op];
+  const g = gradient(f, a, b);
+  [a, b].forEach((x, k) => {
+    if (x.size === 0) return;
+    const fd = fdGradient(f, [a, b], k);
+    const got = typeof g[k] === 'number' ? [g[k]] : Array.from(g[k].data);
+    if (typeof g[k] !== 'number' && g[k].shape.join() !== x.shape.join()) throw new Error(`${op}: gradient ${k} has shape [${g[k].shape}], operand [${x.shape}]`);
+    got.forEach((v, i) => {
+      // max and min have kinks (a tie of a and 0.9b): finite differences across one within their steps mean nothing
+      if ((op === 'max' || op === 'min') && nearKink(f, [a, b], k, i)) return;
+      if (!tolerance(v, fd[i])) throw new Error(`${op} [${shapeA}]·[${shapeB}]: ∂/∂${'ab'[k]}[${i}] = ${v}, finite differences ${fd[i]}`);
     });
-  }), { numRuns: 150 });
+  });
+}
+
+test('binary operators on random broadcasting shapes: gradients match finite differences in both operands', (t) => {
+  fc.assert(fc.property(broadcastPair, fc.constantFrom(...Object.keys(OPS)), fc.boolean(), fc.nat(100), (pair, op, swap, seed) => checkBinary(pair, op, swap, seed)), { numRuns: 150 });
   t.pass();
+});
+
+test('max and min next to a kink are not compared with finite differences across it (a case the property drew once)', (t) => {
+  // seed 7: the scalar a lies within 10⁻³ of 0.9·b at some of b's 27 entries, where the central differences straddle the tie
+  for (const op of ['max', 'min']) t.notThrows(() => checkBinary([[], [3, 3, 3]], op, false, 7));
 });
 
 test('matmul and reductions on random shapes: gradients match finite differences; jvp agrees with the gradient', (t) => {

@@ -1566,3 +1566,35 @@ test('the warm-up calls stop before a loop they might run in full: at the top of
   });
   assertGradient(t, f, () => [0.5, -1, 2000]);
 });
+
+test('an inlined helper\'s var starts each call undefined, also inlined in a loop: review case', (t) => {
+  // the renamed var kept the previous iteration's value, so even the value differed from plain JS
+  const h = traced(function h(a) {
+    var t;
+    if (a > 0) t = a;
+    return t * 1;
+  });
+  const sum = traced(function (x) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += h(x[i]);
+    return s;
+  }, { h });
+  const plain = (x) => Array.from(x, (a) => { var t; if (a > 0) t = a; return t * 1; }).reduce((s, v) => s + v, 0);
+  t.true(Number.isNaN(plain(Float64Array.of(2, -1))));
+  assertGradient(t, sum, () => [Float64Array.of(2, -1)]);
+  assertGradient(t, sum, () => [Float64Array.of(2, 3)]);
+  t.is(withGradient(sum, Float64Array.of(2, -1)).value, NaN);
+  // a var with a value, read before its declaration in a later call
+  const g = traced(function g(a) {
+    let r = a;
+    if (a < 0) r = r + (v === undefined ? 1 : 2);
+    var v = a * 2;
+    return r * v;
+  });
+  const sum2 = traced(function (x) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += g(x[i]);
+    return s;
+  }, { g });
+  assertGradient(t, sum2, () => [Float64Array.of(1.5, -0.5, -2)], { compiled: false });
+});
