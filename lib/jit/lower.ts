@@ -80,19 +80,22 @@ export interface Program {
 
 export const UNDEFINED = { type: 'Identifier', name: 'undefined' };
 
-/** The names a function body declares with var (hoisted to the function: nested blocks and loops included). */
+/**
+ * The number variables a function body declares with var (hoisted to the function: nested blocks and loops
+ * included); not the ones holding a `new Float64Array(n)`, which are local arrays.
+ */
 function varNames(body: any[]): string[] {
-  const names: string[] = [];
+  const names = new Set<string>(), arrays = new Set<string>();
   const walk = (n: any): void => {
     if (n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(walk);
     if (n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression' || n.type === 'FunctionDeclaration') return;
     if (n.type === 'VariableDeclaration' && n.kind === 'var')
-      for (const d of n.declarations) if (d.id.type === 'Identifier' && !names.includes(d.id.name)) names.push(d.id.name);
+      for (const d of n.declarations) if (d.id.type === 'Identifier') (d.init?.type === 'NewExpression' ? arrays : names).add(d.id.name);
     for (const k of Object.keys(n)) if (k !== 'type') walk(n[k]);
   };
   walk(body);
-  return names;
+  return [...names].filter((n) => !arrays.has(n));
 }
 const ONE = { type: 'Literal', value: 1, raw: '1' };
 const binaryOps = new Set(['+', '-', '*', '/', '%', '**']);

@@ -1597,4 +1597,17 @@ test('an inlined helper\'s var starts each call undefined, also inlined in a loo
     return s;
   }, { g });
   assertGradient(t, sum2, () => [Float64Array.of(1.5, -0.5, -2)], { compiled: false });
+  // a var holding a local array is a local array, made afresh by each call (the fix first broke this: a SyntaxError)
+  const withBuffer = traced(function hb(a) {
+    var buf = new Float64Array(2);
+    buf[0] = a * a;
+    buf[1] = a;
+    return buf[0] + buf[1];
+  });
+  const sum3 = traced(function (x) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += withBuffer(x[i]);
+    return s;
+  }, { withBuffer });
+  assertGradient(t, sum3, () => [Float64Array.of(2, -1)]);
 });
