@@ -111,7 +111,7 @@ export function compileProgram(p: Program, constants?: Set<string>): CompiledGra
   // several functions is future work)
   const statements = code.split(';').length - 1;
   if (statements > MAX_STATEMENTS) throw new Ineligible(`its compiled code would have ${statements} statements (at most ${MAX_STATEMENTS})`);
-  const run = new Function('H', 'F', ...RULES.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...RULES.map((r) => r[1]));
+  const run = instantiate(code, g.holders, p.calleeGuards.map((c) => c.fn));
   // object arguments: their fields in, a gradient object out (null when no field got one, as interpreted)
   const flattened = p.groups.some((g) => typeof g !== 'number');
   // V8 allocates a function's feedback vector once it has run 8× its bytecode's size (--interrupt-budget-factor-
@@ -137,6 +137,20 @@ export function compileProgram(p: Program, constants?: Set<string>): CompiledGra
     }
   };
   return Object.assign(compiled, { arity: p.groups.length, bails: 0, calls: 0, source: code, forward: passes[0], reverse: passes[1] });
+}
+
+/**
+ * The generated code's function, given the captured holders, the inlined callees and the rule objects. Code that does
+ * not parse is a generator bug, which must cost speed, not the call: Ineligible, so the interpreter answers and
+ * tierOf says why.
+ */
+export function instantiate(code: string, holders: object[], callees: Function[]): Function {
+  try {
+    return new Function('H', 'F', ...RULES.map((r) => r[0]), code)(holders, callees, ...RULES.map((r) => r[1]));
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new Ineligible(`the compiler generated code that does not parse (a tracegrad bug: please report it with the function): ${e.message}`);
+  }
 }
 
 /**

@@ -2,8 +2,8 @@
 import { inlinePartial } from './symbolic';
 import { lower, Ineligible, UNDEFINED, flattenArgs, type ArgKind, type Stmt, type Group } from './lower';
 import { analyze, isCopy, copySource } from './analyze';
-import { Generator, ifText, whileText, type OpNode, type Operand } from './compile';
-import { PRELUDE, RULES } from './prelude';
+import { Generator, ifText, whileText, instantiate, type OpNode, type Operand } from './compile';
+import { PRELUDE } from './prelude';
 import { resolver, checkScope, type Outside } from './scopes';
 
 /** Value and tangent of a number output; null when the call must be interpreted (see CompiledGradient). */
@@ -26,7 +26,7 @@ export function compileTangent(source: string, kinds?: ArgKind[], outside?: Outs
   const g = new TangentGenerator(p, analyze(p));
   const body = g.tangentBlock(p.body);
   const code = g.tangentAssemble(body);
-  const run = new Function('H', 'F', ...RULES.map((r) => r[0]), code)(g.holders, p.calleeGuards.map((c) => c.fn), ...RULES.map((r) => r[1]));
+  const run = instantiate(code, g.holders, p.calleeGuards.map((c) => c.fn));
   // an object argument's tangent must be an object of objects (or null) along its fields: anything else is the
   // interpreter's to report
   const tangentFits = (g: Group, t: any): boolean => typeof g === 'number' || t === null || t === undefined

@@ -1611,3 +1611,11 @@ test('an inlined helper\'s var starts each call undefined, also inlined in a loo
   }, { withBuffer });
   assertGradient(t, sum3, () => [Float64Array.of(2, -1)]);
 });
+
+test('generated code that does not parse (a compiler bug) leaves the call to the interpreter, saying so, instead of throwing', async (t) => {
+  const { instantiate } = await import('../../dist/jit/compile.js');
+  const { Ineligible } = await import('../../dist/jit/lower.js');
+  const e = t.throws(() => instantiate('let v_a; let v_a;', [], []));
+  t.true(e instanceof Ineligible);
+  t.regex(e.message, /does not parse \(a tracegrad bug: please report it with the function\): .*v_a/);
+});
