@@ -117,7 +117,8 @@ export function compileProgram(p: Program, constants?: Set<string>): CompiledGra
   // V8 allocates a function's feedback vector once it has run 8× its bytecode's size (--interrupt-budget-factor-
   // for-feedback-allocation), a warm-up call running the start: so 8× (whole ÷ start) calls, measured in source text
   // here, times 3 because declarations make fewer bytecodes per character than the body (BA: 36 were too few)
-  const warmups = Math.min(MAX_WARMUPS, Math.ceil((24 * code.length) / Math.max(1, code.indexOf(WARM_EXIT))) + 2);
+  // (none without loops: nothing is compiled on the stack there, and V8 optimises the function again after a deopt)
+  const warmups = !containsLoop(p.body) ? 0 : Math.min(MAX_WARMUPS, Math.ceil((24 * code.length) / Math.max(1, code.indexOf(WARM_EXIT))) + 2);
   const compiled: any = (args: any[], into?: any[]) => {
     try {
       const flatArgs = flattened ? flattenArgs(p.groups, args) : args;

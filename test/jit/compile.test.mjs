@@ -1528,6 +1528,16 @@ test('a new compiled gradient runs its start alone first (V8 feedback warm-up): 
   t.is(reads, 1, 'later calls run it once');
   assertGradient(t, warmed, () => [x], { what: 'with the warm-up' });
   t.false(/prologueOnly/.test(inspect(warmed, x).compiled.forward));
+  // a function without loops is not warmed (nothing of it runs compiled on the stack)
+  const loopFree = () => traced(function (x) { return scale * x[0] * x[1] + x[2]; }, scope);
+  codegen.warmStart = false;
+  let coldLoopFree;
+  try {
+    coldLoopFree = firstCall(loopFree());
+  } finally {
+    codegen.warmStart = true;
+  }
+  t.is(firstCall(loopFree()), coldLoopFree, 'no warm-up runs');
   // a first loop with no trips: the warm-up goes on past it to the exit after it, and stops there
   const empty = traced(function (x, w) {
     let s = w * w;
