@@ -16,13 +16,11 @@ export { PRELUDE, RULES } from './prelude';
 export { resolver, checkScope } from './scopes';
 
 /**
- * Value and per-argument gradients (null where no recorded operation connects the argument to the output); null when
- * the call must be interpreted instead: the output is not a number (the interpreter reports it), or the forward pass
- * bailed out (an index out of range, a loop counter that is not an integer, an error thrown by the user's code).
- */
-/**
- * A compiled gradient: called with the arguments and, optionally, buffers to write array arguments' gradients into
- * (parallel to the arguments; see gradientInto). A call that returns null must be interpreted.
+ * A compiled gradient, called with the arguments and, optionally, buffers to write array arguments' gradients into
+ * (parallel to the arguments; see gradientInto). It returns the value and per-argument gradients (null where no
+ * recorded operation connects the argument to the output), or null when the call must be interpreted instead: the
+ * output is not a number (the interpreter reports it), or the forward pass bailed out (an index out of range, a loop
+ * counter that is not an integer, an error thrown by the user's code).
  */
 export type CompiledGradient = ((args: any[], into?: any[]) => { value: number; grad: any[] } | null) & {
   /** Number of parameters: the compiled code answers only calls with exactly that many arguments. */

@@ -42,13 +42,13 @@ function zerosArray(n) {
 }
 /** ∂ hypot(vals)/∂ vals[i] = vals[i]/hypot, 0 at the origin (ops.ts). */
 function hypotPartial(vals, y, i) { return y === 0 ? 0 : vals[i] / y; }
-/** A captured table: a typed array of numbers (scopes.ts's isNumberArray). */
 /** Whether a gradient buffer and a table share memory: the same array, or overlapping views of one buffer. */
 function sharesMemory(a, b) {
   if (a === b) return true;
   if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b) || a.buffer !== b.buffer) return false;
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
+/** A captured table: a typed array of numbers (scopes.ts's isNumberArray). */
 function numberArray(v) { return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array); }
 `;
 
