@@ -229,6 +229,8 @@ export class Generator {
   /** The loops whose bodies are being generated, innermost last: where element adjoints may live in registers (see promoted). */
   private promotionFrames: PromotionFrame[] = [];
   private promotionIds = 0;
+  /** Whether the text being generated is reverse text (propagate's): where loop-invariant parts are computed once. */
+  private reverseText = false;
   constructor(protected p: Program, protected f: Facts) {
     this.recompute = recomputation(p, f);
     this.reach = reachAnalysis(p, f);
@@ -305,6 +307,12 @@ export class Generator {
       let u = this.saved.get(o.k);
       if (u === undefined) this.saved.set(o.k, (u = { array: o.array, k: o.k, temp: `u_${o.k}` }));
       return u.temp;
+    }
+    if (o.kind === 'elem' && o.register === undefined && this.reverseText) {
+      const names = new Set<string>();
+      namesIn(o.at, names);
+      const once = this.invariantInReverse(`v_${o.array}[${this.indexText(o.at)}]`, names, o.array);
+      if (once !== undefined) return once;
     }
     return o.kind === 'lit' ? o.text : o.kind === 'var' ? `v_${o.name}` : o.kind === 'elem' ? o.register ?? `v_${o.array}[${o.k}]` : `t${o.node.id}`;
   }
@@ -404,7 +412,43 @@ export class Generator {
         post.push(`if (pv${id}) b_${array}[pk${id}] = pe${id};`);
       }
     }
+    for (const [text, { id, element }] of frame.hoisted) {
+      rb = rb.split(`\u0001${id}\u0001`).join(`ph${id}`);
+      // an element is read only when the loop runs: a branch no iteration takes may read it at an index outside the
+      // array, which V8 answers (undefined) by deoptimising the load into its slow form, and a plain Array's hole
+      // would be looked up on its prototype
+      pre.push(`const ph${id} = ${element ? `n > 0 ? ${text} : 0` : text};`);
+    }
     return [rb, { pre: pre.join(' '), post: post.join(' ') }];
+  }
+  /**
+   * In the reverse text of a loop's body (not a fused one's): `text`, which reads only `names`, as a register computed
+   * once before the loop's reverse when the body assigns none of them (nor, for an element read, its array), else
+   * undefined. V8 neither hoists such index products nor such loads past the stores into gradient arrays (which might
+   * share their buffer): GMM's triangular loop computed ik·icfSize and loaded xc[i] at each of its steps, 6 % of the
+   * whole gradient. The reverse pass sees such values as the forward did: a body that assigns neither the names nor
+   * the array leaves them as they were for all of the loop's iterations, and the reverse of the statements after the
+   * loop has put them back as they were then. Only while generating reverse text (`reverseText`).
+   */
+  private invariantInReverse(text: string, names: Iterable<string>, element: string | null): string | undefined {
+    const frame = this.promotionFrames[this.promotionFrames.length - 1];
+    if (!this.reverseText || frame === undefined || this.fusing !== null) return undefined;
+    if (element !== null && frame.assigned.has(element)) return undefined;
+    for (const n of names) if (frame.assigned.has(n)) return undefined;
+    let h = frame.hoisted.get(text);
+    if (h === undefined) frame.hoisted.set(text, (h = { id: this.promotionIds++, element: element !== null }));
+    return `\u0001${h.id}\u0001`;
+  }
+  /** An index as reverse text: its largest parts that are products or sums of loop-invariant names computed once (invariantInReverse). */
+  private reverseIndexText(e: any): string {
+    if (e.type !== 'BinaryExpression') return this.indexText(e);
+    const names = new Set<string>();
+    namesIn(e, names);
+    if (names.size > 0) {
+      const once = this.invariantInReverse(this.indexText(e), names, null);
+      if (once !== undefined) return once;
+    }
+    return `(${this.reverseIndexText(e.left)} ${e.operator} ${this.reverseIndexText(e.right)})`;
   }
   /**
    * In a fused loop's body, an element of a parameter array that every iteration reads at the counter + c is loaded
@@ -536,7 +580,7 @@ export class Generator {
    * counter they may read).
    */
   private loopBody(body: Stmt[]): [string, string, Promotion] {
-    const frame: PromotionFrame = { assigned: assignedIn(body), sites: new Map(), touched: new Map(), nested: new Set() };
+    const frame: PromotionFrame = { assigned: assignedIn(body), sites: new Map(), touched: new Map(), nested: new Set(), hoisted: new Map() };
     this.promotionFrames.push(frame);
     const warmExit = this.warmExitPending;
     this.warmExitPending = false;
@@ -804,7 +848,9 @@ export class Generator {
       let isNew: boolean;
       [k, isNew] = this.indexTemp(name, this.indexText(index));
       if (isNew) fwdIndex = `const ${k} = ${this.indexText(index)}; if (${k} >>> 0 !== ${k} || ${k} >= v_${name}.length) throw BAIL;`;
-      revIndex = `const ${k} = ${this.indexText(index)};`;
+      this.reverseText = true;
+      revIndex = `const ${k} = ${this.reverseIndexText(index)};`;
+      this.reverseText = false;
       place = `v_${name}[${k}]`;
       slotPlace = `s_${name}[${k}]`;
     }
@@ -866,11 +912,19 @@ export class Generator {
 
   /** Reverse of one right-hand side: recompute what the partials read, then accumulate, last operation first. */
   private propagate(root: Operand & { kind: 'op' }, nodes: OpNode[], declared: Set<string>, inPlace?: { operand: Operand; place: string }, recomputeKept = false): string {
+    this.reverseText = true;
+    try {
+      return this.propagateText(root, nodes, declared, inPlace, recomputeKept);
+    } finally {
+      this.reverseText = false;
+    }
+  }
+  private propagateText(root: Operand & { kind: 'op' }, nodes: OpNode[], declared: Set<string>, inPlace?: { operand: Operand; place: string }, recomputeKept = false): string {
     const rootId = root.node.id;
     const needsValue = neededTemps(root.node);
     const recompute: string[] = [];
     const indexOf = (o: Operand) => {
-      if (o.kind === 'elem' && !declared.has(o.k)) (declared.add(o.k), recompute.push(`const ${o.k} = ${o.index};`));
+      if (o.kind === 'elem' && !declared.has(o.k)) (declared.add(o.k), recompute.push(`const ${o.k} = ${this.reverseIndexText(o.at)};`));
     };
     for (const n of nodes) {
       n.operands.forEach(indexOf);
@@ -1040,12 +1094,14 @@ return function compiledGradient(args, D, prologueOnly) {
 }
 
 
-/** A loop being generated: the names its body assigns, its candidate registers, the element adjoints it touches (by array, index texts), and the arrays its inner loops touch. */
+/** A loop being generated: the names its body assigns, its candidate registers, the element adjoints it touches (by array, index texts), the arrays its inner loops touch, and what its reverse computes once. */
 interface PromotionFrame {
   assigned: Set<string>;
   sites: Map<string, { id: number; array: string; index: string }>;
   touched: Map<string, Set<string>>;
   nested: Set<string>;
+  /** Loop-invariant texts of its reverse (see invariantInReverse), by text: the register each gets, and whether it reads an element. */
+  hoisted: Map<string, { id: number; element: boolean }>;
 }
 /** Text around a loop's reverse: registers loaded before it (after `let n = <trips>`), stored after it. */
 interface Promotion { pre: string; post: string }

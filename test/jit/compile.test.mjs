@@ -1491,6 +1491,83 @@ test('element adjoints stay in memory where a register would be wrong: two indic
   }
 });
 
+// ---- loop-invariant reads and index products computed once before a loop's reverse (Generator.invariantInReverse) ----
+
+test('a reverse loop reads an element and an index product its body leaves alone once, before the loop, with the same bits', (t) => {
+  // GMM's triangular product: L[base + lidx] * v[i] in the j loop, base = c·n and i unchanged there
+  const T = traced(function (x, L, c) {
+    const n = x.length;
+    const v = new Float64Array(n);
+    const q = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = Math.sin(x[i]);
+    let lidx = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        q[j] += L[c * n + lidx] * v[i];
+        lidx += 1;
+      }
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += q[i] * q[i] + v[i];
+    return s;
+  });
+  const L = Float64Array.from({ length: 40 }, (_, i) => Math.cos(3 * i));
+  for (const n of [1, 2, 5]) assertSameAsInterpreter(t, T, Float64Array.from({ length: n }, (_, i) => 0.2 + Math.cos(i)), L, 1);
+  // against the closed form of one case: n = 2, s = (L[2] sin x0)² + sin x0 + sin x1, so ∂s/∂x0 = (2 L[2]² sin x0 + 1) cos x0
+  const x = new Float64Array([0.7, -0.4]);
+  const [gx, gL] = gradient(T, x, L, 1);
+  assertClose(t, gx[0], (2 * L[2] * L[2] * Math.sin(0.7) + 1) * Math.cos(0.7), { rtol: 1e-14 });
+  assertClose(t, gL[2], 2 * L[2] * Math.sin(0.7) ** 2, { rtol: 1e-14 });
+  const { reverse } = inspect(T, new Float64Array(5), L, 1).compiled;
+  t.regex(reverse, /const ph\d+ = n > 0 \? v_v\[v_i\$1\] : 0;/); // v[i], read once per i
+  t.regex(reverse, /const ph\d+ = \(v_c \* v_n\);/); // c·n, once per i
+});
+
+test('a reverse loop reads again what its body changes: an element it writes, an index it steps, an array it makes', (t) => {
+  const cases = {
+    // w[i] rewritten in the j loop after its read: the reverse reads each iteration's own value (the partial of
+    // w[i] * x[i] for x[i]), put back from the stack
+    'an element the loop writes': function (x) {
+      const w = new Float64Array(x.length);
+      let s = 0;
+      for (let i = 0; i < x.length; i++) {
+        for (let j = 0; j < 3; j++) {
+          s += Math.sin(w[i] * x[i]);
+          w[i] = x[i] * (j + 1);
+        }
+      }
+      return s;
+    },
+    // k stepped in the loop: x[k] is a different element each time
+    'an index the loop steps': function (x) {
+      let s = 0, k = 0;
+      for (let i = 0; i < x.length; i++) {
+        k = 0;
+        for (let j = 0; j < x.length; j++) {
+          s += Math.cos(x[k] * x[i]);
+          k += 1;
+        }
+      }
+      return s;
+    },
+    // a fresh array each iteration
+    'an array the loop makes': function (x) {
+      let s = 0;
+      for (let i = 0; i < x.length; i++) {
+        const w = new Float64Array(2);
+        w[0] = x[i] * (i + 1);
+        for (let j = 0; j < 2; j++) s += w[0] * Math.exp(x[i] * j);
+      }
+      return s;
+    },
+  };
+  for (const [name, f] of Object.entries(cases)) {
+    const T = traced(f);
+    for (const n of [1, 3]) assertSameAsInterpreter(t, T, Float64Array.from({ length: n }, (_, i) => 0.3 + Math.sin(i)));
+    t.is(tierOf(T), 'compiled', name);
+  }
+});
+
 test('a new compiled gradient runs its start alone first (V8 feedback warm-up): the start only, results unchanged, invisible in inspect', async (t) => {
   const { codegen } = await import('../../dist/jit/compile.js');
   // each run of the generated code looks the captured scale up once in its scope (a Proxy here, counting lookups):
