@@ -1523,6 +1523,41 @@ test('a reverse loop reads an element and an index product its body leaves alone
   t.regex(reverse, /const ph\d+ = \(v_c \* v_n\);/); // c·n, once per i
 });
 
+test('a forward loop reads an element its body leaves alone once, before the loop, only when the loop runs and outside ifs', (t) => {
+  // v[i] in the j loop: read once per i (the triangular product's forward)
+  const T = traced(function (x, L) {
+    const n = x.length;
+    const v = new Float64Array(n);
+    const q = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = Math.sin(x[i]);
+    let lidx = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        q[j] += L[lidx] * v[i];
+        lidx += 1;
+      }
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += q[i] * q[i];
+    return s;
+  });
+  const L = Float64Array.from({ length: 20 }, (_, i) => Math.cos(3 * i));
+  for (const n of [1, 2, 5]) assertSameAsInterpreter(t, T, Float64Array.from({ length: n }, (_, i) => 0.2 + Math.cos(i)), L);
+  t.regex(inspect(T, new Float64Array(5), L).compiled.forward, /const fh\d+ = .* > 0 \? v_v\[v_i\$1\] : 0; if \(fh\d+ === undefined\) throw BAIL; while/);
+  // reads the loop would never make, past the end of x: in a loop with no trips (m = 0), in a branch no iteration
+  // takes; read before the loop, they would bail out of every call, and the variant would be dropped
+  const cases = {
+    'no trips': function (x, m) { let s = x[0] * 2; for (let i = 0; i < m; i++) s = s + x[x.length] * 2; return s * 1; },
+    'a branch not taken': function (x, m) { let s = x[0] * 2; for (let i = 0; i < 3; i++) { if (m > 100) s = s + x[x.length + 2] * 2; } return s * 1; },
+  };
+  for (const [name, f] of Object.entries(cases)) {
+    const U = traced(f);
+    for (let c = 0; c < 30; c++) t.deepEqual(gradient(U, [1, 2, 3], 0), [[2, 0, 0], null]); // d(2·x0)/dx; m unreached
+    t.is(tierOf(U), 'compiled', name);
+    assertSameAsInterpreter(t, U, [1, 2, 3], 0);
+  }
+});
+
 test('a reverse loop reads again what its body changes: an element it writes, an index it steps, an array it makes', (t) => {
   const cases = {
     // w[i] rewritten in the j loop after its read: the reverse reads each iteration's own value (the partial of
