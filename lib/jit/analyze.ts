@@ -1,5 +1,6 @@
 // Activity analysis for the compiled tier: which names need adjoints, which share adjoint slots (copies), which values the reverse pass reads.
-import type { Program, Stmt } from './lower';
+import { mathBinary, mathNary, type Program, type Stmt } from './lower';
+import { partialReadsOperand } from './symbolic';
 
 export interface Facts {
   /** Names that depend on an argument (through values): the ones with tangents in forward mode. */
@@ -38,7 +39,7 @@ const isMathCall = (e: any) => e.type === 'CallExpression';
  * through + and - are not needed, since those partials are constants. `all`: every name read as a value.
  * `indices`: variables read inside indices.
  */
-function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<string>; elements: Map<string, Set<string>>; lengths: Set<string> } {
+function reads(rhs: any, resultKept: boolean): { values: Set<string>; all: Set<string>; indices: Set<string>; elements: Map<string, Set<string>>; lengths: Set<string> } {
   const values = new Set<string>(), all = new Set<string>(), indices = new Set<string>(), lengths = new Set<string>();
   const elements = new Map<string, Set<string>>(); // array -> distinct index texts read for their values
   const text = (e: any): string => (e.type === 'Identifier' ? e.name : e.type === 'Literal' ? String(e.value)
@@ -76,8 +77,13 @@ function reads(rhs: any): { values: Set<string>; all: Set<string>; indices: Set<
       }
       case 'UnaryExpression':
         return walk(e.argument, needed);
-      case 'CallExpression':
-        return e.arguments.forEach((a: any) => walk(a, true));
+      case 'CallExpression': {
+        // a Math value the reverse pass takes from the stack, where its partial reads only that value (exp), needs
+        // no operand value (its operand's own partials may: exp(a * b) needs a and b)
+        const name = e.callee.property.name;
+        const unary = e.arguments.length === 1 && !mathNary.has(name) && !mathBinary.has(name);
+        return e.arguments.forEach((a: any) => walk(a, needed || !(resultKept && unary && !partialReadsOperand(name))));
+      }
     }
   };
   walk(rhs, false);
@@ -110,7 +116,11 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
     }
   };
   collect(p.body, 1);
-  const info = assigns.map((s, i) => ({ s, weight: weights[i], ...reads(s.rhs) }));
+  // Math values are kept on the stack, except in statements the reverse pass runs again (recompute.ts: only variables
+  // assigned once), which read their operands there
+  const assignments = new Map<string, number>();
+  for (const s of assigns) assignments.set(s.target.name, (assignments.get(s.target.name) ?? 0) + 1);
+  const info = assigns.map((s, i) => ({ s, weight: weights[i], ...reads(s.rhs, s.target.index !== null || assignments.get(s.target.name)! > 1) }));
   // useful: the output depends on it (through values, not indices or tests)
   const useful = new Set([p.out]);
   // varied: it depends on an argument

@@ -6,7 +6,7 @@ import { analyze, isCopy, copySource, assignedIn, namesIn, readsOf, type Facts }
 import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
-import { inlinePartial } from './symbolic';
+import { inlinePartial, partialReadsOperand } from './symbolic';
 import { removeDeadStores } from './deadstores';
 import { unaliasElementCopies } from './unalias';
 import { fusionPlan, counterOffset, type FusionPlan } from './fusedloop';
@@ -967,7 +967,7 @@ export class Generator {
   }
   private propagateText(root: Operand & { kind: 'op' }, nodes: OpNode[], declared: Set<string>, inPlace?: { operand: Operand; place: string }, recomputeKept = false): string {
     const rootId = root.node.id;
-    const needsValue = neededTemps(root.node);
+    const needsValue = neededTemps(root.node, recomputeKept);
     const recompute: string[] = [];
     const indexOf = (o: Operand) => {
       if (o.kind === 'elem' && !declared.has(o.k)) (declared.add(o.k), recompute.push(`const ${o.k} = ${this.reverseIndexText(o.at)};`));
@@ -1205,13 +1205,15 @@ function counterStep(name: string, rhs: any): string | null {
  * Arithmetic values the reverse pass must recompute: those a partial derivative reads (an operand of a product,
  * quotient, remainder or Math call; through sums). The result of the root and of + and - is read by no partial.
  */
-function neededTemps(root: OpNode): Set<OpNode> {
+function neededTemps(root: OpNode, recomputeKept: boolean): Set<OpNode> {
   const needed = new Set<OpNode>();
   const visit = (n: OpNode, valueNeeded: boolean) => {
     if (valueNeeded) needed.add(n);
     const [a, b] = n.operands;
     const childNeeded = (o: Operand, other: Operand | undefined) => {
-      if (n.kept) return true; // a kept value comes from the stack, but its partials read its operands
+      // a kept value comes from the stack, but its partials read its operands, except exp's and the like (from the
+      // stack, not computed again: see analyze.ts)
+      if (n.kept) return recomputeKept || !n.unary || partialReadsOperand(n.rule);
       if (n.rule === 'add' || n.rule === 'sub' || n.rule === 'neg') return valueNeeded;
       if (n.rule === 'mul') return valueNeeded || other?.kind !== 'lit';
       return true;

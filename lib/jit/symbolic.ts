@@ -152,6 +152,26 @@ export function partialText(rule: string, operand: 0 | 1, args: (string | number
   }
 }
 
+const resultOnly = new Map<string, boolean>();
+/**
+ * Whether unary `rule`'s derivative reads its operand, as far as its text shows: false for exp (y), sqrt (0.5 / y),
+ * expm1, cbrt, whose partials are formulas of the result alone, so a reverse pass holding the kept result needs not
+ * the operand's value (analyze.ts). True for every other rule, and where the derivative is not inlined text.
+ */
+export function partialReadsOperand(rule: string): boolean {
+  let only = resultOnly.get(rule);
+  if (only === undefined) {
+    let k = 0, text: { pre: string[]; e: string } | null = null;
+    try {
+      if (rule in unaryRules && rule !== 'neg') text = partialText(rule, 0, ['__operand'], '__result', () => `__t${k++}`);
+    } catch {
+      // a derivative through operations symbolic text does not have (abs's sign): it reads its operand
+    }
+    resultOnly.set(rule, (only = text !== null && ![...text.pre, text.e].some((t) => t.includes('__operand'))));
+  }
+  return !only;
+}
+
 /**
  * A partial for generated code: the inlined text of partialText where the rule allows it, else the call of the rule
  * object the generated code receives (U_name.d, B_name.da/db). `operands` and `result` are the texts the code passes

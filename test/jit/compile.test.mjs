@@ -1558,6 +1558,41 @@ test('a forward loop reads an element its body leaves alone once, before the loo
   }
 });
 
+// ---- exp's partial reads only its result: the reverse pass needs not its operand where the result is kept ----
+
+test('a kept exp needs no saved operand (the scores and max of a log-sum-exp), but a statement run again in the reverse pass still reads it', (t) => {
+  // lse = log Σ exp(x[i] - m): neither m nor the scores are saved for the reverse pass (the exp values are)
+  const lse = traced(function (x) {
+    const s = new Float64Array(x.length);
+    for (let i = 0; i < x.length; i++) s[i] = x[i] * 2;
+    let m = s[0];
+    for (let i = 1; i < x.length; i++) if (s[i] > m) m = s[i];
+    let se = 0;
+    for (let i = 0; i < x.length; i++) se += Math.exp(s[i] - m);
+    return Math.log(se) + m;
+  });
+  const x = [0.5, 2, -1, 1.5];
+  assertSameAsInterpreter(t, lse, x);
+  const z = x.reduce((a, v) => a + Math.exp(2 * v), 0);
+  assertClose(t, gradient(lse, x)[0], x.map((v) => 2 * Math.exp(2 * v) / z), { rtol: 1e-14, atol: 1e-15 });
+  t.notRegex(inspect(lse, x).compiled.forward, /S\[sp\+\+\] = v_m;/);
+  // v = exp(a) assigned once, outside loops: the reverse pass computes exp(a) again from a, which must be a's value
+  // then (2x), not the one a got later (3x): f = exp(2x)·x + 3x, f' = exp(2x)(2x + 1) + 3
+  const again = traced(function (x) { let a = x * 2; const v = Math.exp(a); a = x * 3; return v * x + a; });
+  // and from the operand's operation: exp(x·y)·x, ∂x = exp(xy)(xy + 1), ∂y = exp(xy)·x²
+  const product = traced(function (x, y) { const v = Math.exp(x * y); return v * x; });
+  for (const u of [0.3, -0.7]) {
+    assertSameAsInterpreter(t, again, u);
+    assertClose(t, gradient(again, u), [Math.exp(2 * u) * (2 * u + 1) + 3], { rtol: 1e-14, atol: 0 });
+    assertSameAsInterpreter(t, product, u, 1.1);
+    assertClose(t, gradient(product, u, 1.1), [Math.exp(1.1 * u) * (1.1 * u + 1), Math.exp(1.1 * u) * u * u], { rtol: 1e-14, atol: 0 });
+  }
+  // every call answered by the compiled code (an exception there would count as a bail-out, and the variant dropped)
+  for (let c = 0; c < 20; c++) (gradient(again, 0.4), gradient(product, 0.4, 1.1));
+  t.is(tierOf(again), 'compiled');
+  t.is(tierOf(product), 'compiled');
+});
+
 test('a reverse loop reads again what its body changes: an element it writes, an index it steps, an array it makes', (t) => {
   const cases = {
     // w[i] rewritten in the j loop after its read: the reverse reads each iteration's own value (the partial of
