@@ -1413,24 +1413,27 @@ test('a nest of counted loops reserves its stacks at its entry: inner bounds fix
 /** Interpreted and compiled results of T at args, compared bit for bit, lengths and keys included (helpers/tiers.mjs). */
 const assertSameAsInterpreter = (t, T, ...args) => assertGradient(t, T, () => args);
 
-test('an element adjoint added to at one index through an inner loop lives in a register there, with the same bits', (t) => {
-  // GMM's triangular product: q[j] += L[lidx] * v[i] adds into v[i]'s adjoint for every j
-  const T = traced(function (x, L) {
-    const n = x.length;
-    const v = new Float64Array(n);
-    const q = new Float64Array(n);
-    for (let i = 0; i < n; i++) v[i] = x[i] * 2 - 1;
-    let lidx = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        q[j] += L[lidx] * v[i];
-        lidx += 1;
-      }
+/** GMM's triangular product q[j] += L[lidx] * v[i], traced afresh. */
+const triangularProduct = () => traced(function (x, L) {
+  const n = x.length;
+  const v = new Float64Array(n);
+  const q = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = x[i] * 2 - 1;
+  let lidx = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      q[j] += L[lidx] * v[i];
+      lidx += 1;
     }
-    let s = 0;
-    for (let i = 0; i < n; i++) s += Math.sin(q[i]) + v[i] * q[i];
-    return s;
-  });
+  }
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.sin(q[i]) + v[i] * q[i];
+  return s;
+});
+
+test('an element adjoint added to at one index through an inner loop lives in a register there, with the same bits', (t) => {
+  // q[j] += L[lidx] * v[i] adds into v[i]'s adjoint for every j
+  const T = triangularProduct();
   for (const n of [1, 2, 5]) assertSameAsInterpreter(t, T, Float64Array.from({ length: n }, (_, i) => Math.cos(i) * 1.3), Float64Array.from({ length: 10 }, (_, i) => Math.sin(3 * i)));
   t.regex(inspect(T, new Float64Array(5), new Float64Array(10)).compiled.reverse, /pe\d+ = pe\d+ \+/);
 });
@@ -1525,22 +1528,7 @@ test('a reverse loop reads an element and an index product its body leaves alone
 
 test('a forward loop reads an element its body leaves alone once, before the loop, only when the loop runs and outside ifs', (t) => {
   // v[i] in the j loop: read once per i (the triangular product's forward)
-  const T = traced(function (x, L) {
-    const n = x.length;
-    const v = new Float64Array(n);
-    const q = new Float64Array(n);
-    for (let i = 0; i < n; i++) v[i] = Math.sin(x[i]);
-    let lidx = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        q[j] += L[lidx] * v[i];
-        lidx += 1;
-      }
-    }
-    let s = 0;
-    for (let i = 0; i < n; i++) s += q[i] * q[i];
-    return s;
-  });
+  const T = triangularProduct();
   const L = Float64Array.from({ length: 20 }, (_, i) => Math.cos(3 * i));
   for (const n of [1, 2, 5]) assertSameAsInterpreter(t, T, Float64Array.from({ length: n }, (_, i) => 0.2 + Math.cos(i)), L);
   t.regex(inspect(T, new Float64Array(5), L).compiled.forward, /const fh\d+ = .* > 0 \? v_v\[v_i\$1\] : 0; if \(fh\d+ === undefined\) throw BAIL; while/);
