@@ -977,8 +977,9 @@ export class Generator {
       if (n.kept ? recomputeKept : needsValue.has(n)) recompute.push(`const t${n.id} = ${this.opValue(n)};`);
     }
     // an arithmetic value no partial reads is not recomputed, and the partials of + - and negation read no operand
-    // (they are constants): both get a placeholder
-    const constantPartials = (n: OpNode) => n.rule === 'add' || n.rule === 'sub' || n.rule === 'neg';
+    // (they are constants), nor those of exp and the like (formulas of the result: partialReadsOperand): all get a
+    // placeholder (an element read there would be saved or loaded for nothing)
+    const constantPartials = (n: OpNode) => n.rule === 'add' || n.rule === 'sub' || n.rule === 'neg' || (n.unary && !partialReadsOperand(n.rule));
     const arg = (o: Operand, n: OpNode) =>
       constantPartials(n) || (o.kind === 'op' && !o.node.kept && !needsValue.has(o.node)) ? '0' : this.valueText(o);
     // a partial as inlined arithmetic where the rule's derivative is a formula of its operands (symbolic.ts: the

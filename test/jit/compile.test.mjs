@@ -1564,6 +1564,17 @@ test('a kept exp needs no saved operand (the scores and max of a log-sum-exp), b
   const z = x.reduce((a, v) => a + Math.exp(2 * v), 0);
   assertClose(t, gradient(lse, x)[0], x.map((v) => 2 * Math.exp(2 * v) / z), { rtol: 1e-14, atol: 1e-15 });
   t.notRegex(inspect(lse, x).compiled.forward, /S\[sp\+\+\] = v_m;/);
+  // nor an element that an array saved at its uses would push for it (w: rewritten in a nest, read once after)
+  const saved = traced(function (x) {
+    const n = x.length, w = new Float64Array(n);
+    let s = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) w[i] = w[i] * 0.5 + x[j];
+    for (let i = 0; i < n; i++) s += Math.exp(w[n - 1 - i]) + w[i] * w[i];
+    return s;
+  });
+  assertSameAsInterpreter(t, saved, [0.3, -0.2, 0.5]);
+  const expLine = inspect(saved, [0.3, -0.2, 0.5]).compiled.forward.split('\n').find((l) => l.includes('U_exp.f'));
+  t.is(expLine.match(/S\[sp\+\+\] =/g).length, 2, expLine); // exp's value and w[i] (for w[i] * w[i])
   // v = exp(a) assigned once, outside loops: the reverse pass computes exp(a) again from a, which must be a's value
   // then (2x), not the one a got later (3x): f = exp(2x)·x + 3x, f' = exp(2x)(2x + 1) + 3
   const again = traced(function (x) { let a = x * 2; const v = Math.exp(a); a = x * 3; return v * x + a; });
