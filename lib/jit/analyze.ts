@@ -78,11 +78,11 @@ function reads(rhs: any, resultKept: boolean): { values: Set<string>; all: Set<s
       case 'UnaryExpression':
         return walk(e.argument, needed);
       case 'CallExpression': {
-        // a Math value the reverse pass takes from the stack, where its partial reads only that value (exp), needs
-        // no operand value (its operand's own partials may: exp(a * b) needs a and b)
+        // a Math value the reverse pass takes from the stack (for its parent's partial too), where its own partial
+        // reads only that value (exp), needs no operand value (its operand's own partials may: exp(a * b) needs a and b)
         const name = e.callee.property.name;
         const unary = e.arguments.length === 1 && !mathNary.has(name) && !mathBinary.has(name);
-        return e.arguments.forEach((a: any) => walk(a, needed || !(resultKept && unary && !partialReadsOperand(name))));
+        return e.arguments.forEach((a: any) => walk(a, !(resultKept && unary && !partialReadsOperand(name))));
       }
     }
   };

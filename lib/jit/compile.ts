@@ -794,11 +794,16 @@ export class Generator {
     }
   }
 
-  /** A counted loop's trip count as text (0 when the bounds cross), from its bounds as they are where the text runs. */
+  /**
+   * A counted loop's trip count as text (0 when the bounds cross), from its bounds as they are where the text runs.
+   * A fractional bound counts whole steps (`i < 2.5` from 0: 3 trips, `i <= 2.5`: 3), as the loop runs them: a loop to
+   * n / 2 with n odd stays compiled. The counter's last value, from + trips, is then checked after the forward loop
+   * as for any bound (a fractional start may round differently step by step: that bails out).
+   */
   private tripsText(c: NonNullable<(Stmt & { t: 'loop' })['counter']>): string {
     const from = this.indexText(c.from), to = this.indexText(c.to);
-    return c.cmp === '<' ? `(${to} > ${from} ? ${to} - ${from} : 0)` : c.cmp === '<=' ? `(${to} >= ${from} ? ${to} - ${from} + 1 : 0)`
-      : c.cmp === '>' ? `(${from} > ${to} ? ${from} - ${to} : 0)` : `(${from} >= ${to} ? ${from} - ${to} + 1 : 0)`;
+    return c.cmp === '<' ? `(${to} > ${from} ? CEIL(${to} - ${from}) : 0)` : c.cmp === '<=' ? `(${to} >= ${from} ? FLOOR(${to} - ${from}) + 1 : 0)`
+      : c.cmp === '>' ? `(${from} > ${to} ? CEIL(${from} - ${to}) : 0)` : `(${from} >= ${to} ? FLOOR(${from} - ${to}) + 1 : 0)`;
   }
 
   /**

@@ -6,6 +6,8 @@ export const PRELUDE = `
 const BAIL = new Error('bail out to the interpreter');
 const STALE = { stale: true };
 const LIVE_SCOPE = Symbol.for('tracegrad.liveScope');
+/** Rounding for counted loops' trip counts (Math's, as it was when the code was made). */
+const CEIL = Math.ceil, FLOOR = Math.floor;
 /** A captured value, read as the traced code would, except that an accessor bails out (it would run once per read there). */
 function captured(o, prop) {
   for (; o !== null; o = Object.getPrototypeOf(o)) {

@@ -788,6 +788,27 @@ test('an out-of-range write or a fractional loop counter bails out to the interp
   t.is(tierOf(halves), 'compiled');
 });
 
+test('a counted loop to a fractional bound (n / 2 with n odd) runs its whole steps compiled, in each direction', (t) => {
+  // the counter read only in indices or in exp's operand: the reverse pass sets it from the trip count
+  const cases = {
+    '<': [function (x, m) { let s = 0; for (let i = 0; i < m; i++) s += x[i] * Math.exp(i * 0.5); return s * s; }, [0, 1, 2]],
+    '<=': [function (x, m) { let s = 0; for (let i = 0; i <= m; i++) s += x[i] * Math.exp(i * 0.5); return s * s; }, [0, 1, 2]],
+    '>': [function (x, m) { let s = 0; for (let i = 3; i > m; i--) s += x[i] * Math.exp(i * 0.5); return s * s; }, [3, 2, 1]],
+    '>=': [function (x, m) { let s = 0; for (let i = 3; i >= m; i--) s += x[i] * Math.exp(i * 0.5); return s * s; }, [3, 2, 1]],
+  };
+  const x = new Float64Array([0.5, -1, 2, 0.25]);
+  for (const [name, [f, terms]] of Object.entries(cases)) {
+    const T = traced(f);
+    const bound = name === '<' || name === '<=' ? 2.5 : 0.5; // i = 0, 1, 2 up to 2.5; i = 3, 2, 1 down to 0.5
+    for (let c = 0; c < 30; c++) gradient(T, x, bound);
+    t.is(tierOf(T), 'compiled', name);
+    assertSameAsInterpreter(t, T, x, bound);
+    // s = Σ x[i] e^(i/2) over the terms, f = s²: ∂f/∂x[i] = 2 s e^(i/2) for the terms, 0 for the others
+    const s = terms.reduce((a, i) => a + x[i] * Math.exp(i * 0.5), 0);
+    assertClose(t, [...gradient(T, x, bound)[0]], [0, 1, 2, 3].map((i) => (terms.includes(i) ? 2 * s * Math.exp(i * 0.5) : 0)), { rtol: 1e-14, atol: 0 });
+  }
+});
+
 // Regression (fixed): the adjoint-slot array did not grow past its first 256 slots (writes beyond it were dropped),
 // so a long loop of values under copied names gave wrong gradients.
 test('regression: more copied values than the initial adjoint slots (a 1000-element softmax-weighted sum)', (t) => {
@@ -1575,6 +1596,10 @@ test('a kept exp needs no saved operand (the scores and max of a log-sum-exp), b
   assertSameAsInterpreter(t, saved, [0.3, -0.2, 0.5]);
   const expLine = inspect(saved, [0.3, -0.2, 0.5]).compiled.forward.split('\n').find((l) => l.includes('U_exp.f'));
   t.is(expLine.match(/S\[sp\+\+\] =/g).length, 2, expLine); // exp's value and w[i] (for w[i] * w[i])
+  // nor when a product reads exp's value (kept: from the stack): the counter in exp(i / 2) is not saved either
+  const weighted = traced(function (x) { let s = 0; for (let i = 0; i < x.length; i++) s += x[i] * Math.exp(i * 0.5); return s * s; });
+  assertSameAsInterpreter(t, weighted, [0.5, -1, 2]);
+  t.notRegex(inspect(weighted, [0.5, -1, 2]).compiled.forward, /S\[sp\+\+\] = v_i;/);
   // v = exp(a) assigned once, outside loops: the reverse pass computes exp(a) again from a, which must be a's value
   // then (2x), not the one a got later (3x): f = exp(2x)·x + 3x, f' = exp(2x)(2x + 1) + 3
   const again = traced(function (x) { let a = x * 2; const v = Math.exp(a); a = x * 3; return v * x + a; });
