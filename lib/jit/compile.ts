@@ -786,7 +786,7 @@ export class Generator {
           // last value from the trip count, so neither is saved
           const from = this.indexText(c.from), trips = this.tripsText(c);
           // the trip count is (last - first)·step: no count kept while looping
-          return [`{ ${promotion.forward} ${whileText(test, fb)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL; }`,
+          return [`{ ${promotion.forward} ${whileText(test, fb)} ${this.countedCheck(c, from, trips)} }`,
             reverseLoop(trips, `v_${c.name} = ${from} ${c.step === 1 ? '+' : '-'} n;`, rb, promotion)];
         }
         return [`{ let n = 0; ${promotion.forward} ${whileText(test, `${fb} n++;`)} ${this.pushC('n')} }`, reverseLoop(POPC, '', rb, promotion)];
@@ -795,10 +795,19 @@ export class Generator {
   }
 
   /**
+   * After a counted loop whose reverse pass sets its counter from the trip count (from ± trips, then a step back per
+   * iteration): bail out unless the loop ran its trip count and started at an int32 other than -0. From another
+   * start the steps back round differently from the steps forward (0.01 + 1 - 1 is not 0.01; -0 comes back as +0),
+   * and values recomputed from the counter would differ (found by review). A literal start costs nothing (V8 folds it).
+   */
+  private countedCheck(c: NonNullable<(Stmt & { t: 'loop' })['counter']>, from: string, trips: string): string {
+    return `if ((v_${c.name} - ${from}) * ${c.step} !== ${trips} || (${from} | 0) !== ${from} || (${from} === 0 && 1 / ${from} < 0)) throw BAIL;`;
+  }
+  /**
    * A counted loop's trip count as text (0 when the bounds cross), from its bounds as they are where the text runs.
    * A fractional bound counts whole steps (`i < 2.5` from 0: 3 trips, `i <= 2.5`: 3), as the loop runs them: a loop to
    * n / 2 with n odd stays compiled. The counter's last value, from + trips, is then checked after the forward loop
-   * as for any bound (a fractional start may round differently step by step: that bails out).
+   * as for any bound, and its start (see countedCheck).
    */
   private tripsText(c: NonNullable<(Stmt & { t: 'loop' })['counter']>): string {
     const from = this.indexText(c.from), to = this.indexText(c.to);
@@ -848,7 +857,7 @@ export class Generator {
       if (covered && all > 0) parent.covered.push(`${trips} * (${perTrip})`);
       if (covered && allC > 0) parent.coveredC.push(`${trips} * (${perTripC})`);
     }
-    const counted = `${promotion.forward} ${whileText(test, body)} if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL;`;
+    const counted = `${promotion.forward} ${whileText(test, body)} ${this.countedCheck(c, from, trips)}`;
     let forward = counted;
     if (!covered && (all > 0 || allC > 0)) {
       const slack = this.reserving.map((r) => ` + ${r.need}`).join(''), slackC = this.reserving.map((r) => ` + ${r.needC}`).join('');
