@@ -226,9 +226,13 @@ export class Generator {
   private carryRegisters = 0;
   /** Declarations the passes need at function level (a fused loop's entry values, read by its reverse text). */
   private functionDecls: string[] = [];
-  /** The loops whose bodies are being generated, innermost last: where element adjoints may live in registers (see promoted). */
-  private promotionFrames: PromotionFrame[] = [];
-  private promotionIds = 0;
+  /**
+   * The loops whose bodies are being generated, innermost last: where element adjoints may live in registers
+   * (promoted) and loop-invariant values are computed once (invariantInReverse, readBeforeLoop); the ids number those
+   * registers (pe, ph, fh).
+   */
+  private loopFrames: LoopFrame[] = [];
+  private registerIds = 0;
   /** Whether the text being generated is reverse text (propagate's): where loop-invariant parts are computed once. */
   private reverseText = false;
   /** Whether the operands being made are an assignment's right-hand side in forward text (see readBeforeLoop). */
@@ -391,7 +395,7 @@ export class Generator {
    * ones in the same order, so the bits are too. Else undefined.
    */
   private promoted(array: string, index: string): string | undefined {
-    const frame = this.promotionFrames[this.promotionFrames.length - 1];
+    const frame = this.loopFrames[this.loopFrames.length - 1];
     if (frame === undefined) return undefined;
     if (!frame.touched.has(array)) frame.touched.set(array, new Set());
     frame.touched.get(array)!.add(index);
@@ -399,7 +403,7 @@ export class Generator {
     if (names.some((n) => frame.assigned.has(n.slice(2)))) return undefined;
     const key = `${array}[${index}]`;
     let site = frame.sites.get(key);
-    if (site === undefined) frame.sites.set(key, (site = { id: this.promotionIds++, array, index }));
+    if (site === undefined) frame.sites.set(key, (site = { id: this.registerIds++, array, index }));
     return `\u0000${site.id}\u0000`;
   }
   /**
@@ -407,7 +411,7 @@ export class Generator {
    * not inside an inner loop, and the loop neither writes nor creates the array. Returns the reverse body with the
    * placeholders resolved, and the text to run before the reverse loop (after `let n = <trips>`) and after it.
    */
-  private promotionsOf(frame: PromotionFrame, rb: string): [string, Promotion] {
+  private promotionsOf(frame: LoopFrame, rb: string): [string, Promotion] {
     const pre: string[] = [], post: string[] = [];
     for (const { id, array, index } of frame.sites.values()) {
       const ok = !frame.assigned.has(array) && !frame.nested.has(array) && frame.touched.get(array)!.size === 1;
@@ -439,12 +443,12 @@ export class Generator {
    * loop has put them back as they were then. Only while generating reverse text (`reverseText`).
    */
   private invariantInReverse(text: string, names: Iterable<string>, element: string | null): string | undefined {
-    const frame = this.promotionFrames[this.promotionFrames.length - 1];
+    const frame = this.loopFrames[this.loopFrames.length - 1];
     if (!this.reverseText || frame === undefined || this.fusing !== null) return undefined;
     if (element !== null && frame.assigned.has(element)) return undefined;
     for (const n of names) if (frame.assigned.has(n)) return undefined;
     let h = frame.hoisted.get(text);
-    if (h === undefined) frame.hoisted.set(text, (h = { id: this.promotionIds++, element: element !== null }));
+    if (h === undefined) frame.hoisted.set(text, (h = { id: this.registerIds++, element: element !== null }));
     return `\u0001${h.id}\u0001`;
   }
   /**
@@ -456,14 +460,14 @@ export class Generator {
    * Only in forward text (`forwardReads`).
    */
   private readBeforeLoop(array: string, at: any, index: string): string | undefined {
-    const frame = this.promotionFrames[this.promotionFrames.length - 1];
+    const frame = this.loopFrames[this.loopFrames.length - 1];
     if (!this.forwardReads || !this.checkReads || frame === undefined || frame.trips === null || frame.conditional > 0 || this.fusing !== null) return undefined;
     const names = new Set<string>();
     namesIn(at, names);
     if (frame.assigned.has(array) || [...names].some((n) => frame.assigned.has(n))) return undefined;
     const text = `v_${array}[${index}]`;
     let id = frame.before.get(text);
-    if (id === undefined) frame.before.set(text, (id = this.promotionIds++));
+    if (id === undefined) frame.before.set(text, (id = this.registerIds++));
     return `\u0002${id}\u0002`;
   }
   /** An index as reverse text: its largest parts that are products or sums of loop-invariant names computed once (invariantInReverse). */
@@ -607,20 +611,20 @@ export class Generator {
    * counter they may read).
    */
   private loopBody(body: Stmt[], trips: string | null): [string, string, Promotion] {
-    const frame: PromotionFrame = { assigned: assignedIn(body), sites: new Map(), touched: new Map(), nested: new Set(), hoisted: new Map(),
+    const frame: LoopFrame = { assigned: assignedIn(body), sites: new Map(), touched: new Map(), nested: new Set(), hoisted: new Map(),
       trips, before: new Map(), conditional: 0 };
-    this.promotionFrames.push(frame);
+    this.loopFrames.push(frame);
     const warmExit = this.warmExitPending;
     this.warmExitPending = false;
     let fwd: string, rb: string;
     try {
       [fwd, rb] = this.loopBodyText(body);
     } finally {
-      this.promotionFrames.pop();
+      this.loopFrames.pop();
     }
     if (warmExit) fwd = `${WARM_EXIT}\n${fwd}`;
     // what this loop touches, the loop around it must leave in memory
-    const parent = this.promotionFrames[this.promotionFrames.length - 1];
+    const parent = this.loopFrames[this.loopFrames.length - 1];
     if (parent !== undefined) for (const a of [...frame.touched.keys(), ...frame.nested]) parent.nested.add(a);
     const [resolved, promotion] = this.promotionsOf(frame, rb);
     for (const [text, id] of frame.before) {
@@ -751,7 +755,7 @@ export class Generator {
         const test = this.testParts(s.test);
         this.indexTemps.clear();
         // what a branch reads, only some iterations read: not before the loop (readBeforeLoop)
-        const frame = this.promotionFrames[this.promotionFrames.length - 1];
+        const frame = this.loopFrames[this.loopFrames.length - 1];
         if (frame !== undefined) frame.conditional++;
         let fa: string, ra: string, fb: string, rb: string;
         try {
@@ -782,8 +786,8 @@ export class Generator {
         if (!rb) return [`${promotion.forward} ${whileText(test, fb)}`, ''];
         const c = s.counter;
         if (c !== undefined && this.recomputable(c.name)) {
-          // counted: the trip count follows from the bounds (checked: a fractional bound bails out), and the counter's
-          // last value from the trip count, so neither is saved
+          // counted: the trip count follows from the bounds (checked: countedCheck), and the counter's last value from
+          // the trip count, so neither is saved
           const from = this.indexText(c.from), trips = this.tripsText(c);
           // the trip count is (last - first)·step: no count kept while looping
           return [`{ ${promotion.forward} ${whileText(test, fb)} ${this.countedCheck(c, from, trips)} }`,
@@ -908,9 +912,7 @@ export class Generator {
       let isNew: boolean;
       [k, isNew] = this.indexTemp(name, this.indexText(index));
       if (isNew) fwdIndex = `const ${k} = ${this.indexText(index)}; if (${k} >>> 0 !== ${k} || ${k} >= v_${name}.length) throw BAIL;`;
-      this.reverseText = true;
-      revIndex = `const ${k} = ${this.reverseIndexText(index)};`;
-      this.reverseText = false;
+      revIndex = this.asReverseText(() => `const ${k} = ${this.reverseIndexText(index)};`);
       place = `v_${name}[${k}]`;
       slotPlace = `s_${name}[${k}]`;
     }
@@ -972,9 +974,13 @@ export class Generator {
 
   /** Reverse of one right-hand side: recompute what the partials read, then accumulate, last operation first. */
   private propagate(root: Operand & { kind: 'op' }, nodes: OpNode[], declared: Set<string>, inPlace?: { operand: Operand; place: string }, recomputeKept = false): string {
+    return this.asReverseText(() => this.propagateText(root, nodes, declared, inPlace, recomputeKept));
+  }
+  /** What `make` generates, as reverse text (see invariantInReverse). */
+  private asReverseText(make: () => string): string {
     this.reverseText = true;
     try {
-      return this.propagateText(root, nodes, declared, inPlace, recomputeKept);
+      return make();
     } finally {
       this.reverseText = false;
     }
@@ -1155,8 +1161,8 @@ return function compiledGradient(args, D, prologueOnly) {
 }
 
 
-/** A loop being generated: the names its body assigns, its candidate registers, the element adjoints it touches (by array, index texts), the arrays its inner loops touch, and what its reverse computes once. */
-interface PromotionFrame {
+/** A loop being generated: the names its body assigns, its candidate registers, the element adjoints it touches (by array, index texts), the arrays its inner loops touch, and what it computes once. */
+interface LoopFrame {
   assigned: Set<string>;
   sites: Map<string, { id: number; array: string; index: string }>;
   touched: Map<string, Set<string>>;
