@@ -809,7 +809,8 @@ test('a counted loop to a fractional bound (n / 2 with n odd) runs its whole ste
   }
   // a start that is no int32, or is -0, is left to the interpreter: the reverse pass steps the counter back from
   // from + trips, which rounds differently (0.01 + 1 - 1), or gives +0 for -0, and a value recomputed from the
-  // counter would differ (found by review: each gave the compiled gradients beside it)
+  // counter would differ; the same for a counter stepped by `l += 1` whose first value is not whole (1e-17 + 1 is 1)
+  // (found by review: each gave the compiled gradients beside it)
   const starts = {
     'a fractional start (compiled 0.000025000000000000045)': [function (x) {
       const n = x.length, h = n * 0.01;
@@ -828,6 +829,31 @@ test('a counted loop to a fractional bound (n / 2 with n odd) runs its whole ste
       let s = 0;
       for (let k = q; k > 0; k -= 1) for (let l = q; l <= r; l += 1) { const e = l * 0.5; s += L[k + 7] * e * e; }
       return s * s;
+    }, [[1, 2], 1e-300, [0, 1, 2, 3, 4, 5, 6, 1e300, 8]]],
+    'a counter that depends on an argument, from a tiny start (compiled 0 for 1e-17)': [function (x, m, L) {
+      const r = x.length * 0.3;
+      let s = 0;
+      for (let l = m; l <= r; l += 1) {
+        const e = l * 0.5;
+        s += L[7] * e * e;
+        if (s > 3) s += 1;
+      }
+      return s;
+    }, [[1, 2], 1e-17, [0, 0, 0, 0, 0, 0, 0, 2]]],
+    'the same in a nest (compiled 0.125 for 0.25)': [function (x, m, L) {
+      const n = x.length, q = Math.max(Math.min(m, n + 2), -3) * 0.5, r = n * 0.3 + 0;
+      let s = 0;
+      for (let k = q; k > 0; k -= 1) {
+        for (let l = q; l <= r; l += 1) {
+          const e = l * 0.5;
+          s += L[k + 7] * e * e;
+          s += Math.exp(l * 0.5) * 0.5;
+          if (s > 3) s += x[0] * k;
+        }
+      }
+      let w = 0;
+      for (let z = 0; z < n; z++) w += x[z];
+      return s * s + w;
     }, [[1, 2], 1e-300, [0, 1, 2, 3, 4, 5, 6, 1e300, 8]]],
   };
   for (const [name, [f, args]] of Object.entries(starts)) assertGradient(t, traced(f), () => args, { compiled: false, what: name });
