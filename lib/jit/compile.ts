@@ -595,7 +595,7 @@ export class Generator {
       ${ns ? `if (sp + ${ns} > S.length) S = growS(sp + ${ns});` : ''} ${nc ? `if (cp + ${nc} > C.length) C = growC(cp + ${nc});` : ''}
       ${registers.length ? `let ${registers.map((q) => `${q} = -0`).join(', ')};` : ''} const ft = ${trips};
       ${whileText(test, iteration)}
-      if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}) throw BAIL;
+      ${this.countedCheck(c, from, 'ft', false)}
       ${flush.length ? `if (ft > 0) { ${flush.join(' ')} }` : ''} }`;
     return [forward, plan.assigned.map((n) => `v_${n} = fy_${n};`).join(' ')];
   }
@@ -799,14 +799,14 @@ export class Generator {
   }
 
   /**
-   * After a counted loop whose reverse pass sets its counter from the trip count (from ± trips, then a step back per
-   * iteration): bail out unless the loop ran its trip count and started at an int32 other than -0. From another
-   * start the steps back round differently from the steps forward (0.01 + 1 - 1 is not 0.01; -0 comes back as +0),
-   * and values recomputed from the counter would differ (found by review). A literal start costs nothing (V8 folds
-   * it). (A fused loop puts its counter back from a snapshot after each iteration: its trip check is enough.)
+   * After a counted loop: bail out unless it ran its trip count, and, where its reverse pass sets its counter from
+   * the trip count (from ± trips, then a step back per iteration: `rebuilt`), unless it started at an int32 other
+   * than -0. From another start the steps back round differently from the steps forward (0.01 + 1 - 1 is not 0.01;
+   * -0 comes back as +0), and values recomputed from the counter would differ (found by review). A literal start
+   * costs nothing (V8 folds it). A fused loop puts its counter back from a snapshot after each iteration: not rebuilt.
    */
-  private countedCheck(c: NonNullable<(Stmt & { t: 'loop' })['counter']>, from: string, trips: string): string {
-    return `if ((v_${c.name} - ${from}) * ${c.step} !== ${trips} || ${notInt32(from)}) throw BAIL;`;
+  private countedCheck(c: NonNullable<(Stmt & { t: 'loop' })['counter']>, from: string, trips: string, rebuilt = true): string {
+    return `if ((v_${c.name} - ${from}) * ${c.step} !== ${trips}${rebuilt ? ` || ${notInt32(from)}` : ''}) throw BAIL;`;
   }
   /**
    * A counted loop's trip count as text (0 when the bounds cross), from its bounds as they are where the text runs.
