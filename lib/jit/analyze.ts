@@ -14,6 +14,11 @@ export interface Facts {
   /** Needed variables read in the reverse pass only inside indices (loop counters: `i++` can be undone by `i--`). */
   indexOnly: Set<string>;
   /**
+   * Index-only variables that some statement steps by a whole number (`i = i ± c`, see counterStep) and that never
+   * hold undefined: checked to hold an int32 before each step, their saved values go on the int stack (compile.ts).
+   */
+  steppedIndex: Set<string>;
+  /**
    * Local arrays whose element values the reverse pass gets from the stack where they are used (each assignment
    * whose partials read an element saves it) instead of restoring every overwritten element: chosen where uses are
    * fewer than overwrites, weighted by loop depth (a scratch vector rewritten in a loop nest and read once).
@@ -152,6 +157,11 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
   for (const b of bounds) needed.add(b);
   for (const c of counters) needed.add(c);
   const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
+  // (not one that can hold undefined, a var or a `let k;`: the int stack has no undefined to restore, and reads of it
+  // in the reverse pass, a trip count or a recomputed value, must see what the forward saw)
+  const undefinedAt = new Set([...p.unassigned, ...assigns.filter((s) => s.rhs.type === 'Identifier' && s.rhs.name === 'undefined').map((s) => s.target.name)]);
+  const steppedIndex = new Set(assigns.filter((s) => s.target.index === null && indexOnly.has(s.target.name) && !undefinedAt.has(s.target.name)
+    && counterStep(s.target.name, s.rhs) !== null).map((s) => s.target.name));
   const arrayObjects = new Set([...adjoint, ...needed, ...lengthRead].filter((n) => p.localArrays.has(n)));
   const saveAtUse = new Set<string>();
   for (const w of p.localArrays) {
@@ -163,7 +173,7 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
     }
     if (uses < overwrites) (saveAtUse.add(w), needed.delete(w));
   }
-  return { varied, adjoint, aliased, needed, indexOnly, saveAtUse, arrayObjects };
+  return { varied, adjoint, aliased, needed, indexOnly, steppedIndex, saveAtUse, arrayObjects };
 }
 
 /** Names an expression reads: variables, arrays (elements and lengths), index variables. */
@@ -204,6 +214,15 @@ export function assignedIn(ss: Stmt[], out = new Set<string>()): Set<string> {
     else if (s.t === 'loop') assignedIn(s.body, out);
   }
   return out;
+}
+
+/** `i = i + c` or `i = i - c` with an integer literal c (|c| ≤ 1024): the step the reverse pass undoes, else null. */
+export function counterStep(name: string, rhs: any): string | null {
+  if (rhs.type !== 'BinaryExpression' || (rhs.operator !== '+' && rhs.operator !== '-')) return null;
+  if (rhs.left.type !== 'Identifier' || rhs.left.name !== name) return null;
+  const c = rhs.right;
+  if (c.type !== 'Literal' || !Number.isInteger(c.value) || Math.abs(c.value) > 1024) return null;
+  return rhs.operator === '+' ? `(${c.raw})` : `(-${c.raw})`;
 }
 
 export { isMathCall };

@@ -2,7 +2,7 @@
 import { binaryRules } from '../rules/scalar';
 import { lower, mathBinary, mathNary, numericConstant, Ineligible, UNDEFINED, flattenArgs, regroupGradients, type Program, type Stmt, type ArgKind } from './lower';
 import { resolver, checkScope, type Outside } from './scopes';
-import { analyze, isCopy, copySource, assignedIn, namesIn, readsOf, type Facts } from './analyze';
+import { analyze, isCopy, copySource, assignedIn, namesIn, readsOf, counterStep, type Facts } from './analyze';
 import { PRELUDE, RULES } from './prelude';
 import { recomputation, type Recompute } from './recompute';
 import { reachAnalysis, type ReachFacts } from './reach';
@@ -926,6 +926,10 @@ export class Generator {
     // loop counters read only in indices: `i = i ± c` is undone by `i ∓ c`, exact for int32 values (else bail out)
     const step = index === null && f.indexOnly.has(name) ? counterStep(name, rhs) : null;
     const saveValue = needed && step === null && !recomputed && !this.accumulating.has(name);
+    // a stepped index variable's old value goes on the int stack (an int32 other than -0, else bail out, as at its
+    // steps): restored from a Float64Array it would be a double in V8, and so would every index the reverse pass makes
+    // from it, each converted back with checks at every access
+    const intSave = saveValue && index === null && f.steppedIndex.has(name);
     const fresh = copy ? (f.adjoint.has(copySource(rhs)) ? this.slotOf(root) : '0') : root.kind === 'lit' ? '0' : 'nA++';
     // `v = v + e` (or -): the interpreter's sweep moves the adjoint from the new node to the old one (times the
     // partial, 1): here both are one place, so it is rewritten in place (`b = g·1 + 0`) instead of reset and re-added;
@@ -948,11 +952,11 @@ export class Generator {
     const newSlot = fresh === 'nA++' ? 'if (nA === A.length) { growSlots(nA); A = AS; }' : '';
     // `i = i ± c` is undone exactly when i held an int32 other than -0 before it: checked on that value (the new one
     // may be whole when the old was not: 5e-301 + 1 is 1, which the reverse pass would take back to 0; found by review)
-    const fwd = `{ ${pre.join(' ')} ${fwdIndex} ${kept.map((n) => this.pushS(`t${n.id}`)).join(' ')} ${saved.map((u) => this.pushS(`v_${u.array}[${u.k}]`)).join(' ')} ${saveValue ? this.pushS(place) : ''} ` +
+    const fwd = `{ ${pre.join(' ')} ${fwdIndex} ${kept.map((n) => this.pushS(`t${n.id}`)).join(' ')} ${saved.map((u) => this.pushS(`v_${u.array}[${u.k}]`)).join(' ')} ${intSave ? `if (${notInt32(place)}) throw BAIL; ${this.pushC(place)}` : saveValue ? this.pushS(place) : ''} ` +
       `${step !== null && !unguarded ? `if (${notInt32(`v_${name}`)}) throw BAIL;` : ''} ` +
       `${aliased ? `${this.pushC(slotPlace)} ${newSlot} ${slotPlace} = ${fresh};` : ''} ${place} = ${this.valueText(root)}; }`;
     if (!adjoint && !needed) return [fwd, ''];
-    const restore = `${saveValue ? `${place} = ${POP};` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = ${POPC};` : ''}`;
+    const restore = `${saveValue ? `${place} = ${intSave ? POPC : POP};` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = ${POPC};` : ''}`;
     const adjointPlace = index === null ? `b_${name}` : `b_${name}[${k}]`;
     // reached: a flag for a variable; for an element, its adjoint is not -0 (see UNREACHED)
     const known = index === null && this.current !== null ? this.reach.get(this.current) : undefined;
@@ -1216,17 +1220,8 @@ function containsLoop(ss: Stmt[]): boolean {
   return ss.some((s) => s.t === 'loop' || (s.t === 'if' && (containsLoop(s.then) || containsLoop(s.else))));
 }
 
-/** `i = i + c` or `i = i - c` with an integer literal c: the step the reverse pass undoes, else null. */
 /** A test that `x` (text) is not an int32, or is -0: a counter from which steps of whole numbers are not undone exactly. */
 const notInt32 = (x: string) => `(${x} | 0) !== ${x} || (${x} === 0 && 1 / ${x} < 0)`;
-
-function counterStep(name: string, rhs: any): string | null {
-  if (rhs.type !== 'BinaryExpression' || (rhs.operator !== '+' && rhs.operator !== '-')) return null;
-  if (rhs.left.type !== 'Identifier' || rhs.left.name !== name) return null;
-  const c = rhs.right;
-  if (c.type !== 'Literal' || !Number.isInteger(c.value) || Math.abs(c.value) > 1024) return null;
-  return rhs.operator === '+' ? `(${c.raw})` : `(-${c.raw})`;
-}
 
 /**
  * Arithmetic values the reverse pass must recompute: those a partial derivative reads (an operand of a product,
