@@ -198,16 +198,17 @@ function renderMlp(j) {
 
 function renderGmm(j) {
   if (!j.results) return { lines: [`Not run: ${j.skipped}`], targets: [] };
-  const rows = j.results.map((r) => [r.case, r.name, num(r.medianMs), num(r.ratioToObjective), r.tier ?? (r.name === 'tracegrad interpreter' ? 'interpreted (jit off)' : '')]);
+  const rows = j.results.map((r) => [r.case, r.name, num(r.medianMs), num(r.ratioToObjective), r.ratioToHand === undefined ? '' : num(r.ratioToHand),
+    r.tier ?? (r.name === 'tracegrad interpreter' ? 'interpreted (jit off)' : '')]);
   // the JIT issue asked for ≤ 4; the benchmarks issue for ≤ 3 (Tapenade reaches 3.7, hand-written C++ 1.9)
   const targets = j.results.filter((r) => r.name === 'tracegrad params only').flatMap((r) => [4, 3].map((bound) => ({
     what: `GMM ${r.case}: tracegrad params only ÷ objective ≤ ${bound} (${bound === 4 ? 'JIT issue' : 'benchmarks issue'})`, value: r.ratioToObjective, met: r.ratioToObjective <= bound,
   })));
   return {
     lines: [
-      'n = 1000 points, k = 5; gradient ÷ objective (no hand-written gradient in this suite). Medians.',
+      'n = 1000 points, k = 5; gradient ÷ objective, and ÷ the hand-written gradient (bench/adbench/gmm.mjs gmmGradient). Medians.',
       '',
-      ...table(['case', 'contender', 'median ms', '÷ objective', 'tier'], rows),
+      ...table(['case', 'contender', 'median ms', '÷ objective', '÷ hand-written', 'tier'], rows),
       '',
       ...skippedLines(j.skipped),
     ],

@@ -137,6 +137,117 @@ export function gmmObjective(d, k, n, alphas, means, icf, x, gamma, m) {
 }
 
 /**
+ * The GMM objective and its gradient with respect to alphas, means and icf, written by hand (the benchmark's
+ * hand-written reference, as ADBench's "Manual" C++ is): per point, the forward sweep over components keeps
+ * x − μ_k and Q_k(x − μ_k), then the backward sweep sends the log-sum-exp's weights w_k = exp(main_k − lse) through
+ *   ∂main_k/∂α_k = 1,  ∂main_k/∂q_kj = 1 (Σq) − (Qxc)_j·exp(q_kj)·xc_j (the diagonal),
+ *   ∂main_k/∂L_k[j,i] = −(Qxc)_j·xc_i,  ∂main_k/∂μ_k = Q_kᵀ Q_k (x − μ_k);
+ * then −n·LSE(α) gives −n·softmax(α), and the prior γ²·exp(2q) − m on the diagonal and γ²·l below it.
+ * @returns {{value: number, grad: [Float64Array, Float64Array, Float64Array]}} ∂err/∂alphas, ∂err/∂means, ∂err/∂icf
+ */
+export function gmmGradient(d, k, n, alphas, means, icf, x, gamma, m) {
+  const icfSize = d * (d + 1) / 2;
+  const gAlphas = new Float64Array(k), gMeans = new Float64Array(k * d), gIcf = new Float64Array(k * icfSize);
+  const sumQs = new Float64Array(k);
+  const Qdiags = new Float64Array(k * d);
+  const gQdiags = new Float64Array(k * d); // ∂/∂exp(q_kj), turned into ∂/∂q_kj at the end
+  const xcs = new Float64Array(k * d); // x_i − μ_k, each component's, for the backward sweep
+  const Qxcs = new Float64Array(k * d); // Q_k (x_i − μ_k)
+  const mainTerm = new Float64Array(k);
+  const gQxc = new Float64Array(d);
+  const gxc = new Float64Array(d);
+  const PI = 3.14159265359;
+
+  for (let ik = 0; ik < k; ik++) {
+    let s = 0;
+    for (let id = 0; id < d; id++) {
+      s += icf[ik * icfSize + id];
+      Qdiags[ik * d + id] = Math.exp(icf[ik * icfSize + id]);
+    }
+    sumQs[ik] = s;
+  }
+
+  let slse = 0;
+  for (let ix = 0; ix < n; ix++) {
+    for (let ik = 0; ik < k; ik++) {
+      const o = ik * d;
+      for (let id = 0; id < d; id++) xcs[o + id] = x[ix * d + id] - means[o + id];
+      for (let id = 0; id < d; id++) Qxcs[o + id] = Qdiags[o + id] * xcs[o + id];
+      let lidx = ik * icfSize + d;
+      for (let i = 0; i < d; i++) {
+        const xi = xcs[o + i];
+        for (let j = i + 1; j < d; j++) Qxcs[o + j] += icf[lidx++] * xi;
+      }
+      let sq = 0;
+      for (let id = 0; id < d; id++) sq += Qxcs[o + id] * Qxcs[o + id];
+      mainTerm[ik] = alphas[ik] + sumQs[ik] - 0.5 * sq;
+    }
+    let mx = mainTerm[0];
+    for (let ik = 1; ik < k; ik++) if (mainTerm[ik] > mx) mx = mainTerm[ik];
+    let se = 0;
+    for (let ik = 0; ik < k; ik++) se += Math.exp(mainTerm[ik] - mx);
+    slse += Math.log(se) + mx;
+
+    // backward: ∂lse/∂main_k = w_k
+    for (let ik = 0; ik < k; ik++) {
+      const w = Math.exp(mainTerm[ik] - mx) / se;
+      const o = ik * d;
+      gAlphas[ik] += w;
+      for (let id = 0; id < d; id++) gIcf[ik * icfSize + id] += w; // Σq
+      for (let id = 0; id < d; id++) gQxc[id] = -w * Qxcs[o + id]; // −½‖Qxc‖²
+      for (let id = 0; id < d; id++) {
+        gQdiags[o + id] += gQxc[id] * xcs[o + id];
+        gxc[id] = gQxc[id] * Qdiags[o + id];
+      }
+      let lidx = ik * icfSize + d;
+      for (let i = 0; i < d; i++) {
+        const xi = xcs[o + i];
+        let gxi = gxc[i];
+        for (let j = i + 1; j < d; j++) {
+          gIcf[lidx] += gQxc[j] * xi;
+          gxi += gQxc[j] * icf[lidx];
+          lidx++;
+        }
+        gxc[i] = gxi;
+      }
+      for (let id = 0; id < d; id++) gMeans[o + id] -= gxc[id];
+    }
+  }
+  for (let e = 0; e < k * d; e++) gIcf[Math.floor(e / d) * icfSize + (e % d)] += gQdiags[e] * Qdiags[e];
+
+  let amx = alphas[0];
+  for (let ik = 1; ik < k; ik++) if (alphas[ik] > amx) amx = alphas[ik];
+  let ase = 0;
+  for (let ik = 0; ik < k; ik++) ase += Math.exp(alphas[ik] - amx);
+  const lseAlphas = Math.log(ase) + amx;
+  for (let ik = 0; ik < k; ik++) gAlphas[ik] -= n * Math.exp(alphas[ik] - lseAlphas);
+
+  let prior = 0;
+  for (let ik = 0; ik < k; ik++) {
+    let frob = 0;
+    for (let id = 0; id < d; id++) {
+      const e = Qdiags[ik * d + id];
+      frob += e * e;
+      gIcf[ik * icfSize + id] += gamma * gamma * e * e - m;
+    }
+    for (let il = d; il < icfSize; il++) {
+      const l = icf[ik * icfSize + il];
+      frob += l * l;
+      gIcf[ik * icfSize + il] += gamma * gamma * l;
+    }
+    prior += 0.5 * gamma * gamma * frob - m * sumQs[ik];
+  }
+
+  const nPrime = d + m + 1;
+  const half = 0.5 * nPrime;
+  let lmg = 0.25 * d * (d - 1) * Math.log(PI);
+  for (let j = 1; j <= d; j++) lmg += lgamma(half + 0.5 * (1 - j));
+  const C = nPrime * d * (Math.log(gamma) - 0.5 * Math.log(2)) - lmg;
+  const value = -n * d * 0.5 * Math.log(2 * PI) + slse - n * lseAlphas + prior - k * C;
+  return { value, grad: [gAlphas, gMeans, gIcf] };
+}
+
+/**
  * lgamma(z) for z > 0 (C's lgamma, which ADBench calls): lgamma(z) = lgamma(z + s) − log Π_{t<s}(z + t) with
  * z + s ≥ 10 (one log of the product rounds less than a sum of logs), then Stirling's series
  * lgamma(w) = (w − ½)log w − w + ½log(2π) + Σ_r B_{2r}/(2r(2r−1) w^{2r−1}); at w ≥ 10 the terms up to r = 8 leave a

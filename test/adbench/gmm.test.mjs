@@ -1,11 +1,11 @@
-// Tests of the ADBench GMM objective (bench/adbench/gmm.mjs): ADBench's reference values, its lgamma, and tracegrad's gradient against Richardson finite differences.
+// Tests of the ADBench GMM objective (bench/adbench/gmm.mjs): ADBench's reference values, its lgamma, and tracegrad's and the hand-written gradient against Richardson finite differences.
 import test from 'ava';
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { traced, gradient, jit, tierOf } from '../../dist/index.js';
-import { loadGmm, gmmObjective, lgamma, tracedGmm } from '../../bench/adbench/gmm.mjs';
+import { loadGmm, gmmObjective, gmmGradient, lgamma, tracedGmm } from '../../bench/adbench/gmm.mjs';
 import { richardsonEstimate, numericGradient, assertClose } from '../helpers/reference.mjs';
 
 // The data stays outside the repository (../shared/adbench beside the checkout); a clone elsewhere may lack it.
@@ -61,7 +61,7 @@ function fdPartial(args, a, e) {
 }
 
 /**
- * Compares tracegrad's partials with finite differences on the given entries. The tolerance scales with the size of the
+ * Compares a gradient's partials (tracegrad's or the hand-written one's) with finite differences on the given entries. The tolerance scales with the size of the
  * objective: a difference quotient of err carries rounding ~|err|·1e-16/h, which Richardson's tableau (h from 1e-2
  * down) keeps to a few 1e-12·|err| on these files (measured: ≤ 3.5e-12·|err|); 1e-10·max(1, |err|) leaves a margin of
  * 30 or more and is still far below any real mistake (a missing or misplaced term changes a partial by O(0.01–1)).
@@ -77,9 +77,9 @@ function checkAgainstFd(t, g, grad, entries) {
     const got = grad[a][e];
     const diff = Math.abs(got - fd.value);
     worst = Math.max(worst, diff);
-    if (!(diff <= scale)) bad.push(`${name}[${e}]: tracegrad ${got}, finite difference ${fd.value} (±${fd.error.toExponential(1)}), |diff| ${diff.toExponential(2)} > ${scale.toExponential(1)}`);
+    if (!(diff <= scale)) bad.push(`${name}[${e}]: gradient ${got}, finite difference ${fd.value} (±${fd.error.toExponential(1)}), |diff| ${diff.toExponential(2)} > ${scale.toExponential(1)}`);
   }
-  t.log(`${entries.length} partials checked; largest |tracegrad − finite difference| ${worst.toExponential(2)} (tolerance ${scale.toExponential(1)})`);
+  t.log(`${entries.length} partials checked; largest |gradient − finite difference| ${worst.toExponential(2)} (tolerance ${scale.toExponential(1)})`);
   if (bad.length) t.fail(bad.join('\n'));
   else t.pass();
 }
@@ -176,6 +176,32 @@ dataTest(`interpreter gradient on gmm_d10_K5 matches finite differences on a sam
   const g = load('1k/gmm_d10_K5.txt');
   const grad = interpreterGradient(tracedGmm(traced), argsOf(g));
   checkAgainstFd(t, g, grad, [...sampleEntries(g, 3).filter(([a]) => a !== 5), ...sampleEntries(g, 12).filter(([a]) => a === 5)]);
+});
+
+// ---- the hand-written gradient (the benchmark's reference) -----------------------------------------------------------
+
+/** A small instance made here (no data files): d = 3 (three strictly-lower entries per component), k = 2, n = 4. */
+function syntheticGmm() {
+  const d = 3, k = 2, n = 4, icfSize = 6;
+  const fill = (len, f) => Float64Array.from({ length: len }, (_, i) => f(i));
+  return { d, k, n, alphas: fill(k, (i) => 0.3 - 0.8 * i), means: fill(k * d, (i) => Math.sin(1.7 * i)),
+    icf: fill(k * icfSize, (i) => 0.4 * Math.cos(2.3 * i)), x: fill(n * d, (i) => Math.cos(0.9 * i + 0.2)), gamma: 1.3, m: 2 };
+}
+
+test('hand-written gradient (gmmGradient): the objective\'s value, and every partial against finite differences, on a small instance', (t) => {
+  const g = syntheticGmm();
+  const r = gmmGradient(...argsOf(g));
+  t.is(r.value, gmmObjective(...argsOf(g)));
+  checkAgainstFd(t, g, [null, null, null, ...r.grad], allEntries(g));
+});
+
+dataTest(`hand-written gradient on test.txt and gmm_d2_K5 matches finite differences for every entry${needsData}`, (t) => {
+  for (const name of ['test.txt', '1k/gmm_d2_K5.txt']) {
+    const g = load(name);
+    const r = gmmGradient(...argsOf(g));
+    t.is(r.value, gmmObjective(...argsOf(g)), name);
+    checkAgainstFd(t, g, [null, null, null, ...r.grad], allEntries(g));
+  }
 });
 
 // ---- the compiled tier -------------------------------------------------------------------------------------------------
