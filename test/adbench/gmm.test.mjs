@@ -61,10 +61,11 @@ function fdPartial(args, a, e) {
 }
 
 /**
- * Compares a gradient's partials (tracegrad's or the hand-written one's) with finite differences on the given entries. The tolerance scales with the size of the
- * objective: a difference quotient of err carries rounding ~|err|·1e-16/h, which Richardson's tableau (h from 1e-2
- * down) keeps to a few 1e-12·|err| on these files (measured: ≤ 3.5e-12·|err|); 1e-10·max(1, |err|) leaves a margin of
- * 30 or more and is still far below any real mistake (a missing or misplaced term changes a partial by O(0.01–1)).
+ * Compares a gradient's partials (tracegrad's or the hand-written one's) with finite differences on the given
+ * entries. The tolerance scales with the size of the objective: a difference quotient of err carries rounding
+ * ~|err|·1e-16/h, which Richardson's tableau (h from 1e-2 down) keeps to a few 1e-12·|err| on these files (measured:
+ * ≤ 3.5e-12·|err|); 1e-10·max(1, |err|) leaves a margin of 30 or more and is still far below any real mistake (a
+ * missing or misplaced term changes a partial by O(0.01–1)).
  */
 function checkAgainstFd(t, g, grad, entries) {
   const args = argsOf(g);
