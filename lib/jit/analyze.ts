@@ -157,9 +157,16 @@ export function analyze(p: Program, constants?: Set<string>): Facts {
   for (const b of bounds) needed.add(b);
   for (const c of counters) needed.add(c);
   const indexOnly = new Set([...needed].filter((n) => !valueNeeded.has(n) && p.scalars.has(n)));
-  // (not one that can hold undefined, a var or a `let k;`: the int stack has no undefined to restore, and reads of it
-  // in the reverse pass, a trip count or a recomputed value, must see what the forward saw)
-  const undefinedAt = new Set([...p.unassigned, ...assigns.filter((s) => s.rhs.type === 'Identifier' && s.rhs.name === 'undefined').map((s) => s.target.name)]);
+  // Stepped index variables go on the int stack, which bails out for a value it cannot give back (a reverse pass
+  // reading it in a trip count or a recomputed value must see what the forward saw). Not one that can hold undefined:
+  // it would bail out at every call. Undefined comes from a var, a `let k;` (which assigns undefined), or a copy of one.
+  const undefinedAt = new Set([...p.unassigned, 'undefined']);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of assigns) {
+      if (s.target.index === null && s.rhs.type === 'Identifier' && undefinedAt.has(s.rhs.name) && !undefinedAt.has(s.target.name)) (undefinedAt.add(s.target.name), (grew = true));
+    }
+  }
   const steppedIndex = new Set(assigns.filter((s) => s.target.index === null && indexOnly.has(s.target.name) && !undefinedAt.has(s.target.name)
     && counterStep(s.target.name, s.rhs) !== null).map((s) => s.target.name));
   const arrayObjects = new Set([...adjoint, ...needed, ...lengthRead].filter((n) => p.localArrays.has(n)));

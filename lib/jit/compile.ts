@@ -956,7 +956,9 @@ export class Generator {
       `${step !== null && !unguarded ? `if (${notInt32(`v_${name}`)}) throw BAIL;` : ''} ` +
       `${aliased ? `${this.pushC(slotPlace)} ${newSlot} ${slotPlace} = ${fresh};` : ''} ${place} = ${this.valueText(root)}; }`;
     if (!adjoint && !needed) return [fwd, ''];
-    const restore = `${saveValue ? `${place} = ${intSave ? POPC : POP};` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = ${POPC};` : ''}`;
+    // popped in the reverse order of the pushes: an int-stack value went on C before the slot (found by review)
+    const restore = `${saveValue && !intSave ? `${place} = ${POP};` : ''} ${step !== null ? `v_${name} -= ${step};` : ''} ${aliased ? `${slotPlace} = ${POPC};` : ''}` +
+      `${intSave ? ` ${place} = ${POPC};` : ''}`;
     const adjointPlace = index === null ? `b_${name}` : `b_${name}[${k}]`;
     // reached: a flag for a variable; for an element, its adjoint is not -0 (see UNREACHED)
     const known = index === null && this.current !== null ? this.reach.get(this.current) : undefined;

@@ -1663,6 +1663,12 @@ test('a stepped index variable set again in a loop saves its old value on the in
     t.regex(tierOf(T), /bailed out/, start);
     checkValues(T, start);
   }
+  // a copy of a `let u;` can hold undefined too: it stays on S, and the function compiled (it bailed out at every call)
+  const copied = traced(make('let u; let lidx = u;'));
+  for (let c = 0; c < 20; c++) gradient(copied, x, L);
+  t.is(tierOf(copied), 'compiled', 'lidx = u');
+  checkValues(copied, 'lidx = u');
+  t.regex(inspect(copied, x, L).compiled.reverse, /v_lidx = S\[--sp\];/);
   // undefined read in the reverse pass, by a recomputed value (1 / lidx: NaN) and by a trip count (j > lidx: none):
   // a stand-in int for undefined would change both (found in review of this change, before it landed)
   const T = traced(function (x, L) {
@@ -1679,6 +1685,58 @@ test('a stepped index variable set again in a loop saves its old value on the in
   });
   assertSameAsInterpreter(t, T, x, new Float64Array(8).fill(0.5));
   t.true(Number.isNaN(gradient(T, x, L)[0][0]));
+});
+
+test('a stepped index variable that also carries a gradient pops its slot and its int-stack value in the reverse order of their pushes', (t) => {
+  // k = off is a copy (k and off share adjoint slots) and `s + k` sends k a gradient: the forward pass pushes k's old
+  // value and then its slot on C, so the reverse pass pops the slot first (found by review: they came back swapped)
+  // s = x[off] + x[off] + (off + 1): ∂s/∂x[off] = 2, ∂s/∂off = 1
+  const T = traced(function (x, off) {
+    let s = 0;
+    let k = 0;
+    for (let i = 0; i < 2; i++) {
+      k = off;
+      s = s + x[k];
+      k = k + 1;
+    }
+    return s + k;
+  });
+  const x = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+  for (const off of [3, 0]) {
+    assertSameAsInterpreter(t, T, x, off);
+    const [gx, goff] = gradient(T, x, off);
+    t.deepEqual([...gx], [...x].map((_, j) => (j === off ? 2 : 0)), `off = ${off}`);
+    t.is(goff, 1, `off = ${off}`);
+  }
+  t.regex(inspect(T, x, 3).compiled.forward, /C\[cp\+\+\] = v_k;.*C\[cp\+\+\] = s_k;/);
+  // the same through an index array and a copy into another name (review's cases)
+  const sparse = traced(function (x, idx) {
+    let s = 0;
+    let k = 0;
+    for (let i = 0; i < idx.length; i++) {
+      k = idx[i];
+      s = s + x[k] * x[k] + k * 2;
+      k = k + 1;
+      s = s + x[k];
+    }
+    return s;
+  });
+  assertSameAsInterpreter(t, sparse, x, Float64Array.from([0, 3, 5, 2]));
+  t.deepEqual([...gradient(sparse, x, Float64Array.from([0, 3, 5, 2]))[1]], [2, 2, 2, 2]); // ∂/∂idx[i]: k·2 only (indices have no derivative)
+  const copy = traced(function (x, off) {
+    let s = 0;
+    let k = 0;
+    let z = 0;
+    for (let i = 0; i < 3; i++) {
+      k = off + i;
+      z = k;
+      s = s + x[k] * x[i] + z;
+      k += 1;
+    }
+    return s;
+  });
+  assertSameAsInterpreter(t, copy, Float64Array.from([0.5, 1.2, 0.9, 2, 3, 4, 5, 6, 7]), 2);
+  t.is(gradient(copy, Float64Array.from([0.5, 1.2, 0.9, 2, 3, 4, 5, 6, 7]), 2)[1], 3); // z = off + i, three times
 });
 
 test('a kept exp needs no saved operand (the scores and max of a log-sum-exp), but a statement run again in the reverse pass still reads it', (t) => {
