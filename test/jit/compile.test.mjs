@@ -788,6 +788,51 @@ test('an out-of-range write or a fractional loop counter bails out to the interp
   t.is(tierOf(halves), 'compiled');
 });
 
+test('a counted loop from a literal 0 runs its trip count for any bound: no check after it, and no bail-out', (t) => {
+  // its counter takes the values 0, ±1, ±2, … exactly, and the trip count is how many lie on the right side of the
+  // bound, from to - 0 or 0 - to, which are exact: so the check after the loop (counter against the trip count) is left
+  // out. Each direction and comparison against whole, fractional, zero, negative, NaN and tiny bounds, and by hand:
+  // s = Σ x[i] e^(i/2) over the indices the loop visits (i ↦ x[3 + i] counting down), f = s².
+  const cases = {
+    '<': [function (x, m) { let s = 0; for (let i = 0; i < m; i++) s += x[i] * Math.exp(i * 0.5); return s * s; }, (m) => [0, 1, 2, 3].filter((i) => i < m)],
+    '<=': [function (x, m) { let s = 0; for (let i = 0; i <= m; i++) s += x[i] * Math.exp(i * 0.5); return s * s; }, (m) => [0, 1, 2, 3].filter((i) => i <= m)],
+    '>': [function (x, m) { let s = 0; for (let i = 0; i > m; i--) s += x[3 + i] * Math.exp(i * 0.5); return s * s; }, (m) => [0, -1, -2, -3].filter((i) => i > m)],
+    '>=': [function (x, m) { let s = 0; for (let i = 0; i >= m; i--) s += x[3 + i] * Math.exp(i * 0.5); return s * s; }, (m) => [0, -1, -2, -3].filter((i) => i >= m)],
+  };
+  const x = new Float64Array([0.5, -1, 2, 0.25]);
+  const bounds = { '<': [2.5, 3, 4, 0, -0, -1.5, NaN, 1e-300, 3.0000000000000004], '<=': [2.5, 3, 0, -0, -1e-300, 1e-300, NaN, 2.9999999999999996],
+    '>': [-2.5, -3, -4, 0, -0, 1.5, NaN, -1e-300], '>=': [-2.5, -3, 0, -0, 1e-300, -1e-300, NaN, -2.9999999999999996] };
+  const logged = [];
+  const { log } = jit, { error } = console;
+  jit.log = true;
+  console.error = (m) => logged.push(String(m));
+  try {
+    for (const [name, [f, visited]] of Object.entries(cases)) {
+      const T = traced(f);
+      for (const m of bounds[name]) {
+        for (let c = 0; c < 5; c++) gradient(T, x, m);
+        assertSameAsInterpreter(t, T, x, m);
+        const idx = visited(m);
+        const s = idx.reduce((a, i) => a + x[name[0] === '<' ? i : 3 + i] * Math.exp(i * 0.5), 0);
+        const want = [0, 1, 2, 3].map((j) => { const i = name[0] === '<' ? j : j - 3; return idx.includes(i) ? 2 * s * Math.exp(i * 0.5) : 0; });
+        const g = gradient(T, x, m)[0]; // null when no element was read
+        if (idx.length === 0) t.is(g, null, `${name} ${m}`);
+        else assertClose(t, [...g], want, { rtol: 1e-14, atol: 0, message: `${name} ${m}` });
+      }
+      t.is(tierOf(T), 'compiled', name);
+      t.notRegex(inspect(T, x, bounds[name][0]).compiled.forward, /!== \(.*CEIL|!== \(.*FLOOR/, name);
+    }
+  } finally {
+    jit.log = log;
+    console.error = error;
+  }
+  t.deepEqual(logged.filter((m) => m.includes('bailed out')), []);
+  // from 1 the check stays (only 0 is exempt: 3 - 1e-20 rounds to 3)
+  const from1 = traced(function (x, m) { let s = 0; for (let i = 1; i < m; i++) s += x[i] * x[i]; return s; });
+  gradient(from1, x, 3);
+  t.regex(inspect(from1, x, 3).compiled.forward, /\(v_i - \(1\)\) \* 1 !== /);
+});
+
 test('a counted loop to a fractional bound (n / 2 with n odd) runs its whole steps compiled, in each direction', (t) => {
   // the counter read only in indices or in exp's operand: the reverse pass sets it from the trip count
   const cases = {
