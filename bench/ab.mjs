@@ -5,10 +5,9 @@
 //   `npx tsc -p tsconfig.json` there, with node_modules linked). The builds alternate process by process (A B, B A,
 //   ...); each process warms the gradient up, times 9 rounds and prints its median round in ms; the parent prints
 //   each build's median of those and B ÷ A. GMM and BA read ../shared/adbench (as bench/gmm.mjs and adbench.mjs do).
-//   BA's Jacobian allocates 8 MB a call here (gradient, which older builds have too; bench/adbench.mjs uses
-//   gradientInto), which glibc serves from fresh pages or from the heap from run to run; for a steady comparison run
-//   it with
-//   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456
+//   The gradients allocate their results (BA's Jacobian 8 MB a call: gradient, which older builds have too;
+//   bench/adbench.mjs uses gradientInto), which glibc serves from fresh pages or from its heap from process to
+//   process: the children run with harness.mjs's GLIBC_TUNABLES (STEADY_MALLOC) unless it is set already.
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

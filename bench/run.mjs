@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchEnv } from './lib/harness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = new URL('RESULTS.md', import.meta.url);
@@ -35,7 +36,7 @@ function runNode(args, { env = {}, timeoutMs = SUITE_TIMEOUT_MS, quiet = false }
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [...NODE_FLAGS, ...args], {
-      cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, env: benchEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderrTail = '';
@@ -310,7 +311,10 @@ const markdown = [
     `${loadBefore[0].toFixed(2)} before, ${loadAfter[0].toFixed(2)} after: a shared machine is noisy, so compare ratios ` +
     'measured in one run, not absolute times across runs.',
   '',
-  'Each suite runs in its own process; each checks every contender\'s gradient before timing it. Ratios are of medians.',
+  'Each suite runs in its own process; each checks every contender\'s gradient before timing it. Ratios are of medians. ' +
+    `The processes run with GLIBC_TUNABLES=${benchEnv().GLIBC_TUNABLES || '(empty)'}: glibc otherwise trims its heap in some ` +
+    'processes and not others, and the allocating gradients then take page faults at every call (up to 2× their time; ' +
+    'see bench/lib/harness.mjs).',
   '',
   ...(allTargets.length ? ['Targets:', '', ...allTargets.map(targetLine), ''] : []),
   ...sections.flatMap((s) => [...s, '']),

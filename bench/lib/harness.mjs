@@ -67,6 +67,17 @@ export function interleaved(entries, { rounds = 3, maxTime = 1.5, warmMs = 300, 
 }
 
 /**
+ * The environment a benchmark child process runs in: the caller's, with glibc told to keep freed memory
+ * (GLIBC_TUNABLES, unless the caller set it, even to ''). Without it glibc trims its heap when enough is free, and
+ * gives mid-sized blocks back with mmap: an allocating gradient (80 KB for Rosenbrock's 10⁴ entries, 8 MB for BA's
+ * Jacobian) then gets fresh pages, and page faults, in some processes and not in others. Measured on Rosenbrock's
+ * gradient ÷ primal: 2.6–5.9 over six processes without it, 2.5–2.9 with it. It applies to every contender alike;
+ * only the allocating ones ever noticed.
+ */
+export const STEADY_MALLOC = 'glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456';
+export const benchEnv = (env = {}) => ({ ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? STEADY_MALLOC, ...env });
+
+/**
  * An A/B of two builds: runs `node script --child <root> ...childArgs` for each root, alternating process by process
  * (A B, B A, ...) `count` times; each child prints one time in ms. Prints each build's median and B ÷ A. For changes
  * of a few percent, which one benchmark run on this drifting machine cannot separate from the drift.
@@ -75,7 +86,7 @@ export function abProcesses(script, [a, b], childArgs, count = 6) {
   const times = { [a]: [], [b]: [] };
   for (let r = 0; r < count; r++)
     for (const root of r % 2 ? [b, a] : [a, b]) {
-      const out = spawnSync(process.execPath, [script, '--child', root, ...childArgs], { encoding: 'utf8', env: process.env });
+      const out = spawnSync(process.execPath, [script, '--child', root, ...childArgs], { encoding: 'utf8', env: benchEnv() });
       const ms = parseFloat(out.stdout);
       if (!(ms > 0)) throw new Error(`${root}: ${out.stderr || out.stdout}`);
       times[root].push(ms);
