@@ -418,8 +418,13 @@ export class Generator {
       rb = rb.split(`\u0000${id}\u0000`).join(ok ? `pe${id}` : `b_${array}[${index}]`);
       // loaded and stored only when the loop runs and the index is one of the array's: the element may be read only
       // in a branch no iteration takes, at an index outside the array (an Array gradient must not grow an entry, nor
-      // get a property '-2'); an index an iteration did read is in range, or the forward pass would have bailed out
-      if (ok) {
+      // get a property '-2'); an index an iteration did read is in range, or the forward pass would have bailed out.
+      // A local array's adjoints are a Float64Array, which ignores a store outside it: loaded and stored back always
+      // (unchanged when the loop does not run), without those tests and their branch (GMM's triangular product: 2.6 %)
+      if (ok && this.p.localArrays.has(array)) {
+        pre.push(`const pk${id} = ${index}; let pe${id} = b_${array}[pk${id}];`);
+        post.push(`b_${array}[pk${id}] = pe${id};`);
+      } else if (ok) {
         pre.push(`const pk${id} = ${index}, pv${id} = n > 0 && pk${id} >>> 0 === pk${id} && pk${id} < b_${array}.length; let pe${id} = pv${id} ? b_${array}[pk${id}] : 0;`);
         post.push(`if (pv${id}) b_${array}[pk${id}] = pe${id};`);
       }

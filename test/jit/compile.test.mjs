@@ -1610,6 +1610,30 @@ test('element adjoints stay in memory where a register would be wrong: two indic
   }
 });
 
+test('a local array\'s element adjoint in a register is loaded and stored back without range tests, also past the end when the loop runs no trip', (t) => {
+  // w[i]'s adjoint gets Σ_j j over j < m·(n − i): at i = n the j loop runs no trip and w[n] is past the end (a
+  // Float64Array ignores the store back); s = Σ_i x[i]² · T(m(n − i)), T(k) = k(k − 1)/2, so ∂s/∂x[i] = 2 x[i] T(m(n − i))
+  const T = traced(function (x, m) {
+    const n = x.length;
+    const w = new Float64Array(n);
+    for (let i = 0; i < n; i++) w[i] = x[i] * x[i];
+    let s = 0;
+    for (let i = 0; i <= n; i++) for (let j = 0; j < m * (n - i); j++) s = s + w[i] * j;
+    return s;
+  });
+  const x = new Float64Array([0.5, -1.25, 2]);
+  const tri = (k) => (k * (k - 1)) / 2;
+  for (const m of [0, 1, 2]) {
+    assertSameAsInterpreter(t, T, x, m);
+    const g = gradient(T, x, m)[0];
+    if (m === 0) t.is(g, null); // no term reached x
+    else t.deepEqual([...g], [...x].map((v, i) => 2 * v * tri(m * (x.length - i))));
+  }
+  const { reverse } = inspect(T, x, 2).compiled;
+  t.regex(reverse, /const pk(\d+) = v_i(\$\d+)?; let pe\1 = b_w\[pk\1\];/);
+  t.notRegex(reverse, /pv\d+ = n > 0/);
+});
+
 // ---- loop-invariant reads and index products computed once before a loop's reverse (Generator.invariantInReverse) ----
 
 test('a reverse loop reads an element and an index product its body leaves alone once, before the loop, with the same bits', (t) => {
