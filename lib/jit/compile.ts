@@ -416,12 +416,13 @@ export class Generator {
     for (const { id, array, index } of frame.sites.values()) {
       const ok = !frame.assigned.has(array) && !frame.nested.has(array) && frame.touched.get(array)!.size === 1;
       rb = rb.split(`\u0000${id}\u0000`).join(ok ? `pe${id}` : `b_${array}[${index}]`);
+      // A local array's adjoints are a Float64Array, which ignores a store outside it: the element is loaded and
+      // stored back always (unchanged when the loop runs no trip), without tests (GMM's triangular product: 2.6 %),
+      // unless the array is a var's, which a skipped branch may have left undefined (found by review). Others are
       // loaded and stored only when the loop runs and the index is one of the array's: the element may be read only
       // in a branch no iteration takes, at an index outside the array (an Array gradient must not grow an entry, nor
       // get a property '-2'); an index an iteration did read is in range, or the forward pass would have bailed out.
-      // A local array's adjoints are a Float64Array, which ignores a store outside it: loaded and stored back always
-      // (unchanged when the loop does not run), without those tests and their branch (GMM's triangular product: 2.6 %)
-      if (ok && this.p.localArrays.has(array)) {
+      if (ok && this.p.localArrays.has(array) && !this.p.varArrays.has(array)) {
         pre.push(`const pk${id} = ${index}; let pe${id} = b_${array}[pk${id}];`);
         post.push(`b_${array}[pk${id}] = pe${id};`);
       } else if (ok) {

@@ -52,7 +52,7 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
   const reassigned = assigned(p.body).find((n) => p.params.includes(n));
   if (reassigned !== undefined) no(`an assignment to parameter ${reassigned} (the compiled Hessian-vector product reads its seed from it)`);
   const taken = new Set([...p.params, ...p.scalars, ...p.localArrays, ...p.capturedScalars, ...p.capturedArrays]);
-  const scalars = new Set(p.scalars), localArrays = new Set(p.localArrays), paramArrays = new Set(p.paramArrays);
+  const scalars = new Set(p.scalars), localArrays = new Set(p.localArrays), paramArrays = new Set(p.paramArrays), varArrays = new Set(p.varArrays);
   const params = [...p.params], kinds = [...p.kinds];
   const dotName = new Map<string, string>(), hasName = new Map<string, string>();
   const tangentParams = p.params.map((x, i) => {
@@ -69,6 +69,7 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
     dotName.set(n, d);
     hasName.set(n, h);
     for (const x of [d, h]) (p.localArrays.has(n) ? localArrays : scalars).add(x);
+    if (p.varArrays.has(n)) (varArrays.add(d), varArrays.add(h)); // made beside n, in the same branch
   };
   for (const n of facts.varied) if (!p.params.includes(n)) tangentNames(n);
   const temps = new Set<string>();
@@ -287,7 +288,7 @@ export function tangentProgram(p: Program, dense: boolean): TangentProgram {
   else if (t.has === true || minusZeroWhenAbsent(id(p.out))) body.push(assign(R, bin('+', t.d, ZERO)));
   else body.push(when(t.has, [assign(R, bin('+', t.d, ZERO))], [assign(R, ZERO)]));
   const program: Program = {
-    ...p, params, kinds, groups: params.map((_x, i) => i), paramArrays, localArrays, scalars, body, out: result,
+    ...p, params, kinds, groups: params.map((_x, i) => i), paramArrays, localArrays, varArrays, scalars, body, out: result,
     numbers: [...(p.numbers ?? []), p.out],
   };
   return { program, tangentParams };

@@ -74,6 +74,8 @@ export interface Program {
   out: string;
   /** Variables declared by `var`: they read undefined until assigned (a let or const is assigned before it is read). */
   unassigned: Set<string>;
+  /** Local arrays declared by `var`: one made in a branch is undefined after it when the branch did not run. */
+  varArrays: Set<string>;
   /** Variables besides `out` that must hold numbers at the end, else the call is the interpreter's (a derived program's original output). */
   numbers?: string[];
 }
@@ -196,7 +198,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
   const scalars = new Set(params.filter((p) => !paramArrays.has(p)));
   const localArrays = new Set<string>();
   const constants = new Set<string>();
-  const unassigned = new Set<string>();
+  const unassigned = new Set<string>(), varArrays = new Set<string>();
   const capturedScalars = new Set<string>(), capturedArrays = new Set<string>();
   const captured = new Map<string, { holder: object; prop: string }>();
   const callees = new Map<string, Captured & { kind: 'function' }>();
@@ -444,6 +446,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
         no('a constructor other than new Float64Array(length)');
       checkValue(init.arguments[0]);
       localArrays.add(name);
+      if (kind === 'var') varArrays.add(name);
       return void out.push({ t: 'array', name, size: init.arguments[0] });
     }
     scalars.add(name);
@@ -528,7 +531,7 @@ export function lower(source: string, kinds?: ArgKind[], resolve?: Resolve): Pro
       body.pop();
     }
   }
-  return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, calleeGuards, body, out, unassigned };
+  return { params, kinds: leafKinds, groups, paramArrays, localArrays, scalars, capturedScalars, capturedArrays, captured, calleeGuards, body, out, unassigned, varArrays };
 }
 
 /** The counted-loop shape of a for statement (see Counter), or null. Its counter is a `let` of the loop: used nowhere else. */

@@ -1632,6 +1632,31 @@ test('a local array\'s element adjoint in a register is loaded and stored back w
   const { reverse } = inspect(T, x, 2).compiled;
   t.regex(reverse, /const pk(\d+) = v_i(\$\d+)?; let pe\1 = b_w\[pk\1\];/);
   t.notRegex(reverse, /pv\d+ = n > 0/);
+  // a var's array made in a branch that did not run is undefined: its register keeps the tests (found by review: the
+  // loop that ran no trip read b_w[0] of undefined, and every such call bailed out until the function was dropped)
+  const made = traced(function (x, m, c) {
+    let s = x[0];
+    if (c > 0) {
+      var w = new Float64Array(1);
+      w[0] = x[0] * x[0];
+    }
+    for (let j = 0; j < m; j++) s = s + w[0] * x[j];
+    return s * x[1];
+  });
+  const logged = [];
+  const { log } = jit, { error } = console;
+  jit.log = true;
+  console.error = (m) => logged.push(String(m));
+  try {
+    for (let c = 0; c < 2; c++) gradient(made, x, 2, 1);
+    for (let c = 0; c < 12; c++) assertSameAsInterpreter(t, made, x, 0, -1);
+  } finally {
+    jit.log = log;
+    console.error = error;
+  }
+  t.is(tierOf(made), 'compiled');
+  t.deepEqual(logged.filter((m) => m.includes('bailed out')), []);
+  t.regex(inspect(made, x, 2, 1).compiled.reverse, /pv\d+ = n > 0 && /);
 });
 
 // ---- loop-invariant reads and index products computed once before a loop's reverse (Generator.invariantInReverse) ----
